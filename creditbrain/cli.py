@@ -1,0 +1,52 @@
+"""The ``creditbrain`` command line: one entry point, a sub-command per job.
+
+Only :class:`creditbrain.errors.CreditBrainError` is caught here: it becomes one
+line on stderr and exit code 1; anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from creditbrain.cli_contract import replay_command, schemas_app, validate_command
+from creditbrain.errors import CreditBrainError
+
+app = typer.Typer(
+    name="creditbrain",
+    help="Real-time credit monitoring and early warning for a city's public credit platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("validate")(validate_command)
+app.command("replay")(replay_command)
+app.add_typer(schemas_app, name="schemas")
+
+
+def _mount_optional() -> None:
+    from creditbrain.cli_infra import broker_app, db_app
+
+    app.add_typer(broker_app, name="broker", help="The embedded Kafka-protocol broker.")
+    app.add_typer(db_app, name="db", help="The ClickHouse store.")
+
+
+
+def main() -> None:
+    """Console-script entry point."""
+    err = Console(stderr=True)
+    try:
+        result = app(standalone_mode=False)
+    except CreditBrainError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)

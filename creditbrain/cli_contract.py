@@ -1,0 +1,115 @@
+"""Commands about the wire contract: ``validate``, ``replay`` and ``schemas export``."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from creditbrain.errors import InputFileError
+from creditbrain.schemas.events import EVENT_ADAPTER, ParseContext
+from creditbrain.schemas.parse import DeadLetter, parse_event
+from creditbrain.settings import Settings, get_settings
+
+console = Console(stderr=True)
+schemas_app = typer.Typer(help="The contract's JSON Schemas.", no_args_is_help=True)
+
+
+def parse_context(settings: Settings) -> ParseContext:
+    """The deployment's validation context."""
+    from creditbrain.schemas.reference import Reference
+
+    return ParseContext(
+        pseudonym_key=settings.pseudonym_key.get_secret_value().encode(),
+        reference=Reference(credit_code_allow_list=settings.credit_code_allow_list),
+    )
+
+
+def read_lines(path: Path) -> list[bytes]:
+    """The non-empty lines of a JSON Lines file, or a one-line error."""
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputFileError(f"{path}: {error.strerror}") from error
+    return [line for line in data.split(b"\n") if line.strip()]
+
+
+def validate_command(
+    file: Annotated[Path, typer.Argument(help="JSON Lines file, one event per line.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Validate a file without a broker: counts of valid lines and of each DLQ reason."""
+    settings = get_settings()
+    ctx = parse_context(settings)
+    lines = read_lines(file)
+    reasons: Counter[str] = Counter()
+    for raw in lines:
+        result = parse_event(raw.rstrip(b"\r"), ctx, settings.max_message_bytes)
+        if isinstance(result, DeadLetter):
+            reasons[result.reason.value] += 1
+    valid = len(lines) - sum(reasons.values())
+    if as_json:
+        typer.echo(json.dumps({"lines": len(lines), "valid": valid, "dlq": dict(sorted(reasons.items()))}))
+        return
+    table = Table(title=f"{file}: {len(lines)} lines")
+    table.add_column("verdict")
+    table.add_column("messages", justify="right")
+    table.add_row("valid", str(valid))
+    for reason, count in sorted(reasons.items()):
+        table.add_row(f"dlq: {reason}", str(count))
+    Console().print(table)
+
+
+def replay_command(
+    file: Annotated[Path, typer.Argument(help="JSON Lines file, one event per line.")],
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap servers (default: settings).")
+    ] = None,
+) -> None:
+    """Validate a file and produce it to the contract's topics (bad lines to the DLQ)."""
+    from creditbrain.infra.produce import produce_lines
+
+    settings = get_settings()
+    server = bootstrap or settings.kafka.bootstrap
+    if not server:
+        raise InputFileError(
+            "no broker: pass --bootstrap or set CREDITBRAIN_KAFKA__BOOTSTRAP "
+            "(`creditbrain broker up` starts the embedded one)"
+        )
+    lines = read_lines(file)
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("replaying", total=len(lines))
+        summary = produce_lines(
+            lines, server, settings.kafka.topic_prefix, parse_context(settings),
+            settings.max_message_bytes, lambda n: progress.advance(task, n),
+        )
+    for topic, count in sorted(summary.by_topic.items()):
+        typer.echo(f"{count:>9}  {topic}")
+    typer.echo(f"{summary.lines:>9}  lines produced ({sum(summary.dlq.values())} to the DLQ)")
+
+
+@schemas_app.command("export")
+def export_schemas(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the JSON Schemas into.")],
+) -> None:
+    """Write the JSON Schema of the input events (and of the outputs) into DIRECTORY."""
+    from creditbrain.schemas.export import contract_schemas
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, schema in contract_schemas().items():
+        path = directory / f"{name}.schema.json"
+        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        typer.echo(str(path))
+
+
+__all__ = ["EVENT_ADAPTER", "export_schemas", "replay_command", "schemas_app", "validate_command"]
