@@ -28,6 +28,11 @@ class KafkaSettings(BaseModel):
         default=None,
         description="Kafka bootstrap servers (host:port,...). Unset: start the embedded broker.",
     )
+    tansu: bool = Field(
+        default=False,
+        description="The configured broker is Tansu (e.g. `creditbrain broker up`): apply its "
+        "work-arounds. The broker creditbrain embeds itself always gets them.",
+    )
     topic_prefix: str = "credit"
     partitions: int = Field(default=4, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1)
@@ -46,6 +51,17 @@ class ClickHouseSettings(BaseModel):
     cluster: str | None = Field(
         default=None, description="Render migrations for this ClickHouse cluster (ON CLUSTER)."
     )
+
+
+class StreamSettings(BaseModel):
+    """How the worker consumes and keeps state."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app_id: str = Field(default="creditbrain", description="Faust app id = consumer group.")
+    state_store: str = Field(default="memory", description="memory, or rocksdb for large state.")
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    batch_within_s: float = Field(default=0.02, gt=0, le=10)
 
 
 class Settings(BaseSettings):
@@ -72,6 +88,7 @@ class Settings(BaseSettings):
     max_message_bytes: int = 1024 * 1024
     kafka: KafkaSettings = KafkaSettings()
     clickhouse: ClickHouseSettings = ClickHouseSettings()
+    stream: StreamSettings = StreamSettings()
 
     @property
     def clickhouse_dsn(self) -> str:

@@ -1,0 +1,98 @@
+"""Running the system: the worker, and ``serve`` (worker + sinks + API in one process).
+
+In embedded mode chDB lets only one process open the store, so ``serve`` hosts
+everything that touches it on one event loop: the Faust worker, the ClickHouse
+sink and (once enabled) the HTTP API. With a ClickHouse server the same pieces
+can run as separate processes; only the DSN differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from mode import Service
+
+from creditbrain.errors import ConfigurationError
+from creditbrain.models.scorecard import ScorecardConfig
+from creditbrain.settings import Settings
+from creditbrain.streams.app import Stream, StreamConfig, create_stream
+from creditbrain.streams.sink import ClickHouseSink
+
+log = logging.getLogger(__name__)
+
+
+def stream_config(settings: Settings, bootstrap: str, embedded_broker: bool) -> StreamConfig:
+    """The worker's configuration from the deployment's settings."""
+    from creditbrain.cli_contract import parse_context
+
+    store_url = "memory://"
+    if settings.stream.state_store == "rocksdb":
+        store_url = "rocksdb://"
+    elif settings.stream.state_store != "memory":
+        raise ConfigurationError(f"unknown state store {settings.stream.state_store!r}")
+    return StreamConfig(
+        app_id=settings.stream.app_id,
+        bootstrap=bootstrap,
+        prefix=settings.kafka.topic_prefix,
+        partitions=settings.kafka.partitions,
+        ctx=parse_context(settings),
+        scorecard=ScorecardConfig(),
+        embedded_broker=embedded_broker,
+        store_url=store_url,
+        batch_size=settings.stream.batch_size,
+        batch_within=settings.stream.batch_within_s,
+        max_message_bytes=settings.max_message_bytes,
+        data_dir=str(settings.data_dir / "faust"),
+        replication_factor=settings.kafka.replication_factor,
+    )
+
+
+class SinkService(Service):
+    """Runs a :class:`ClickHouseSink` inside the Faust worker's event loop."""
+
+    def __init__(self, sink: ClickHouseSink, **kwargs: Any) -> None:
+        self.sink = sink
+        super().__init__(**kwargs)
+
+    @Service.task
+    async def _run(self) -> None:
+        await self.sink.run()
+
+    async def on_stop(self) -> None:
+        self.sink.stop()
+
+
+@dataclass
+class Host:
+    """A stream plus the services that run beside it in one process."""
+
+    stream: Stream
+    services: list[Service]
+
+    def run(self, loglevel: str = "warn") -> None:
+        """Run until interrupted (SIGINT/SIGTERM stop it cleanly)."""
+        worker = faust.Worker(self.stream.app, *self.services, loglevel=loglevel, quiet=True)
+        worker.execute_from_commandline()
+
+
+def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_sink: bool) -> Host:
+    """The worker, and the ClickHouse sink beside it when ``with_sink``."""
+    stream = create_stream(stream_config(settings, bootstrap, embedded_broker))
+    services: list[Service] = []
+    if with_sink:
+        from creditbrain.infra.store import connect, migrate
+
+        store = connect(settings.clickhouse_dsn, settings.clickhouse.database)
+        migrate(store)
+
+        def write(table: str, rows: Any, columns: Any) -> None:
+            store.client.insert(table, rows, column_names=list(columns), database=store.database)
+
+        sink = ClickHouseSink(
+            bootstrap, settings.kafka.topic_prefix, write, f"{settings.stream.app_id}-sink"
+        )
+        services.append(SinkService(sink))
+    return Host(stream=stream, services=services)

@@ -1,0 +1,151 @@
+"""The Faust application: topics, the subject state table and the scoring agent.
+
+Reading top to bottom is reading the flow: the six input topics of the contract
+feed one agent, which takes messages in batches, hands each batch to the
+:class:`~creditbrain.streams.processor.Processor` and writes back what it returns:
+changed subject states into the table (changelog in Kafka), output messages to
+the contract's topics. The agent holds no credit rule.
+
+The input topics are keyed by subject id and co-partitioned, so a subject's
+events and its table entry live in the same partition number; table writes name
+that partition explicitly because one batch mixes partitions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.serializers import codecs
+
+from creditbrain.models.scorecard import ScorecardConfig
+from creditbrain.schemas.contract import (
+    DLQ,
+    SCORES,
+    WARNINGS,
+    WARNINGS_GRID,
+    input_topics,
+    topic_name,
+)
+from creditbrain.schemas.events import ParseContext
+from creditbrain.schemas.state import EntityState
+from creditbrain.streams.compat_faust import patch_faust_recovery_resume
+from creditbrain.streams.compat_tansu import patch_faust_for_tansu
+from creditbrain.streams.messages import Inbound
+from creditbrain.streams.processor import ACCEPTED, BatchResult, Processor
+
+log = logging.getLogger(__name__)
+
+
+class EntityStateCodec(codecs.Codec):
+    """Table values travel on the changelog in :meth:`EntityState.to_json` form."""
+
+    def _dumps(self, obj: Any) -> bytes:
+        return obj.to_json()  # type: ignore[no-any-return]
+
+    def _loads(self, s: bytes) -> Any:
+        return EntityState.from_json(s)
+
+
+codecs.register("entity_state", EntityStateCodec())
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """What the worker needs, as plain values (built from the settings by the caller)."""
+
+    app_id: str
+    bootstrap: str
+    prefix: str
+    partitions: int
+    ctx: ParseContext
+    scorecard: ScorecardConfig
+    embedded_broker: bool
+    store_url: str = "memory://"
+    batch_size: int = 1000
+    batch_within: float = 0.02
+    max_message_bytes: int = 1024 * 1024
+    data_dir: str = ".creditbrain/faust"
+    replication_factor: int = 1
+
+
+@dataclass
+class Stream:
+    """The app and the objects a host process may want to look at."""
+
+    app: faust.App
+    processor: Processor
+    table: Any
+    on_batch: list[Callable[[BatchResult], None]]
+
+
+def create_stream(config: StreamConfig) -> Stream:
+    """Build the Faust app for ``config`` (compatibility patches included)."""
+    patch_faust_recovery_resume()
+    if config.embedded_broker:
+        patch_faust_for_tansu()
+    app = faust.App(
+        config.app_id,
+        broker=f"kafka://{config.bootstrap}",
+        store=config.store_url,
+        datadir=config.data_dir,
+        topic_partitions=config.partitions,
+        topic_replication_factor=config.replication_factor,
+        # Group joins take half the session timeout on Tansu (KNOWN_ISSUES item 3).
+        broker_session_timeout=6,
+        broker_heartbeat_interval=1,
+        broker_request_timeout=30,
+        broker_commit_interval=1.0,
+        broker_max_poll_records=config.batch_size * 2,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        table_standby_replicas=0,
+        producer_linger_ms=5,
+        producer_max_batch_size=512 * 1024,
+        producer_acks=1,
+        stream_wait_empty=True,
+    )
+    source = app.topic(
+        *input_topics(config.prefix), key_type=bytes, value_type=bytes,
+        key_serializer="raw", value_serializer="raw", partitions=config.partitions,
+    )
+    outputs = {
+        suffix: app.topic(topic_name(config.prefix, suffix), key_serializer="raw",
+                          value_serializer="raw", partitions=config.partitions)
+        for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID)
+    }
+    table = app.Table(
+        "subjects", key_type=str, value_type=EntityState, key_serializer="raw",
+        value_serializer="entity_state", partitions=config.partitions,
+    )
+    processor = Processor(table.data, config.ctx, config.scorecard, config.max_message_bytes)
+    stream = Stream(app=app, processor=processor, table=table, on_batch=[])
+
+    async def _restore() -> None:
+        processor.restore()
+        log.info("recovered %d subjects, watermark %d", len(table.data), processor.watermark_ms)
+
+    table.on_recover(_restore)
+
+    @app.agent(source, name="score")
+    async def score(events: Any) -> None:
+        async for batch in events.take_events(config.batch_size, within=config.batch_within):
+            inbound = [
+                Inbound(e.message.topic, e.message.partition, e.message.offset,
+                        e.message.key, e.message.value)
+                for e in batch
+            ]
+            result = processor.process(inbound)
+            for subject_id, partition in result.dirty.items():
+                table.send_changelog(partition, subject_id, table.data[subject_id])
+            for message in result.outbound:
+                outputs[message.topic].send_soon(
+                    key=message.key, value=message.value, headers=message.headers or None
+                )
+            for callback in stream.on_batch:
+                callback(result)
+
+    return stream

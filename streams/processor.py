@@ -1,0 +1,211 @@
+"""One batch of input messages -> state changes and output messages.
+
+This is the wiring between the wire and the domain, kept free of Faust so it can
+be tested directly: each message is parsed (:mod:`creditbrain.schemas.parse`),
+applied to its subject's state and re-scored (:mod:`creditbrain.models.scorecard`);
+the processor only decides what to emit where. Credit rules live in ``models/``
+and ``alerts/``, never here.
+
+Time is event time. The processor keeps a watermark (the latest ``occurred_at``
+it has accepted) and a heap of the moments at which some subject's score changes
+without a new event (publicity expiry); :meth:`Processor.advance` re-scores those
+subjects as of the expiry moment itself, so a replay of the same events produces
+the same score history whatever the batching.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from creditbrain.models.scorecard import Applied, Duplicate, ScorecardConfig, apply_event, evaluate
+from creditbrain.schemas.contract import DLQ, SCORES
+from creditbrain.schemas.events import CreditEvent, ParseContext, event_to_json
+from creditbrain.schemas.parse import DeadLetter, parse_event, redact, rejected
+from creditbrain.schemas.state import EntityState, ScoreResult
+from creditbrain.streams.messages import Inbound, Outbound, source_headers
+
+ACCEPTED = "events.accepted"
+
+
+@dataclass
+class Counters:
+    """Every input message ends in exactly one of these (the counts must add up)."""
+
+    applied: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    score_changes: int = 0
+    expiries: int = 0
+
+    @property
+    def messages(self) -> int:
+        return self.applied + self.duplicates + self.dead_letters
+
+
+@dataclass
+class BatchResult:
+    """What a batch produced: messages to send and the subjects whose state changed."""
+
+    outbound: list[Outbound] = field(default_factory=list)
+    dirty: dict[str, int] = field(default_factory=dict)  # subject id -> partition
+
+
+def _occurred_ms(event: CreditEvent) -> int:
+    return int(event.occurred_at.timestamp() * 1000)
+
+
+class Processor:
+    """Applies batches of messages to per-subject states held in ``states``.
+
+    Parameters
+    ----------
+    states
+        Subject id -> :class:`EntityState`; in the worker this is the Faust table's
+        local data, in tests a dict.
+    ctx
+        The validation context (pseudonym key, reference tables).
+    scorecard
+        Weights and periods.
+    max_bytes
+        Messages over this size are dead letters (``too_large``).
+    """
+
+    def __init__(
+        self,
+        states: MutableMapping[str, EntityState],
+        ctx: ParseContext,
+        scorecard: ScorecardConfig,
+        max_bytes: int = 1024 * 1024,
+    ) -> None:
+        self.states = states
+        self.ctx = ctx
+        self.scorecard = scorecard
+        self.max_bytes = max_bytes
+        self.counters = Counters()
+        self.watermark_ms = 0
+        self._expiries: list[tuple[int, str]] = []
+        self._partitions: dict[str, int] = {}
+
+    def restore(self, partitions: dict[str, int] | None = None) -> None:
+        """Rebuild the watermark and the expiry heap from recovered states."""
+        self._expiries.clear()
+        for subject_id, state in self.states.items():
+            self.watermark_ms = max(self.watermark_ms, state.as_of_ms)
+            if state.next_change_ms is not None:
+                self._expiries.append((state.next_change_ms, subject_id))
+        heapq.heapify(self._expiries)
+        if partitions:
+            self._partitions.update(partitions)
+
+    def process(self, batch: Sequence[Inbound]) -> BatchResult:
+        """Apply one batch, then expire what the advanced watermark reaches."""
+        result = BatchResult()
+        for message in batch:
+            self._handle(message, result)
+        self._advance(result)
+        return result
+
+    def _handle(self, message: Inbound, result: BatchResult) -> None:
+        parsed = parse_event(message.value, self.ctx, self.max_bytes)
+        if isinstance(parsed, DeadLetter):
+            self._dead_letter(message, parsed, result)
+            return
+        subject_id = parsed.subject.id
+        state = self.states.get(subject_id)
+        if state is None:
+            state = EntityState.for_event(parsed)
+        event_ms = _occurred_ms(parsed)
+        self._catch_up(subject_id, state, min(event_ms, self.watermark_ms), result, message)
+        outcome = apply_event(state, parsed, self.scorecard)
+        if isinstance(outcome, Duplicate):
+            self.counters.duplicates += 1
+            return
+        if not isinstance(outcome, Applied):
+            self._dead_letter(message, rejected(parsed, outcome.reason, outcome.detail), result)
+            return
+        self.counters.applied += 1
+        self.states[subject_id] = state
+        self._remember(subject_id, message.partition, result)
+        result.outbound.append(
+            Outbound(ACCEPTED, subject_id.encode(), event_to_json(parsed), source_headers(message))
+        )
+        as_of = max(state.as_of_ms, event_ms)
+        self._rescore(subject_id, state, as_of, str(parsed.event_id), "event", result)
+        self.watermark_ms = max(self.watermark_ms, event_ms)
+
+    def _dead_letter(self, message: Inbound, letter: DeadLetter, result: BatchResult) -> None:
+        self.counters.dead_letters += 1
+        headers = [
+            ("reason", letter.reason.value.encode()),
+            ("detail", letter.detail.encode()),
+            ("event-id", letter.event_id.encode()),
+            *source_headers(message),
+        ]
+        key = redact(message.key, self.ctx.pseudonym_key) if message.key else None
+        raw = letter.raw if letter.raw or not message.value else b""
+        result.outbound.append(Outbound(DLQ, key, raw, headers))
+
+    def _remember(self, subject_id: str, partition: int, result: BatchResult) -> None:
+        self._partitions[subject_id] = partition
+        result.dirty[subject_id] = partition
+
+    def _catch_up(
+        self, subject_id: str, state: EntityState, until_ms: int, result: BatchResult,
+        message: Inbound | None = None,
+    ) -> None:
+        """Emit the expiry changes of ``state`` that fall before ``until_ms``."""
+        while state.next_change_ms is not None and state.next_change_ms <= until_ms:
+            self.counters.expiries += 1
+            self._rescore(subject_id, state, state.next_change_ms, "", "expiry", result)
+            partition = message.partition if message else self._partitions.get(subject_id, 0)
+            self._remember(subject_id, partition, result)
+
+    def _advance(self, result: BatchResult) -> None:
+        heap = self._expiries
+        while heap and heap[0][0] <= self.watermark_ms:
+            due, subject_id = heapq.heappop(heap)
+            state = self.states.get(subject_id)
+            if state is None or state.next_change_ms != due:
+                continue  # stale entry: the subject was re-scored since
+            self._catch_up(subject_id, state, self.watermark_ms, result)
+
+    def _rescore(
+        self, subject_id: str, state: EntityState, as_of_ms: int, event_id: str, cause: str,
+        result: BatchResult,
+    ) -> None:
+        scored: ScoreResult = evaluate(state, as_of_ms, self.scorecard)
+        before_score, before_grade = state.score, state.grade
+        changed = scored.score != before_score or scored.reasons != state.reasons
+        state.record_score(scored, as_of_ms)
+        if scored.next_change_at is not None:
+            heapq.heappush(self._expiries, (scored.next_change_at, subject_id))
+        if not changed:
+            return
+        self.counters.score_changes += 1
+        change = {
+            "subject_id": subject_id,
+            "subject_type": state.subject_type,
+            "subject_name": state.subject_name,
+            "sector": state.sector,
+            "district": state.district,
+            "as_of_ms": as_of_ms,
+            "score": scored.score,
+            "grade": scored.grade,
+            "previous_score": before_score,
+            "previous_grade": before_grade,
+            "event_id": event_id,
+            "cause": cause,
+            "reasons": [
+                {"event_id": r.event_id, "kind": r.kind, "effect": r.effect}
+                for r in scored.reasons
+            ],
+            "records": len(state.records),
+            "last_event_ms": state.last_event_at,
+            "version": state.version,
+        }
+        result.outbound.append(Outbound(SCORES, subject_id.encode(), orjson.dumps(change)))
+

@@ -1,0 +1,168 @@
+"""The ClickHouse sink: the stream's output topics, in batches, into the store.
+
+The sink is its own consumer group on the worker's output topics (accepted events,
+dead letters, score changes, warnings). It commits a batch's offsets only after the
+batch is in ClickHouse, so a store outage just lets the lag grow: Kafka is the
+buffer, the worker keeps processing, and nothing is lost once the store is back.
+Duplicates after a crash are harmless because every table collapses repeated rows
+(ReplacingMergeTree keyed by event id, score change, alert id or source offset).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from creditbrain.schemas.contract import DLQ, SCORES, topic_name
+from creditbrain.streams import rows
+
+log = logging.getLogger(__name__)
+
+ACCEPTED = "events.accepted"
+
+RowWriter = Callable[[str, Sequence[Sequence[Any]], Sequence[str]], None]
+
+
+@dataclass
+class SinkStats:
+    """What the sink has done, for the progress display and the health endpoint."""
+
+    batches: int = 0
+    rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    failures: int = 0
+    last_flush_at: float = 0.0
+    last_error: str = ""
+
+
+class ClickHouseSink:
+    """Consume output topics and write them to ClickHouse, committing after each write.
+
+    Parameters
+    ----------
+    bootstrap
+        Kafka bootstrap servers.
+    prefix
+        The contract's topic prefix.
+    write
+        ``write(table, rows, columns)``: one insert (blocking; runs in a thread).
+    group_id
+        Consumer group of the sink.
+    extra
+        Further ``topic suffix -> handler(value, headers, now) -> {table: [row, ...]}``
+        (the warnings sink registers itself here).
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        prefix: str,
+        write: RowWriter,
+        group_id: str,
+        extra: dict[str, Callable[[bytes, dict[str, str], datetime], dict[str, list[Any]]]]
+        | None = None,
+        max_records: int = 20_000,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.prefix = prefix
+        self.write = write
+        self.group_id = group_id
+        self.max_records = max_records
+        self.stats = SinkStats()
+        self._handlers: dict[str, Callable[[bytes, dict[str, str], datetime], dict[str, list[Any]]]] = {
+            topic_name(prefix, ACCEPTED): _accepted,
+            topic_name(prefix, DLQ): _dead_letter,
+            topic_name(prefix, SCORES): _score,
+        }
+        for suffix, handler in (extra or {}).items():
+            self._handlers[topic_name(prefix, suffix)] = handler
+        self._columns: dict[str, Sequence[str]] = {
+            "events": rows.EVENT_COLUMNS,
+            "dlq": rows.DLQ_COLUMNS,
+            "scores": rows.SCORE_COLUMNS,
+            "entity_state": rows.STATE_COLUMNS,
+        }
+        self._stopping = asyncio.Event()
+
+    def register_columns(self, table: str, columns: Sequence[str]) -> None:
+        """Declare the columns of a table that an ``extra`` handler fills."""
+        self._columns[table] = columns
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish after the batch in hand."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume and write until :meth:`stop`; a failed write is retried, never skipped."""
+        consumer = AIOKafkaConsumer(
+            *self._handlers,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=50,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+        )
+        await consumer.start()
+        try:
+            while not self._stopping.is_set():
+                batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                if not batch:
+                    continue
+                tables = self._to_rows(batch)
+                await self._write_until_done(tables)
+                await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    def _to_rows(self, batch: dict[Any, list[Any]]) -> dict[str, list[Any]]:
+        now = datetime.now(UTC)
+        tables: dict[str, list[Any]] = defaultdict(list)
+        for tp, records in batch.items():
+            handler = self._handlers[tp.topic]
+            for record in records:
+                headers = rows.header_map(record.headers)
+                for table, new_rows in handler(record.value, headers, now).items():
+                    tables[table].extend(new_rows)
+        return tables
+
+    async def _write_until_done(self, tables: dict[str, list[Any]]) -> None:
+        delay = 0.5
+        pending = {t: r for t, r in tables.items() if r}
+        while pending:
+            table, table_rows = next(iter(pending.items()))
+            try:
+                await asyncio.to_thread(self.write, table, table_rows, self._columns[table])
+            except Exception as error:  # the store is down or refusing: keep the batch, retry
+                self.stats.failures += 1
+                self.stats.last_error = f"{table}: {error}"[:500]
+                log.warning("sink write to %s failed (%s); retrying in %.1fs", table, error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self.stats.rows[table] += len(table_rows)
+            del pending[table]
+        self.stats.batches += 1
+        self.stats.last_flush_at = time.time()
+
+
+def _accepted(value: bytes, headers: dict[str, str], now: datetime) -> dict[str, list[Any]]:
+    return {"events": [rows.event_row(value, headers, now)]}
+
+
+def _dead_letter(value: bytes, headers: dict[str, str], now: datetime) -> dict[str, list[Any]]:
+    return {"dlq": [rows.dlq_row(value, headers, now)]}
+
+
+def _score(value: bytes, headers: dict[str, str], now: datetime) -> dict[str, list[Any]]:
+    score, state = rows.score_rows(value, now)
+    return {"scores": [score], "entity_state": [state]}
