@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 
 from creditbrain.cli_contract import replay_command, schemas_app, validate_command
+from creditbrain.cli_infra import broker_app, db_app
+from creditbrain.cli_run import serve_command, worker_command
 from creditbrain.errors import CreditBrainError
 
 app = typer.Typer(
@@ -25,14 +27,10 @@ app = typer.Typer(
 app.command("validate")(validate_command)
 app.command("replay")(replay_command)
 app.add_typer(schemas_app, name="schemas")
-
-
-def _mount_optional() -> None:
-    from creditbrain.cli_infra import broker_app, db_app
-
-    app.add_typer(broker_app, name="broker", help="The embedded Kafka-protocol broker.")
-    app.add_typer(db_app, name="db", help="The ClickHouse store.")
-
+app.add_typer(broker_app, name="broker", help="The embedded Kafka-protocol broker.")
+app.add_typer(db_app, name="db", help="The ClickHouse store.")
+app.command("worker")(worker_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:
@@ -41,7 +39,7 @@ def main() -> None:
     try:
         result = app(standalone_mode=False)
     except CreditBrainError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False)
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except click.exceptions.Abort:
         err.print("aborted")

@@ -251,8 +251,9 @@ class _Envelope(BaseModel):
         ctx = _context(info)
         sectors = ctx.reference.sectors if ctx else DEFAULT_REFERENCE.sectors
         if value not in sectors:
-            raise PydanticCustomError("unknown_sector", "sector {sector} is not configured",
-                                      {"sector": value[:40]})
+            raise PydanticCustomError(
+                "unknown_sector", "sector {sector} is not configured", {"sector": value[:40]}
+            )
         return value
 
     @field_validator("district")
@@ -261,8 +262,11 @@ class _Envelope(BaseModel):
         ctx = _context(info)
         districts = ctx.reference.districts if ctx else DEFAULT_REFERENCE.districts
         if value not in districts:
-            raise PydanticCustomError("unknown_district", "district {district} is not configured",
-                                      {"district": value[:40]})
+            raise PydanticCustomError(
+                "unknown_district",
+                "district {district} is not configured",
+                {"district": value[:40]},
+            )
         return value
 
     @model_validator(mode="after")

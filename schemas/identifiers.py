@@ -72,7 +72,7 @@ def normalise_credit_code(code: str) -> str:
 
 
 def is_valid_credit_code(code: str) -> bool:
-    """Whether ``code`` (already normalised) is a unified social credit code whose check digits hold.
+    """Whether ``code`` (normalised) is a unified social credit code whose check digits hold.
 
     Examples
     --------
@@ -136,7 +136,11 @@ def is_pseudonym(value: str) -> bool:
     >>> is_pseudonym("p:" + "0" * 32)
     True
     """
-    return len(value) == 34 and value.startswith("p:") and all(c in "0123456789abcdef" for c in value[2:])
+    return (
+        len(value) == 34
+        and value.startswith("p:")
+        and all(c in "0123456789abcdef" for c in value[2:])
+    )
 
 
 def generate_credit_code(rng: random.Random, division: str = "371102") -> str:

@@ -45,7 +45,9 @@ class Reason(StrEnum):
 #: When a message has several faults, the first in this order names it.
 PRECEDENCE: tuple[Reason, ...] = tuple(Reason)
 
-_AMOUNT_FIELDS = frozenset({"amount_cny", "months_overdue", "workers_affected", "employees_affected"})
+_AMOUNT_FIELDS = frozenset(
+    {"amount_cny", "months_overdue", "workers_affected", "employees_affected"}
+)
 _PYDANTIC_TO_REASON = {
     "json_invalid": Reason.BAD_JSON,
     "json_type": Reason.BAD_JSON,

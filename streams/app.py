@@ -109,17 +109,31 @@ def create_stream(config: StreamConfig) -> Stream:
         stream_wait_empty=True,
     )
     source = app.topic(
-        *input_topics(config.prefix), key_type=bytes, value_type=bytes,
-        key_serializer="raw", value_serializer="raw", partitions=config.partitions,
+        *input_topics(config.prefix),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=config.partitions,
     )
     outputs = {
-        suffix: app.topic(topic_name(config.prefix, suffix), key_serializer="raw",
-                          value_serializer="raw", partitions=config.partitions)
+        suffix: app.topic(
+            topic_name(config.prefix, suffix),
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=config.partitions,
+        )
         for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID)
     }
     table = app.Table(
-        "subjects", key_type=str, value_type=EntityState, key_serializer="raw",
-        value_serializer="entity_state", partitions=config.partitions,
+        "subjects",
+        schema=faust.Schema(
+            key_type=str,
+            value_type=EntityState,
+            key_serializer="raw",
+            value_serializer="entity_state",
+        ),
+        partitions=config.partitions,
     )
     processor = Processor(table.data, config.ctx, config.scorecard, config.max_message_bytes)
     stream = Stream(app=app, processor=processor, table=table, on_batch=[])
@@ -134,8 +148,13 @@ def create_stream(config: StreamConfig) -> Stream:
     async def score(events: Any) -> None:
         async for batch in events.take_events(config.batch_size, within=config.batch_within):
             inbound = [
-                Inbound(e.message.topic, e.message.partition, e.message.offset,
-                        e.message.key, e.message.value)
+                Inbound(
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                    e.message.key,
+                    e.message.value,
+                )
                 for e in batch
             ]
             result = processor.process(inbound)

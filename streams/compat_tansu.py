@@ -89,8 +89,8 @@ def patch_faust_for_tansu() -> None:
     async def _highwaters(self: Any, partitions: Sequence[Any]) -> Mapping[Any, int]:
         consumer = self._ensure_consumer()
         listed = await consumer.end_offsets(partitions)
-        bootstrap = ",".join(self.app.conf.broker_consumer or self.app.conf.broker)
-        bootstrap = bootstrap.replace("kafka://", "")
+        urls = self.app.conf.broker_consumer or self.app.conf.broker
+        bootstrap = ",".join(f"{url.host}:{url.port}" for url in urls)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, true_highwaters, bootstrap, listed)
 

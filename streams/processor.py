@@ -23,9 +23,9 @@ import orjson
 
 from creditbrain.models.scorecard import Applied, Duplicate, ScorecardConfig, apply_event, evaluate
 from creditbrain.schemas.contract import DLQ, SCORES
-from creditbrain.schemas.events import CreditEvent, ParseContext, event_to_json
+from creditbrain.schemas.events import ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, parse_event, redact, rejected
-from creditbrain.schemas.state import EntityState, ScoreResult
+from creditbrain.schemas.state import EntityState, ScoreResult, to_epoch_ms
 from creditbrain.streams.messages import Inbound, Outbound, source_headers
 
 ACCEPTED = "events.accepted"
@@ -52,10 +52,6 @@ class BatchResult:
 
     outbound: list[Outbound] = field(default_factory=list)
     dirty: dict[str, int] = field(default_factory=dict)  # subject id -> partition
-
-
-def _occurred_ms(event: CreditEvent) -> int:
-    return int(event.occurred_at.timestamp() * 1000)
 
 
 class Processor:
@@ -118,7 +114,7 @@ class Processor:
         state = self.states.get(subject_id)
         if state is None:
             state = EntityState.for_event(parsed)
-        event_ms = _occurred_ms(parsed)
+        event_ms = to_epoch_ms(parsed.occurred_at)
         self._catch_up(subject_id, state, min(event_ms, self.watermark_ms), result, message)
         outcome = apply_event(state, parsed, self.scorecard)
         if isinstance(outcome, Duplicate):
@@ -154,7 +150,11 @@ class Processor:
         result.dirty[subject_id] = partition
 
     def _catch_up(
-        self, subject_id: str, state: EntityState, until_ms: int, result: BatchResult,
+        self,
+        subject_id: str,
+        state: EntityState,
+        until_ms: int,
+        result: BatchResult,
         message: Inbound | None = None,
     ) -> None:
         """Emit the expiry changes of ``state`` that fall before ``until_ms``."""
@@ -174,7 +174,12 @@ class Processor:
             self._catch_up(subject_id, state, self.watermark_ms, result)
 
     def _rescore(
-        self, subject_id: str, state: EntityState, as_of_ms: int, event_id: str, cause: str,
+        self,
+        subject_id: str,
+        state: EntityState,
+        as_of_ms: int,
+        event_id: str,
+        cause: str,
         result: BatchResult,
     ) -> None:
         scored: ScoreResult = evaluate(state, as_of_ms, self.scorecard)
@@ -200,12 +205,10 @@ class Processor:
             "event_id": event_id,
             "cause": cause,
             "reasons": [
-                {"event_id": r.event_id, "kind": r.kind, "effect": r.effect}
-                for r in scored.reasons
+                {"event_id": r.event_id, "kind": r.kind, "effect": r.effect} for r in scored.reasons
             ],
             "records": len(state.records),
             "last_event_ms": state.last_event_at,
             "version": state.version,
         }
         result.outbound.append(Outbound(SCORES, subject_id.encode(), orjson.dumps(change)))
-

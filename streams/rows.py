@@ -13,18 +13,51 @@ from typing import Any
 import orjson
 
 EVENT_COLUMNS = (
-    "event_id", "kind", "subject_id", "subject_type", "subject_name", "source", "sector",
-    "district", "occurred_at", "reported_at", "payload", "topic", "partition", "offset",
+    "event_id",
+    "kind",
+    "subject_id",
+    "subject_type",
+    "subject_name",
+    "source",
+    "sector",
+    "district",
+    "occurred_at",
+    "reported_at",
+    "payload",
+    "topic",
+    "partition",
+    "offset",
     "ingested_at",
 )
 DLQ_COLUMNS = ("received_at", "topic", "partition", "offset", "reason", "detail", "event_id", "raw")
 SCORE_COLUMNS = (
-    "subject_id", "subject_type", "sector", "district", "as_of", "score", "grade",
-    "previous_score", "previous_grade", "event_id", "cause", "reasons", "recorded_at",
+    "subject_id",
+    "subject_type",
+    "sector",
+    "district",
+    "as_of",
+    "score",
+    "grade",
+    "previous_score",
+    "previous_grade",
+    "event_id",
+    "cause",
+    "reasons",
+    "recorded_at",
 )
 STATE_COLUMNS = (
-    "subject_id", "subject_type", "subject_name", "sector", "district", "score", "grade",
-    "reasons", "records", "last_event_at", "updated_at", "version",
+    "subject_id",
+    "subject_type",
+    "subject_name",
+    "sector",
+    "district",
+    "score",
+    "grade",
+    "reasons",
+    "records",
+    "last_event_at",
+    "updated_at",
+    "version",
 )
 
 
@@ -48,20 +81,34 @@ def event_row(value: bytes, headers: Mapping[str, str], now: datetime) -> list[A
     event = orjson.loads(value)
     subject = event["subject"]
     return [
-        event["event_id"], event["kind"], subject["id"], subject["type"], subject.get("name", ""),
-        event["source"], event["sector"], event["district"], parse_time(event["occurred_at"]),
-        parse_time(event["reported_at"]), orjson.dumps(event["payload"]).decode(),
-        headers.get("source-topic", ""), int(headers.get("source-partition", 0)),
-        int(headers.get("source-offset", 0)), now,
+        event["event_id"],
+        event["kind"],
+        subject["id"],
+        subject["type"],
+        subject.get("name", ""),
+        event["source"],
+        event["sector"],
+        event["district"],
+        parse_time(event["occurred_at"]),
+        parse_time(event["reported_at"]),
+        orjson.dumps(event["payload"]).decode(),
+        headers.get("source-topic", ""),
+        int(headers.get("source-partition", 0)),
+        int(headers.get("source-offset", 0)),
+        now,
     ]
 
 
 def dlq_row(value: bytes, headers: Mapping[str, str], now: datetime) -> list[Any]:
     """A dead letter -> a row of ``dlq``."""
     return [
-        now, headers.get("source-topic", ""), int(headers.get("source-partition", 0)),
-        int(headers.get("source-offset", 0)), headers.get("reason", "unknown"),
-        headers.get("detail", ""), headers.get("event-id", ""),
+        now,
+        headers.get("source-topic", ""),
+        int(headers.get("source-partition", 0)),
+        int(headers.get("source-offset", 0)),
+        headers.get("reason", "unknown"),
+        headers.get("detail", ""),
+        headers.get("event-id", ""),
         value.decode("utf-8", errors="replace"),
     ]
 
@@ -72,15 +119,32 @@ def score_rows(value: bytes, now: datetime) -> tuple[list[Any], list[Any]]:
     reasons = orjson.dumps(change["reasons"]).decode()
     as_of = ms_to_time(change["as_of_ms"])
     score = [
-        change["subject_id"], change["subject_type"], change["sector"], change["district"],
-        as_of, change["score"], change["grade"], change.get("previous_score"),
-        change.get("previous_grade") or "", change.get("event_id") or "", change["cause"],
-        reasons, now,
+        change["subject_id"],
+        change["subject_type"],
+        change["sector"],
+        change["district"],
+        as_of,
+        change["score"],
+        change["grade"],
+        change.get("previous_score"),
+        change.get("previous_grade") or "",
+        change.get("event_id") or "",
+        change["cause"],
+        reasons,
+        now,
     ]
     state = [
-        change["subject_id"], change["subject_type"], change.get("subject_name", ""),
-        change["sector"], change["district"], change["score"], change["grade"], reasons,
-        change.get("records", 0), ms_to_time(change.get("last_event_ms", change["as_of_ms"])),
-        now, change["version"],
+        change["subject_id"],
+        change["subject_type"],
+        change.get("subject_name", ""),
+        change["sector"],
+        change["district"],
+        change["score"],
+        change["grade"],
+        reasons,
+        change.get("records", 0),
+        ms_to_time(change.get("last_event_ms", change["as_of_ms"])),
+        now,
+        change["version"],
     ]
     return score, state

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 ACCEPTED = "events.accepted"
 
 RowWriter = Callable[[str, Sequence[Sequence[Any]], Sequence[str]], None]
+#: ``handler(value, headers, now) -> {table: [row, ...]}`` for one output topic.
+Handler = Callable[[bytes, dict[str, str], datetime], dict[str, list[Any]]]
 
 
 @dataclass
@@ -66,8 +68,7 @@ class ClickHouseSink:
         prefix: str,
         write: RowWriter,
         group_id: str,
-        extra: dict[str, Callable[[bytes, dict[str, str], datetime], dict[str, list[Any]]]]
-        | None = None,
+        extra: dict[str, Handler] | None = None,
         max_records: int = 20_000,
     ) -> None:
         self.bootstrap = bootstrap
@@ -76,7 +77,7 @@ class ClickHouseSink:
         self.group_id = group_id
         self.max_records = max_records
         self.stats = SinkStats()
-        self._handlers: dict[str, Callable[[bytes, dict[str, str], datetime], dict[str, list[Any]]]] = {
+        self._handlers: dict[str, Handler] = {
             topic_name(prefix, ACCEPTED): _accepted,
             topic_name(prefix, DLQ): _dead_letter,
             topic_name(prefix, SCORES): _score,
