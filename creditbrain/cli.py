@@ -15,6 +15,7 @@ from rich.console import Console
 from creditbrain.cli_contract import replay_command, schemas_app, validate_command
 from creditbrain.cli_infra import broker_app, db_app
 from creditbrain.cli_run import serve_command, worker_command
+from creditbrain.cli_score import score_command
 from creditbrain.errors import CreditBrainError
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.command("replay")(replay_command)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(broker_app, name="broker", help="The embedded Kafka-protocol broker.")
 app.add_typer(db_app, name="db", help="The ClickHouse store.")
+app.command("score")(score_command)
 app.command("worker")(worker_command)
 app.command("serve")(serve_command)
 
@@ -48,3 +50,7 @@ def main() -> None:
         error.show()
         sys.exit(error.exit_code)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

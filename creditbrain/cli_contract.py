@@ -57,7 +57,9 @@ def validate_command(
             reasons[result.reason.value] += 1
     valid = len(lines) - sum(reasons.values())
     if as_json:
-        typer.echo(json.dumps({"lines": len(lines), "valid": valid, "dlq": dict(sorted(reasons.items()))}))
+        typer.echo(
+            json.dumps({"lines": len(lines), "valid": valid, "dlq": dict(sorted(reasons.items()))})
+        )
         return
     table = Table(title=f"{file}: {len(lines)} lines")
     table.add_column("verdict")
@@ -85,13 +87,22 @@ def replay_command(
             "(`creditbrain broker up` starts the embedded one)"
         )
     lines = read_lines(file)
-    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("replaying", total=len(lines))
         summary = produce_lines(
-            lines, server, settings.kafka.topic_prefix, parse_context(settings),
-            settings.max_message_bytes, lambda n: progress.advance(task, n),
+            lines,
+            server,
+            settings.kafka.topic_prefix,
+            parse_context(settings),
+            settings.max_message_bytes,
+            lambda n: progress.advance(task, n),
+            source=file.name,
         )
     for topic, count in sorted(summary.by_topic.items()):
         typer.echo(f"{count:>9}  {topic}")

@@ -33,7 +33,9 @@ def ensure_broker(settings: Settings, stack: ExitStack) -> tuple[str, bool]:
 
 
 def worker_command(
-    sink: Annotated[bool, typer.Option(help="Also run the ClickHouse sink in this process.")] = True,
+    sink: Annotated[
+        bool, typer.Option(help="Also run the ClickHouse sink in this process.")
+    ] = True,
     loglevel: Annotated[str, typer.Option(help="crit, error, warn, info or debug.")] = "warn",
 ) -> None:
     """Run a stream worker against the configured broker (CREDITBRAIN_KAFKA__BOOTSTRAP)."""

@@ -45,9 +45,9 @@ def make_producer(bootstrap: str) -> KafkaProducer:
         raise BrokerError(f"cannot reach Kafka at {bootstrap}: {error}") from error
 
 
-def route_line(raw: bytes, ctx: ParseContext, prefix: str, max_bytes: int) -> tuple[
-    str, bytes | None, bytes, list[tuple[str, bytes]]
-]:
+def route_line(
+    raw: bytes, ctx: ParseContext, prefix: str, max_bytes: int
+) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
     """Where one line goes: (topic, key, value, headers)."""
     result = parse_event(raw, ctx, max_bytes)
     if isinstance(result, DeadLetter):
@@ -64,16 +64,20 @@ def produce_lines(
     ctx: ParseContext,
     max_bytes: int = 1024 * 1024,
     on_progress: Callable[[int], None] | None = None,
+    source: str = "-",
 ) -> ProduceSummary:
-    """Validate and produce every line; returns the counts once all are acknowledged."""
+    """Validate and produce every line; returns the counts once all are acknowledged.
+
+    ``source`` names the file in the dead letters' source headers (with the line number).
+    """
     producer = make_producer(bootstrap)
     summary = ProduceSummary()
     try:
-        for raw in lines:
+        for number, raw in enumerate(lines, start=1):
             raw = raw.rstrip(b"\r\n")
             if not raw.strip():
                 continue
-            topic, key, value, headers = route_line(raw, ctx, prefix, max_bytes)
+            topic, key, value, headers = route_line(raw, ctx, prefix, max_bytes, (source, number))
             producer.send(topic, key=key, value=value, headers=headers)
             summary.lines += 1
             summary.by_topic[topic] += 1

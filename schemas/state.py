@@ -239,6 +239,20 @@ class ScoreResult(NamedTuple):
     next_change_at: int | None = None
 
 
+class Parked(NamedTuple):
+    """A repair or objection held back because the record it names has not arrived yet.
+
+    Input topics are consumed independently, so a repair can overtake the record it
+    repairs. It is dead-lettered as ``unknown_reference`` at once (the contract's
+    verdict for what is known so far) and kept here; if the record arrives later,
+    the repair is applied after all and its dead letter is resolved. ``memo`` is
+    whatever the caller needs to re-emit the event then (opaque to the state).
+    """
+
+    record: Record
+    memo: str = ""
+
+
 @dataclass(slots=True)
 class EntityState:
     """Everything the stream remembers about one subject.
@@ -263,6 +277,11 @@ class EntityState:
         The last evaluation (:meth:`record_score`); ``as_of_ms`` is 0 before any.
     version
         Number of applied events; grows by one per applied change.
+    parked
+        Repairs and objections whose record has not arrived (see :class:`Parked`).
+    partition
+        The input partition the subject's events arrive on (-1: not known yet); its
+        table entry's changelog goes to the same partition.
     name_reported_at, place_reported_at
         ``reported_at`` (epoch ms) of the events the name and the
         type/sector/district come from.
@@ -293,6 +312,8 @@ class EntityState:
     version: int = 0
     name_reported_at: int | None = None
     place_reported_at: int | None = None
+    parked: tuple[Parked, ...] = ()
+    partition: int = -1
 
     @classmethod
     def for_event(cls, event: CreditEvent) -> EntityState:
@@ -326,6 +347,19 @@ class EntityState:
     def reject(self, event_id: str) -> None:
         """Remember the id of an event rejected against this state."""
         self.rejected_ids = tuple(sorted((*self.rejected_ids, event_id)))
+
+    def park(self, record: Record, memo: str = "") -> None:
+        """Hold a rejected repair or objection until the record it names arrives."""
+        self.parked = (*self.parked, Parked(record, memo))
+
+    def unpark(self, ref_event_id: str) -> tuple[Parked, ...]:
+        """Take out the parked events that name ``ref_event_id``; they are no longer rejected."""
+        found = tuple(p for p in self.parked if p.record.ref_event_id == ref_event_id)
+        if found:
+            self.parked = tuple(p for p in self.parked if p.record.ref_event_id != ref_event_id)
+            ids = {p.record.event_id for p in found}
+            self.rejected_ids = tuple(i for i in self.rejected_ids if i not in ids)
+        return found
 
     def update_profile(self, event: CreditEvent) -> None:
         """Take name, type, sector and district from ``event`` if it is the latest report.
@@ -388,6 +422,10 @@ class EntityState:
             doc["nr"] = self.name_reported_at
         if self.place_reported_at is not None:
             doc["pr"] = self.place_reported_at
+        if self.parked:
+            doc["pk"] = [[list(p.record), p.memo] for p in self.parked]
+        if self.partition >= 0:
+            doc["p"] = self.partition
         # orjson does not take NamedTuples itself; ``default=tuple`` makes them arrays.
         return orjson.dumps(doc, default=tuple)
 
@@ -423,6 +461,8 @@ class EntityState:
             version=doc["v"],
             name_reported_at=doc.get("nr"),
             place_reported_at=doc.get("pr"),
+            parked=tuple(Parked(_record(row), memo) for row, memo in doc.get("pk", ())),
+            partition=doc.get("p", -1),
         )
 
 

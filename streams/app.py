@@ -138,8 +138,11 @@ def create_stream(config: StreamConfig) -> Stream:
     processor = Processor(table.data, config.ctx, config.scorecard, config.max_message_bytes)
     stream = Stream(app=app, processor=processor, table=table, on_batch=[])
 
+    inputs = set(input_topics(config.prefix))
+
     async def _restore() -> None:
-        processor.restore()
+        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic in inputs}
+        processor.restore(assigned)
         log.info("recovered %d subjects, watermark %d", len(table.data), processor.watermark_ms)
 
     table.on_recover(_restore)

@@ -21,14 +21,29 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from creditbrain.models.scorecard import Applied, Duplicate, ScorecardConfig, apply_event, evaluate
+from creditbrain.models.scorecard import (
+    Applied,
+    Duplicate,
+    Released,
+    ScorecardConfig,
+    apply_event,
+    evaluate,
+)
 from creditbrain.schemas.contract import DLQ, SCORES
 from creditbrain.schemas.events import ParseContext, event_to_json
-from creditbrain.schemas.parse import DeadLetter, parse_event, redact, rejected
+from creditbrain.schemas.parse import DeadLetter, Reason, parse_event, redact, rejected
 from creditbrain.schemas.state import EntityState, ScoreResult, to_epoch_ms
 from creditbrain.streams.messages import Inbound, Outbound, source_headers
 
 ACCEPTED = "events.accepted"
+_REFERRING = frozenset({"repair", "objection"})
+
+
+def _memo(wire: bytes, message: Inbound) -> str:
+    """What a parked event needs to be re-emitted later: its wire JSON and source position."""
+    return orjson.dumps(
+        {"w": wire.decode(), "s": [message.topic, message.partition, message.offset]}
+    ).decode()
 
 
 @dataclass
@@ -84,18 +99,23 @@ class Processor:
         self.counters = Counters()
         self.watermark_ms = 0
         self._expiries: list[tuple[int, str]] = []
-        self._partitions: dict[str, int] = {}
 
-    def restore(self, partitions: dict[str, int] | None = None) -> None:
-        """Rebuild the watermark and the expiry heap from recovered states."""
+    def restore(self, active_partitions: set[int] | None = None) -> None:
+        """Rebuild the watermark and the expiry heap from the states after a rebalance.
+
+        States of partitions this worker no longer owns are dropped: another worker
+        expires them now.
+        """
+        if active_partitions is not None:
+            gone = [k for k, v in self.states.items() if v.partition not in active_partitions]
+            for subject_id in gone:
+                del self.states[subject_id]
         self._expiries.clear()
         for subject_id, state in self.states.items():
             self.watermark_ms = max(self.watermark_ms, state.as_of_ms)
             if state.next_change_ms is not None:
                 self._expiries.append((state.next_change_ms, subject_id))
         heapq.heapify(self._expiries)
-        if partitions:
-            self._partitions.update(partitions)
 
     def process(self, batch: Sequence[Inbound]) -> BatchResult:
         """Apply one batch, then expire what the advanced watermark reaches."""
@@ -115,20 +135,27 @@ class Processor:
         if state is None:
             state = EntityState.for_event(parsed)
         event_ms = to_epoch_ms(parsed.occurred_at)
-        self._catch_up(subject_id, state, min(event_ms, self.watermark_ms), result, message)
-        outcome = apply_event(state, parsed, self.scorecard)
+        state.partition = message.partition
+        self._catch_up(subject_id, state, min(event_ms, self.watermark_ms), result)
+        wire = event_to_json(parsed)
+        memo = _memo(wire, message) if parsed.kind in _REFERRING else ""
+        outcome = apply_event(state, parsed, self.scorecard, memo)
         if isinstance(outcome, Duplicate):
             self.counters.duplicates += 1
             return
         if not isinstance(outcome, Applied):
+            self.states[subject_id] = state  # it remembers the rejected id (and may park it)
+            result.dirty[subject_id] = state.partition
             self._dead_letter(message, rejected(parsed, outcome.reason, outcome.detail), result)
             return
         self.counters.applied += 1
         self.states[subject_id] = state
-        self._remember(subject_id, message.partition, result)
+        result.dirty[subject_id] = state.partition
         result.outbound.append(
-            Outbound(ACCEPTED, subject_id.encode(), event_to_json(parsed), source_headers(message))
+            Outbound(ACCEPTED, subject_id.encode(), wire, source_headers(message))
         )
+        for late in outcome.released:
+            self._released(subject_id, late, result)
         as_of = max(state.as_of_ms, event_ms)
         self._rescore(subject_id, state, as_of, str(parsed.event_id), "event", result)
         self.watermark_ms = max(self.watermark_ms, event_ms)
@@ -145,24 +172,36 @@ class Processor:
         raw = letter.raw if letter.raw or not message.value else b""
         result.outbound.append(Outbound(DLQ, key, raw, headers))
 
-    def _remember(self, subject_id: str, partition: int, result: BatchResult) -> None:
-        self._partitions[subject_id] = partition
-        result.dirty[subject_id] = partition
+    def _released(self, subject_id: str, late: Released, result: BatchResult) -> None:
+        """A parked repair or objection whose record has arrived: settle its dead letter."""
+        memo = orjson.loads(late.memo)
+        origin = Inbound(memo["s"][0], memo["s"][1], memo["s"][2], None, b"")
+        wire = memo["w"].encode()
+        key = subject_id.encode()
+        if isinstance(late.outcome, Applied):
+            self.counters.applied += 1
+            self.counters.dead_letters -= 1
+            result.outbound.append(Outbound(ACCEPTED, key, wire, source_headers(origin)))
+            headers = [
+                ("reason", Reason.UNKNOWN_REFERENCE.value.encode()),
+                ("resolution", b"applied_late"),
+                ("event-id", late.record.event_id.encode()),
+                *source_headers(origin),
+            ]
+            result.outbound.append(Outbound(DLQ, key, wire, headers))
+            return
+        letter = DeadLetter(late.outcome.reason, late.outcome.detail, wire, late.record.event_id)
+        self.counters.dead_letters -= 1  # the same message, judged again
+        self._dead_letter(origin, letter, result)
 
     def _catch_up(
-        self,
-        subject_id: str,
-        state: EntityState,
-        until_ms: int,
-        result: BatchResult,
-        message: Inbound | None = None,
+        self, subject_id: str, state: EntityState, until_ms: int, result: BatchResult
     ) -> None:
         """Emit the expiry changes of ``state`` that fall before ``until_ms``."""
         while state.next_change_ms is not None and state.next_change_ms <= until_ms:
             self.counters.expiries += 1
             self._rescore(subject_id, state, state.next_change_ms, "", "expiry", result)
-            partition = message.partition if message else self._partitions.get(subject_id, 0)
-            self._remember(subject_id, partition, result)
+            result.dirty[subject_id] = state.partition
 
     def _advance(self, result: BatchResult) -> None:
         heap = self._expiries
@@ -209,6 +248,8 @@ class Processor:
             ],
             "records": len(state.records),
             "last_event_ms": state.last_event_at,
-            "version": state.version,
+            # Grows with every change of the subject (as_of never goes back), so the
+            # current-state table keeps the latest row whatever order rows arrive in.
+            "version": as_of_ms * 1_000_000 + min(state.version, 999_999),
         }
         result.outbound.append(Outbound(SCORES, subject_id.encode(), orjson.dumps(change)))

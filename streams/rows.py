@@ -29,7 +29,10 @@ EVENT_COLUMNS = (
     "offset",
     "ingested_at",
 )
-DLQ_COLUMNS = ("received_at", "topic", "partition", "offset", "reason", "detail", "event_id", "raw")
+DLQ_COLUMNS = (
+    "received_at", "topic", "partition", "offset", "reason", "detail", "event_id", "raw",
+    "resolution",
+)
 SCORE_COLUMNS = (
     "subject_id",
     "subject_type",

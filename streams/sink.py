@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 ACCEPTED = "events.accepted"
 
 RowWriter = Callable[[str, Sequence[Sequence[Any]], Sequence[str]], None]
-#: ``handler(value, headers, now) -> {table: [row, ...]}`` for one output topic.
-Handler = Callable[[bytes, dict[str, str], datetime], dict[str, list[Any]]]
+#: ``handler(value, headers, now, (topic, partition, offset)) -> {table: [row, ...]}``.
+Handler = Callable[[bytes, dict[str, str], datetime, tuple[str, int, int]], dict[str, list[Any]]]
 
 
 @dataclass
@@ -132,7 +132,8 @@ class ClickHouseSink:
             handler = self._handlers[tp.topic]
             for record in records:
                 headers = rows.header_map(record.headers)
-                for table, new_rows in handler(record.value, headers, now).items():
+                position = (record.topic, record.partition, record.offset)
+                for table, new_rows in handler(record.value, headers, now, position).items():
                     tables[table].extend(new_rows)
         return tables
 
@@ -156,14 +157,19 @@ class ClickHouseSink:
         self.stats.last_flush_at = time.time()
 
 
-def _accepted(value: bytes, headers: dict[str, str], now: datetime) -> dict[str, list[Any]]:
+Position = tuple[str, int, int]
+
+
+def _accepted(value: bytes, headers: dict[str, str], now: datetime, _: Position) -> dict[str, list[Any]]:
     return {"events": [rows.event_row(value, headers, now)]}
 
 
-def _dead_letter(value: bytes, headers: dict[str, str], now: datetime) -> dict[str, list[Any]]:
-    return {"dlq": [rows.dlq_row(value, headers, now)]}
+def _dead_letter(
+    value: bytes, headers: dict[str, str], now: datetime, position: Position
+) -> dict[str, list[Any]]:
+    return {"dlq": [rows.dlq_row(value, headers, now, position)]}
 
 
-def _score(value: bytes, headers: dict[str, str], now: datetime) -> dict[str, list[Any]]:
+def _score(value: bytes, headers: dict[str, str], now: datetime, _: Position) -> dict[str, list[Any]]:
     score, state = rows.score_rows(value, now)
     return {"scores": [score], "entity_state": [state]}

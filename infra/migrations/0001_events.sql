@@ -43,9 +43,10 @@ ORDER BY (subject_id, occurred_at, event_id)
 SETTINGS deduplicate_merge_projection_mode = 'rebuild';
 
 -- dlq: inputs that failed validation, with the reason and the raw bytes, so that
--- "nothing lost" can be proved. Sorted by reason because triage reads one reason
--- at a time; the source position (topic, partition, offset) ends the key so that a
--- dead letter redelivered after a crash collapses into one row.
+-- "nothing lost" can be proved. Keyed by the source position (topic, partition,
+-- offset): a dead letter redelivered after a crash collapses into one row, and a
+-- later verdict on the same message (a repair whose record arrived after it:
+-- resolution = 'applied_late') replaces the first.
 CREATE TABLE IF NOT EXISTS {database}.dlq{on_cluster}
 (
     received_at DateTime64(3, 'UTC') DEFAULT now64(3, 'UTC'),
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS {database}.dlq{on_cluster}
     reason      LowCardinality(String),
     detail      String,
     event_id    String,
-    raw         String CODEC(ZSTD(3))
+    raw         String CODEC(ZSTD(3)),
+    resolution  LowCardinality(String) DEFAULT ''
 )
 ENGINE = {replicated}ReplacingMergeTree(received_at)
-ORDER BY (reason, topic, `partition`, `offset`);
+ORDER BY (topic, `partition`, `offset`);

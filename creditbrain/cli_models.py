@@ -1,0 +1,45 @@
+"""``creditbrain models ...``: run the project's models from the command line."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from creditbrain.errors import CreditBrainError
+from creditbrain.models.series.io import STDIO, detect_csv
+
+models_app = typer.Typer(help="Run the anomaly detection models on files.", no_args_is_help=True)
+
+
+@models_app.callback()
+def models() -> None:
+    """Run the anomaly detection models on files."""
+
+
+@models_app.command("detect-series")
+def detect_series(
+    input_path: Annotated[
+        str, typer.Option("--input", "-i", help="CSV with header timestamp,value ('-' for stdin).")
+    ],
+    output_path: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="CSV to write timestamp,value,anomaly_score ('-' for stdout)."
+        ),
+    ],
+) -> None:
+    """Score every point of a univariate series online, with an anomaly score in [0, 1]."""
+    started = time.perf_counter()
+    try:
+        summary = detect_csv(input_path, output_path)
+    except CreditBrainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    elapsed = time.perf_counter() - started
+    typer.echo(
+        f"{summary.rows} rows scored in {elapsed:.2f} s: max score {summary.max_score:.3f}, "
+        f"{summary.above_half} rows >= 0.5",
+        err=output_path == STDIO,
+    )

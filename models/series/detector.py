@@ -1,0 +1,217 @@
+"""The univariate series detector behind ``creditbrain models detect-series``."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from collections.abc import Hashable
+from typing import Any
+
+from river import base
+
+from .forecaster import SeasonalForecaster
+from .model import SeriesModel
+from .period import autocorrelation_period, calendar_periods, sampling_step
+
+__all__ = ["SeriesDetector"]
+
+_ANSCOMBE = math.sqrt(3.0 / 8.0)
+
+
+def _stabilise_count(y: float) -> float:
+    # Anscombe's transform: Poisson noise gets unit variance whatever the rate, so a
+    # quiet night and a busy afternoon share one residual scale.
+    return math.copysign(2.0 * (math.sqrt(abs(y) + 0.375) - _ANSCOMBE), y)
+
+
+class SeriesDetector(base.AnomalyDetector):
+    """Online anomaly detector for one univariate, possibly seasonal, time series.
+
+    Each point ``x = {"timestamp": seconds, "value": float}`` is compared with a
+    robust forecast (level, damped trend and, if it pays, a seasonal profile by time of
+    day or week), and the surprise of several views of the residual is turned into a
+    calibrated score; see the package docstring for the reasoning.
+
+    Parameters
+    ----------
+    warmup
+        Points buffered (scored 0) before the sampling step, count-ness and data
+        resolution are read from them and the models start.
+    alpha
+        Level gain of the forecasters.
+    gamma
+        Seasonal profile gain, per visit of a phase.
+    scale_rate
+        Weight of the newest residual in the residual scales.
+    clip
+        Winsorisation bound of the forecasters' updates, in residual scales.
+    seasonal_gain
+        A seasonal model replaces the current one only if its error is at most this
+        fraction of the current model's.
+    max_phases
+        Largest seasonal profile considered (10,080 is a week by the minute).
+    history
+        Points kept to find data-driven periods and to train a new candidate on.
+
+    Examples
+    --------
+    >>> import math
+    >>> detector = SeriesDetector()
+    >>> scores = []
+    >>> for i in range(24 * 28):
+    ...     value = 100 + 30 * math.sin(2 * math.pi * i / 24) + (i * 7919 % 13 - 6)
+    ...     if i == 24 * 21 + 3:
+    ...         value += 60
+    ...     x = {"timestamp": 3600.0 * i, "value": value}
+    ...     scores.append(detector.score_one(x))
+    ...     detector.learn_one(x)
+    >>> max(scores[:24 * 21 + 3]) < 0.5, scores[24 * 21 + 3] > 0.9
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        warmup: int = 32,
+        alpha: float = 0.05,
+        gamma: float = 0.2,
+        scale_rate: float = 0.01,
+        clip: float = 3.0,
+        seasonal_gain: float = 0.85,
+        max_phases: int = 10_080,
+        history: int = 4096,
+    ) -> None:
+        self.warmup = warmup
+        self.alpha = alpha
+        self.gamma = gamma
+        self.scale_rate = scale_rate
+        self.clip = clip
+        self.seasonal_gain = seasonal_gain
+        self.max_phases = max_phases
+        self.history = history
+        self._buffer: deque[tuple[float, float]] = deque(maxlen=max(history, warmup))
+        self._started = False
+        self._counts = False
+        self._step = 1.0
+        self._floor = 0.0
+        self._candidates: list[SeriesModel] = []
+        self._selected = 0
+        self._found: int | None = None
+        self._learned = 0
+        self._next_check = 8 * warmup
+
+    @staticmethod
+    def _read(x: dict[Hashable, Any]) -> tuple[float, float] | None:
+        value = x.get("value")
+        if value is None:
+            return None
+        y = float(value)
+        if not math.isfinite(y):
+            return None
+        return float(x["timestamp"]), y
+
+    def score_one(self, x: dict[Hashable, Any]) -> float:
+        """Anomaly score in [0, 1] of the point ``x``; 0 during warm-up or for a missing value."""
+        point = self._read(x)
+        if point is None or not self._started:
+            return 0.0
+        t, y = point
+        if self._counts:
+            y = _stabilise_count(y)
+        return self._candidates[self._selected].score_one(t, y)
+
+    def learn_one(self, x: dict[Hashable, Any]) -> None:
+        """Learn the point ``x``; a missing or non-finite value is ignored."""
+        point = self._read(x)
+        if point is None:
+            return
+        t, y = point
+        if not self._started:
+            self._buffer.append((t, y))
+            if len(self._buffer) >= self.warmup:
+                self._start()
+            return
+        if self._counts:
+            y = _stabilise_count(y)
+        self._learn(t, y)
+
+    def _start(self) -> None:
+        times = [t for t, _ in self._buffer]
+        values = [y for _, y in self._buffer]
+        self._counts = all(y >= 0.0 and y == int(y) for y in values)
+        if self._counts:
+            # The resolution of counts is one event, which after the transform is
+            # worth less at a high level than at a low one.
+            typical = statistics.median(values)
+            self._floor = 0.5 * (_stabilise_count(typical + 1.0) - _stabilise_count(typical))
+            values = [_stabilise_count(y) for y in values]
+        else:
+            steps = [abs(b - a) for a, b in zip(values, values[1:], strict=False) if b != a]
+            resolution = min(steps) if steps else 0.0
+            magnitude = max(1.0, statistics.median(abs(y) for y in values))
+            self._floor = max(0.5 * resolution, 1e-9 * magnitude)
+        self._buffer = deque(zip(times, values, strict=True), maxlen=self._buffer.maxlen)
+        self._step = sampling_step(times)
+        self._started = True
+        self._candidates = [self._train(())]
+        calendar = calendar_periods(self._step, self.max_phases)
+        for k in range(len(calendar)):
+            # The day, then the week on top of the day.
+            self._candidates.append(self._train(tuple(calendar[: k + 1])))
+        self._learned = len(self._buffer)
+
+    def _train(self, periods: tuple[float, ...]) -> SeriesModel:
+        # Seasonal models carry no trend: within a cycle it would chase the season,
+        # and the residual memory soaks up the slow bias a trend leaves.
+        forecaster = SeasonalForecaster(
+            periods=periods,
+            step=self._step,
+            alpha=self.alpha,
+            beta=0.0 if periods else 0.005,
+            gamma=self.gamma,
+        )
+        model = SeriesModel(forecaster, self.scale_rate, self._floor, self.clip, self.warmup)
+        for t, y in self._buffer:
+            model.learn_one(t, y)
+        return model
+
+    def _learn(self, t: float, y: float) -> None:
+        for candidate in self._candidates:
+            candidate.learn_one(t, y)
+        self._buffer.append((t, y))
+        self._learned += 1
+        self._select()
+        if self._learned >= self._next_check:
+            self._next_check *= 2
+            self._look_for_cycle()
+
+    def _select(self) -> None:
+        current = self._candidates[self._selected].error
+        best, best_error = self._selected, current * self.seasonal_gain
+        for index, candidate in enumerate(self._candidates):
+            error = candidate.error
+            if error < best_error and candidate.forecaster.cycles >= 1.0:
+                best, best_error = index, error
+        self._selected = best
+
+    def _look_for_cycle(self) -> None:
+        """Propose a data-driven period that the calendar did not already cover."""
+        values = [y for _, y in self._buffer]
+        lag = autocorrelation_period(values, self.max_phases, threshold=0.3)
+        if lag is None:
+            return
+        period = lag * self._step
+        for candidate in self._candidates:
+            if any(_is_multiple(known, period) for known in candidate.forecaster.periods):
+                return
+        if self._found is None:
+            self._found = len(self._candidates)
+            self._candidates.append(self._train((period,)))
+        elif self._found != self._selected:
+            self._candidates[self._found] = self._train((period,))
+
+
+def _is_multiple(a: float, b: float) -> bool:
+    """Whether the longer of two periods is (within 10%) a whole multiple of the shorter."""
+    ratio = max(a, b) / min(a, b)
+    return abs(ratio - round(ratio)) < 0.1 * ratio
