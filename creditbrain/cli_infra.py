@@ -134,7 +134,10 @@ def db_query(
     import json
 
     settings = get_settings()
-    with _one_line_errors(), connect(settings.clickhouse_dsn, settings.clickhouse.database) as store:
+    with (
+        _one_line_errors(),
+        connect(settings.clickhouse_dsn, settings.clickhouse.database) as store,
+    ):
         store.bind_database()
         rows = store.query_rows(sql, settings={"readonly": 1})
     if as_json:

@@ -46,12 +46,19 @@ def make_producer(bootstrap: str) -> KafkaProducer:
 
 
 def route_line(
-    raw: bytes, ctx: ParseContext, prefix: str, max_bytes: int
+    raw: bytes, ctx: ParseContext, prefix: str, max_bytes: int, origin: tuple[str, int]
 ) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
-    """Where one line goes: (topic, key, value, headers)."""
+    """Where one line goes: (topic, key, value, headers); ``origin`` is (file, line number)."""
     result = parse_event(raw, ctx, max_bytes)
     if isinstance(result, DeadLetter):
-        headers = [("reason", result.reason.value.encode()), ("detail", result.detail.encode())]
+        headers = [
+            ("reason", result.reason.value.encode()),
+            ("detail", result.detail.encode()),
+            ("event-id", result.event_id.encode()),
+            ("source-topic", f"file:{origin[0]}".encode()),
+            ("source-partition", b"0"),
+            ("source-offset", str(origin[1]).encode()),
+        ]
         return topic_name(prefix, DLQ), None, result.raw, headers
     key = orjson.loads(raw)["subject"]["id"].strip().encode()
     return topic_for_kind(prefix, result.kind), key, raw, []

@@ -30,7 +30,14 @@ EVENT_COLUMNS = (
     "ingested_at",
 )
 DLQ_COLUMNS = (
-    "received_at", "topic", "partition", "offset", "reason", "detail", "event_id", "raw",
+    "received_at",
+    "topic",
+    "partition",
+    "offset",
+    "reason",
+    "detail",
+    "event_id",
+    "raw",
     "resolution",
 )
 SCORE_COLUMNS = (
@@ -102,17 +109,29 @@ def event_row(value: bytes, headers: Mapping[str, str], now: datetime) -> list[A
     ]
 
 
-def dlq_row(value: bytes, headers: Mapping[str, str], now: datetime) -> list[Any]:
-    """A dead letter -> a row of ``dlq``."""
+def dlq_row(
+    value: bytes, headers: Mapping[str, str], now: datetime, position: tuple[str, int, int]
+) -> list[Any]:
+    """A dead letter -> a row of ``dlq``.
+
+    The row is keyed by the message it stands for: the source position the worker
+    put in the headers, else (a dead letter from elsewhere) its own position on
+    the dead-letter topic.
+    """
+    if "source-topic" in headers:
+        position = (
+            headers["source-topic"],
+            int(headers.get("source-partition", 0)),
+            int(headers.get("source-offset", 0)),
+        )
     return [
         now,
-        headers.get("source-topic", ""),
-        int(headers.get("source-partition", 0)),
-        int(headers.get("source-offset", 0)),
+        *position,
         headers.get("reason", "unknown"),
         headers.get("detail", ""),
         headers.get("event-id", ""),
         value.decode("utf-8", errors="replace"),
+        headers.get("resolution", ""),
     ]
 
 

@@ -160,7 +160,9 @@ class ClickHouseSink:
 Position = tuple[str, int, int]
 
 
-def _accepted(value: bytes, headers: dict[str, str], now: datetime, _: Position) -> dict[str, list[Any]]:
+def _accepted(
+    value: bytes, headers: dict[str, str], now: datetime, _: Position
+) -> dict[str, list[Any]]:
     return {"events": [rows.event_row(value, headers, now)]}
 
 
@@ -170,6 +172,8 @@ def _dead_letter(
     return {"dlq": [rows.dlq_row(value, headers, now, position)]}
 
 
-def _score(value: bytes, headers: dict[str, str], now: datetime, _: Position) -> dict[str, list[Any]]:
+def _score(
+    value: bytes, headers: dict[str, str], now: datetime, _: Position
+) -> dict[str, list[Any]]:
     score, state = rows.score_rows(value, now)
     return {"scores": [score], "entity_state": [state]}

@@ -20,6 +20,7 @@ __all__ = [
     "SURPRISE_FLOOR",
     "cusum_tail",
     "normal_tail",
+    "poisson_tail",
     "score_from_tail",
 ]
 
@@ -50,6 +51,44 @@ def normal_tail(z: float) -> float:
     1.0
     """
     return math.erfc(abs(z) / _SQRT2)
+
+
+def poisson_tail(count: float, rate: float) -> float:
+    """Two-sided tail probability of ``count`` events where ``rate`` are expected.
+
+    Twice the smaller of ``P(X <= count)`` and ``P(X >= count)`` for a Poisson
+    variable, capped at 1. A non-integer count is rounded towards the expected rate,
+    the generous direction. Beyond 1,000 expected events the Gaussian approximation
+    is used.
+
+    Parameters
+    ----------
+    count
+        Observed number of events.
+    rate
+        Expected number of events.
+
+    Examples
+    --------
+    >>> round(poisson_tail(3, 0.3), 4)
+    0.0072
+    >>> poisson_tail(1, 0.0)
+    0.0
+    >>> poisson_tail(0, 0.3)
+    1.0
+    """
+    if rate > 1000.0:
+        return normal_tail((count - rate) / math.sqrt(rate))
+    k = math.floor(count) if count > rate else math.ceil(count)
+    if rate <= 0.0:
+        return 1.0 if k <= 0 else 0.0
+    term = math.exp(-rate)
+    below = 0.0  # P(X < k)
+    for i in range(k):
+        below += term
+        term *= rate / (i + 1)
+    at_most = below + term  # P(X <= k)
+    return min(1.0, 2.0 * min(at_most, 1.0 - below))
 
 
 def cusum_tail(statistic: float, drift: float) -> float:

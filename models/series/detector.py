@@ -10,6 +10,7 @@ from typing import Any
 
 from river import base
 
+from .calibration import poisson_tail
 from .forecaster import SeasonalForecaster
 from .model import SeriesModel
 from .period import autocorrelation_period, calendar_periods, sampling_step
@@ -17,12 +18,20 @@ from .period import autocorrelation_period, calendar_periods, sampling_step
 __all__ = ["SeriesDetector"]
 
 _ANSCOMBE = math.sqrt(3.0 / 8.0)
+# The smallest residual scale, as a share of the data's resolution: one step of
+# resolution (one event, one tick of a gauge) is then 4 scales, notable but not
+# alarming, and anything larger after a perfectly flat stretch is an alarm.
+_RESOLUTION_SHARE = 0.25
 
 
 def _stabilise_count(y: float) -> float:
     # Anscombe's transform: Poisson noise gets unit variance whatever the rate, so a
     # quiet night and a busy afternoon share one residual scale.
     return math.copysign(2.0 * (math.sqrt(abs(y) + 0.375) - _ANSCOMBE), y)
+
+
+def _unstabilise_count(z: float) -> float:
+    return max(0.0, (z / 2.0 + _ANSCOMBE) ** 2 - 0.375)
 
 
 class SeriesDetector(base.AnomalyDetector):
@@ -40,6 +49,8 @@ class SeriesDetector(base.AnomalyDetector):
         resolution are read from them and the models start.
     alpha
         Level gain of the forecasters.
+    beta
+        Trend gain of the forecaster without seasons.
     gamma
         Seasonal profile gain, per visit of a phase.
     scale_rate
@@ -74,8 +85,9 @@ class SeriesDetector(base.AnomalyDetector):
         self,
         warmup: int = 32,
         alpha: float = 0.05,
-        gamma: float = 0.2,
-        scale_rate: float = 0.01,
+        beta: float = 0.005,
+        gamma: float = 0.1,
+        scale_rate: float = 0.02,
         clip: float = 3.0,
         seasonal_gain: float = 0.85,
         max_phases: int = 10_080,
@@ -83,6 +95,7 @@ class SeriesDetector(base.AnomalyDetector):
     ) -> None:
         self.warmup = warmup
         self.alpha = alpha
+        self.beta = beta
         self.gamma = gamma
         self.scale_rate = scale_rate
         self.clip = clip
@@ -92,13 +105,14 @@ class SeriesDetector(base.AnomalyDetector):
         self._buffer: deque[tuple[float, float]] = deque(maxlen=max(history, warmup))
         self._started = False
         self._counts = False
+        self._poisson = False
         self._step = 1.0
         self._floor = 0.0
         self._candidates: list[SeriesModel] = []
         self._selected = 0
         self._found: int | None = None
         self._learned = 0
-        self._next_check = 8 * warmup
+        self._next_check = 4 * warmup
 
     @staticmethod
     def _read(x: dict[Hashable, Any]) -> tuple[float, float] | None:
@@ -116,9 +130,17 @@ class SeriesDetector(base.AnomalyDetector):
         if point is None or not self._started:
             return 0.0
         t, y = point
-        if self._counts:
-            y = _stabilise_count(y)
-        return self._candidates[self._selected].score_one(t, y)
+        model = self._candidates[self._selected]
+        if not self._counts:
+            return model.score_one(t, y)
+        # Counts are judged on the transformed scale, but never as rarer than a Poisson
+        # variable at the forecast rate would make them (two events on a day that
+        # usually has none are not an alarm), unless the counter did not move at all
+        # during the warm-up: then Poisson noise is not what it has.
+        least = 0.0
+        if self._poisson:
+            least = poisson_tail(y, _unstabilise_count(model.forecaster.forecast_one(t)))
+        return model.score_one(t, _stabilise_count(y), least)
 
     def learn_one(self, x: dict[Hashable, Any]) -> None:
         """Learn the point ``x``; a missing or non-finite value is ignored."""
@@ -139,17 +161,20 @@ class SeriesDetector(base.AnomalyDetector):
         times = [t for t, _ in self._buffer]
         values = [y for _, y in self._buffer]
         self._counts = all(y >= 0.0 and y == int(y) for y in values)
+        self._poisson = self._counts and len(set(values)) > 1
         if self._counts:
             # The resolution of counts is one event, which after the transform is
             # worth less at a high level than at a low one.
             typical = statistics.median(values)
-            self._floor = 0.5 * (_stabilise_count(typical + 1.0) - _stabilise_count(typical))
+            self._floor = _RESOLUTION_SHARE * (
+                _stabilise_count(typical + 1.0) - _stabilise_count(typical)
+            )
             values = [_stabilise_count(y) for y in values]
         else:
             steps = [abs(b - a) for a, b in zip(values, values[1:], strict=False) if b != a]
             resolution = min(steps) if steps else 0.0
             magnitude = max(1.0, statistics.median(abs(y) for y in values))
-            self._floor = max(0.5 * resolution, 1e-9 * magnitude)
+            self._floor = max(_RESOLUTION_SHARE * resolution, 1e-9 * magnitude)
         self._buffer = deque(zip(times, values, strict=True), maxlen=self._buffer.maxlen)
         self._step = sampling_step(times)
         self._started = True
@@ -167,7 +192,7 @@ class SeriesDetector(base.AnomalyDetector):
             periods=periods,
             step=self._step,
             alpha=self.alpha,
-            beta=0.0 if periods else 0.005,
+            beta=0.0 if periods else self.beta,
             gamma=self.gamma,
         )
         model = SeriesModel(forecaster, self.scale_rate, self._floor, self.clip, self.warmup)

@@ -7,6 +7,8 @@ from collections import deque
 
 __all__ = ["SeasonalForecaster"]
 
+_SMOOTHING = 7
+
 
 class SeasonalForecaster:
     """Holt-Winters-style forecaster whose updates cannot be dragged by outliers.
@@ -17,15 +19,18 @@ class SeasonalForecaster:
     counter, so irregular sampling and gaps keep every point in its right slot. Each
     update uses the residual winsorised to ``bound`` (given by the caller, who knows
     the residual scale), which makes the update a Huber M-estimate: a spike moves the
-    level, trend and profiles by at most ``bound`` times their gains.
+    level, trend and first profile by at most ``bound`` times their gains.
 
     The first (shortest) profile is estimated directly during its first cycle (raw
     means per phase, then centred on the level), so a young model is as good as the
     data allow instead of slowly converging from zero; later profiles refine it (the
-    week on top of the day) and start from zero, with gains that shrink from 1/2 to
-    ``gamma``, so that the daily and weekly model forecasts like the daily one until
-    it has seen its first week. With a profile the level moves at most ``1 / phases``
-    per point, since a faster level would soak up the season itself.
+    week on top of the day) and start from zero, so that the daily and weekly model
+    forecasts like the daily one until it has seen its first week. They learn from
+    the median residual of the 7 points centred on each phase, unbounded: a weekly
+    effect is far larger than the bound, but lasts. Each phase's gain is ``1 /
+    visits`` until it reaches ``gamma``, a running mean of the first visits. With
+    profiles the level moves at most ``1 / phases`` (of the longest profile) per
+    point, since a faster level would soak up the season itself.
 
     Parameters
     ----------
@@ -75,7 +80,7 @@ class SeasonalForecaster:
         self._first_t = 0.0
         self._count = 0
         self._seasoned = False
-        self._recent: deque[tuple[list[int], float]] = deque(maxlen=7)
+        self._recent: deque[tuple[list[int], float]] = deque(maxlen=_SMOOTHING)
         self._level_gain = min(alpha, 1.0 / self._phases[-1]) if periods else alpha
 
     @property
@@ -151,7 +156,7 @@ class SeasonalForecaster:
         # the 7 points centred on each phase instead: it follows an effect that lasts
         # and ignores a burst of up to 3 points, which the bound would only limit.
         self._recent.append((phases, residual))
-        if len(self._recent) < self._recent.maxlen:  # type: ignore[operator]
+        if len(self._recent) < _SMOOTHING:
             return
         middle, _ = self._recent[len(self._recent) // 2]
         typical = sorted(r for _, r in self._recent)[len(self._recent) // 2]

@@ -29,7 +29,8 @@ class SeriesModel:
     from point to point, so it feeds the change detectors). The score is the largest
     of the calibrated scores of both errors, of the level-shift CUSUM and of the
     variance detector. Confirmed changes are absorbed: the level moves by the median
-    recent residual, or the scales by the square root of the variance ratio.
+    recent residual, or the scales by the median absolute innovation since the last
+    change (in current scales, made consistent for Gaussian noise).
 
     Parameters
     ----------
@@ -56,7 +57,7 @@ class SeriesModel:
     def __init__(
         self,
         forecaster: SeasonalForecaster,
-        scale_rate: float = 0.01,
+        scale_rate: float = 0.02,
         floor: float = 0.0,
         clip: float = 3.0,
         warmup: int = 32,
@@ -95,11 +96,17 @@ class SeriesModel:
             innovation / (self._innovation_scale.get() * widen),
         )
 
-    def score_one(self, t: float, y: float) -> float:
-        """Anomaly score in [0, 1] of the value ``y`` at time ``t``."""
+    def score_one(self, t: float, y: float, least_tail: float = 0.0) -> float:
+        """Anomaly score in [0, 1] of the value ``y`` at time ``t``.
+
+        ``least_tail`` is a tail probability that the value's own distribution
+        guarantees (Poisson for counts): the point is never scored as rarer than that.
+        """
         _, z_residual, z_innovation = self._standardize(t, y)
         surprise = max(abs(z_residual), abs(z_innovation))
-        point = score_from_tail(self._tail.tail(surprise)) if surprise > 2.5 else 0.0
+        point = 0.0
+        if surprise > 2.5:
+            point = score_from_tail(max(self._tail.tail(surprise), least_tail))
         return max(
             point, self._shift.score_one(z_innovation), self._variance.score_one(z_innovation)
         )

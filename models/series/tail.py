@@ -18,7 +18,10 @@ class TailModel:
     exceeds ``threshold`` and the mean excess beyond it, and extrapolates with an
     exponential tail (a generalised Pareto tail of shape 0). :meth:`tail` returns the
     larger of that and the Gaussian tail, so heavy tails lower the scores of moderate
-    residuals while light tails never raise them. Both statistics start from their
+    residuals while light tails never raise them. (Far out, an exponential tail is
+    heavier than the Gaussian one even when fitted to Gaussian noise: beyond about 4.5
+    standard deviations this costs a little sensitivity on truly Gaussian series,
+    which real metrics rarely are.) Both statistics start from their
     Gaussian values with the weight of ``prior`` points, and excesses are capped so
     that the anomalies the detector is looking for cannot teach it that they are normal.
 

@@ -85,7 +85,9 @@ def test_scores_of_a_prefix_do_not_change_when_rows_are_appended(
 
 def test_scores_of_a_file_prefix_do_not_change(tmp_path: Path) -> None:
     timestamps, values = hourly_traffic(weeks=3, seed=1)
-    lines = ["timestamp,value"] + [f"{t:.0f},{y:.3f}" for t, y in zip(timestamps, values, strict=True)]
+    lines = ["timestamp,value"] + [
+        f"{t:.0f},{y:.3f}" for t, y in zip(timestamps, values, strict=True)
+    ]
     outputs = []
     for n in (200, len(values)):
         source, target = tmp_path / f"in{n}.csv", tmp_path / f"out{n}.csv"
@@ -215,7 +217,10 @@ def write(tmp_path: Path, text: str) -> str:
         ("time,value\n1,2\n", "no column 'timestamp'"),
         ("timestamp,val\n1,2\n", "no column 'value'"),
         ("timestamp,value\n2024-01-01,1\n2024-13-45,2\n", "line 3: unreadable timestamp"),
-        ("timestamp,value\n2024-01-01,1\n2024-01-02,lots\n", "line 3: value 'lots' is not a number"),
+        (
+            "timestamp,value\n2024-01-01,1\n2024-01-02,lots\n",
+            "line 3: value 'lots' is not a number",
+        ),
         ("timestamp,value\n2024-01-01\n", "line 2: expected 2 fields, got 1"),
     ],
 )

@@ -84,7 +84,8 @@ def test_stream_scores_equal_offline_reference(serve_factory) -> None:
 
     # Every message is accounted for exactly once, as in the offline reference.
     offline = score_lines(
-        (value for _, _, value in messages + duplicates), ParseContext(pseudonym_key=KEY),
+        (value for _, _, value in messages + duplicates),
+        ParseContext(pseudonym_key=KEY),
         DEFAULT_SCORECARD,
     )
     accepted = serve.query("SELECT count() AS n FROM events FINAL")[0]["n"]
