@@ -32,7 +32,7 @@ from uuid import NAMESPACE_DNS, uuid5
 import orjson
 
 from creditbrain.alerts.history import Peaks, remember
-from creditbrain.alerts.routing import DataDoc, for_grid, reason_docs, warning_doc
+from creditbrain.alerts.routing import DataDoc, WarningDoc, for_grid, reason_docs, warning_doc
 from creditbrain.alerts.rules import DAY_MS, RULES, UNDECIDED, Check, Finding, higher
 from creditbrain.alerts.transition import CLEAN, Facts, Transition
 from creditbrain.schemas.policies import PolicySet, RulePolicy
@@ -165,8 +165,8 @@ class AlertUpdate:
         Also send ``grid_body`` to ``credit.warnings.grid``.
     version
         The alert's version after this change (1 when opened).
-    warning
-        The CloudEvent.
+    doc
+        The CloudEvent as JSON values (:attr:`warning` is the validated model).
     body
         Its JSON bytes.
     grid_body
@@ -178,18 +178,29 @@ class AlertUpdate:
     notify: bool
     grid: bool
     version: int
-    warning: WarningEvent
+    doc: WarningDoc
     body: bytes
     grid_body: bytes | None
 
     @property
     def alert_id(self) -> str:
-        return str(self.warning.id)
+        alert: str = self.doc["id"]
+        return alert
+
+    @property
+    def rule(self) -> RuleName:
+        return self.doc["data"]["rule"]
 
     @property
     def key(self) -> bytes:
         """The message key: the subject id."""
-        return str(self.warning.subject).encode()
+        subject: str = self.doc["subject"]
+        return subject.encode()
+
+    @property
+    def warning(self) -> WarningEvent:
+        """The CloudEvent as a validated model (built on each access: the hot path has no need)."""
+        return WarningEvent.model_validate(self.doc)
 
 
 def judge(state: AlertState, transition: Transition, policies: PolicySet) -> list[AlertUpdate]:
@@ -352,5 +363,4 @@ def _update(
     doc = warning_doc(data, t.at_ms)
     grid = notify and alert.grid
     grid_body = orjson.dumps(for_grid(doc, policy.reveal_person_names)) if grid else None
-    warning = WarningEvent.model_validate(doc)
-    return AlertUpdate(change, notify, grid, alert.version, warning, orjson.dumps(doc), grid_body)
+    return AlertUpdate(change, notify, grid, alert.version, doc, orjson.dumps(doc), grid_body)

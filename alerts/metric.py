@@ -27,7 +27,7 @@ from creditbrain.alerts.rules import DAY_MS
 from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.reference import DEFAULT_REFERENCE, Reference
 from creditbrain.schemas.state import to_epoch_ms
-from creditbrain.schemas.warnings import CST, SERIES, WarningEvent, format_time
+from creditbrain.schemas.warnings import CST, SERIES, format_time
 
 
 class SeriesKey(NamedTuple):
@@ -105,5 +105,4 @@ def metric_alert(
     }
     doc = warning_doc(data, end if at_ms is None else at_ms)
     body = orjson.dumps(doc)
-    warning = WarningEvent.model_validate(doc)
-    return AlertUpdate("opened", True, policy.grid, 1, warning, body, body if policy.grid else None)
+    return AlertUpdate("opened", True, policy.grid, 1, doc, body, body if policy.grid else None)

@@ -81,7 +81,7 @@ Check = Callable[[Facts, RulePolicy, "int | None"], Verdict]
 def _listed(facts: Facts, policy: RulePolicy, causes: Sequence[ScoreReason]) -> Verdict:
     if not causes:
         return None
-    return Finding(policy.level, tuple(causes), any(facts.is_new(r) for r in causes))
+    return Finding(policy.level, tuple(causes), facts.any_fresh(causes))
 
 
 def dishonest_debtor_listed(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
@@ -136,7 +136,7 @@ def score_drop(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
         [
             reason
             for record, reason in facts.counting()
-            if reason.effect < 0 and (record.occurred_at > since or facts.is_new(reason))
+            if reason.effect < 0 and (record.occurred_at > since or reason.event_id in facts.fresh)
         ]
     )
     return Finding(policy.level, causes or facts.deductions, score < facts.before.score, anchor)
@@ -159,7 +159,7 @@ def wage_arrears(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdic
     if any((record.quantity or 0) >= red_workers for record, _ in reports):
         level = "red"
     causes = tuple([reason for _, reason in reports])
-    return Finding(level, causes, any(facts.is_new(r) for r in causes))
+    return Finding(level, causes, facts.any_fresh(causes))
 
 
 def penalty_burst(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:

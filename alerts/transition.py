@@ -117,10 +117,10 @@ class Facts:
     """Views of one transition shared by the rules, each computed on first use."""
 
     __slots__ = (
-        "_before_ids",
         "_by_kind",
         "_counting",
         "_deductions",
+        "_fresh",
         "after",
         "before",
         "peaks",
@@ -135,7 +135,7 @@ class Facts:
         self.peaks = peaks
         self._by_kind: dict[str, list[ScoreReason]] | None = None
         self._counting: list[tuple[Record, ScoreReason]] | None = None
-        self._before_ids: set[str] | None = None
+        self._fresh: set[str] | None = None
         self._deductions: tuple[ScoreReason, ...] | None = None
 
     def reasons_of(self, kind: str) -> list[ScoreReason]:
@@ -168,16 +168,24 @@ class Facts:
             return []
         return [pair for pair in self.counting() if pair[0].kind == kind]
 
-    def is_new(self, reason: ScoreReason) -> bool:
-        """Whether the record did not count before this transition."""
-        ids = self._before_ids
-        if ids is None:
-            ids = self._before_ids = {r.event_id for r in self.before.reasons}
-        return reason.event_id not in ids
+    @property
+    def fresh(self) -> set[str]:
+        """Ids of the records that count now and did not before this transition."""
+        found = self._fresh
+        if found is None:
+            before = {r.event_id for r in self.before.reasons}
+            found = self._fresh = {r.event_id for r in self.after.reasons} - before
+        return found
+
+    def any_fresh(self, reasons: Sequence[ScoreReason]) -> bool:
+        """Whether one of ``reasons`` started counting in this transition."""
+        fresh = self.fresh
+        return bool(fresh) and any([r.event_id in fresh for r in reasons])
 
     def new_deductions(self) -> tuple[ScoreReason, ...]:
         """Deductions that started counting in this transition."""
-        return tuple([r for r in self.deductions if self.is_new(r)])
+        fresh = self.fresh
+        return tuple([r for r in self.deductions if r.event_id in fresh]) if fresh else ()
 
     def occurred_at(self, event_id: str) -> int | None:
         """When the counting record ``event_id`` occurred."""
