@@ -7,9 +7,12 @@ It re-judges every rule, changes the state in place and returns what happened as
 
 * no alert open and the condition holds: **opened** (an enabled rule only);
 * open, the condition holds at a higher level: **escalated** (never lowered);
-* open, the rule *fired* again (a new cause): a repeat, **updated**; it notifies
-  only when the cooldown since the last notification has passed (a reminder
-  with the same id and type, fresh data); within it, it is stored but not sent;
+* open, a new cause (:attr:`News.REPEAT <creditbrain.alerts.rules.News>`: another
+  listing, another penalty of the burst, a further fall): **updated**; sent again
+  (same id and type, fresh data) only once the cooldown since the alert was last
+  sent has passed, else only stored;
+* open, the same cause with fresh data (``News.UPDATE``: a new report of the same
+  arrears): **updated**, stored, never sent;
 * open and the condition no longer holds: **resolved**, also when the rule has
   been disabled meanwhile (a disabled rule's open alert is neither updated nor
   escalated, but still resolves when its cause stops counting: disabling does
@@ -33,10 +36,26 @@ import orjson
 
 from creditbrain.alerts.history import Peaks, remember
 from creditbrain.alerts.routing import DataDoc, WarningDoc, for_grid, reason_docs, warning_doc
-from creditbrain.alerts.rules import DAY_MS, RULES, UNDECIDED, Check, Finding, higher
+from creditbrain.alerts.rules import (
+    DAY_MS,
+    REQUIRES,
+    RULES,
+    UNDECIDED,
+    Check,
+    Finding,
+    News,
+    higher,
+)
 from creditbrain.alerts.transition import CLEAN, Facts, Transition
 from creditbrain.schemas.policies import PolicySet, RulePolicy
-from creditbrain.schemas.warnings import RULE_NAMES, Level, RuleName, WarningEvent, format_time
+from creditbrain.schemas.warnings import (
+    LEVEL_RANK,
+    RULE_NAMES,
+    Level,
+    RuleName,
+    WarningEvent,
+    format_time,
+)
 
 #: Namespace of alert ids (uuid5).
 ALERT_NAMESPACE = uuid5(NAMESPACE_DNS, "alerts.creditbrain.cn")
@@ -229,10 +248,10 @@ def judge(state: AlertState, transition: Transition, policies: PolicySet) -> lis
         remember(peaks, before_score, after.score, at, at - plan.window_ms)
     facts = Facts(transition, peaks)
     updates: list[AlertUpdate] = []
-    for name, check, policy in plan.steps:
+    for name, check, policy, requires in plan.steps:
         alert = opened.get(name)
         if alert is None:
-            if not policy.enabled:
+            if not policy.enabled or (requires and not facts.reasons_of(requires)):
                 continue
             found = check(facts, policy, None)
             if found is not None and found is not UNDECIDED:
@@ -245,17 +264,15 @@ def judge(state: AlertState, transition: Transition, policies: PolicySet) -> lis
         if found is None:
             del opened[name]
             updates.append(_resolution(facts, alert, policy))
-        elif policy.enabled:
-            update = _follow(facts, alert, found, policy)
-            if update is not None:
-                updates.append(update)
+        elif policy.enabled and (found.news or LEVEL_RANK[found.level] > LEVEL_RANK[alert.level]):
+            updates.append(_follow(facts, alert, found, policy))
     return updates
 
 
 class _Plan(NamedTuple):
     """The rules with their policies for one place, and the numbers judge reads first."""
 
-    steps: tuple[tuple[RuleName, Check, RulePolicy], ...]
+    steps: tuple[tuple[RuleName, Check, RulePolicy, str], ...]
     window_ms: int  # the longest score history score_drop asks for
     anomaly_threshold: float  # infinite when the rule is off
     probability_threshold: float
@@ -277,7 +294,9 @@ def _plan(policies: PolicySet, sector: str, district: str) -> _Plan:
         rules = policies.resolve_all(sector, district)
         anomaly, probability = rules["anomalous_deterioration"], rules["predicted_serious_default"]
         plan = _Plan(
-            tuple((name, check, rules[name]) for name, check in RULES.items()),
+            tuple(
+                (name, check, rules[name], REQUIRES.get(name, "")) for name, check in RULES.items()
+            ),
             int(rules["score_drop"].thresholds["window_days"] * DAY_MS),
             anomaly.thresholds["threshold"] if anomaly.enabled else math.inf,
             probability.thresholds["probability"] if probability.enabled else math.inf,
@@ -305,19 +324,17 @@ def _new_alert(facts: Facts, rule: RuleName, found: Finding, policy: RulePolicy)
     )
 
 
-def _follow(
-    facts: Facts, alert: OpenAlert, found: Finding, policy: RulePolicy
-) -> AlertUpdate | None:
+def _follow(facts: Facts, alert: OpenAlert, found: Finding, policy: RulePolicy) -> AlertUpdate:
+    """An escalation, or a repeat or update (``found`` brings news)."""
     at = facts.transition.at_ms
     if higher(found.level, alert.level):
         alert.level, alert.status, alert.notified_ms = found.level, "escalated", at
         alert.version += 1
         alert.grid = alert.grid or policy.grid
         return _update(facts, alert, "escalated", found.causes, policy)
-    if not found.fired:
-        return None
     alert.version += 1
-    notify = at - alert.notified_ms >= policy.cooldown_days * DAY_MS
+    cooled = at - alert.notified_ms >= policy.cooldown_days * DAY_MS
+    notify = found.news is News.REPEAT and cooled
     if notify:
         alert.notified_ms = at
         alert.grid = alert.grid or policy.grid

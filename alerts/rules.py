@@ -2,9 +2,9 @@
 
 Each rule looks at the state *after* a transition and answers with a
 :class:`Finding` (its condition holds: at which level, because of which records,
-and whether it *fired*, i.e. something new made it hold in this transition),
-``None`` (it does not hold: an open alert resolves) or :data:`UNDECIDED` (a model
-gave no output: leave things as they are).
+and what the transition added to it, :class:`News`), ``None`` (it does not hold:
+an open alert resolves) or :data:`UNDECIDED` (a model gave no output: leave things
+as they are).
 
 "Counts" means what the scorecard says: the record is among the reasons of the
 score after the transition. A rule's condition is re-judged on every transition of
@@ -29,7 +29,7 @@ alert and resolve when the change is undone:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Final, Literal, NamedTuple
 
 from creditbrain.alerts.history import peak
@@ -42,6 +42,20 @@ from creditbrain.schemas.warnings import LEVEL_RANK, Level, RuleName
 DAY_MS = 86_400_000
 
 
+class News(IntEnum):
+    """What a transition adds to a condition that already held."""
+
+    #: Nothing: it holds as before.
+    NONE = 0
+    #: The same cause with fresh data (a new report of the same arrears, a further
+    #: small fall of the score): the alert is updated and stored, never re-sent.
+    UPDATE = 1
+    #: A new cause (another listing, another penalty of the burst, a further fall of
+    #: the grade, another drop of ``points`` at once): stored, and re-sent once the
+    #: cooldown since the alert was last sent has passed.
+    REPEAT = 2
+
+
 class Finding(NamedTuple):
     """A rule's condition holds.
 
@@ -51,17 +65,16 @@ class Finding(NamedTuple):
         The level it holds at.
     causes
         The counting records that make it hold (the warning's reasons).
-    fired
-        Something new made it hold in this transition (a record started counting,
-        the grade or score fell again, the model said so again): a *repeat* when an
-        alert is already open.
+    news
+        What this transition added (:class:`News`); when no alert is open, any
+        finding opens one.
     anchor
         What the rule remembers while its alert is open (change rules only).
     """
 
     level: Level
     causes: tuple[ScoreReason, ...]
-    fired: bool
+    news: News
     anchor: int | None = None
 
 
@@ -78,35 +91,37 @@ Verdict = Finding | Literal[Undecided.UNDECIDED] | None
 Check = Callable[[Facts, RulePolicy, "int | None"], Verdict]
 
 
-def _listed(facts: Facts, policy: RulePolicy, causes: Sequence[ScoreReason]) -> Verdict:
+def _held(facts: Facts, policy: RulePolicy, causes: Sequence[ScoreReason], news: News) -> Verdict:
+    """Holds while ``causes`` count; ``news`` when one of them is new."""
     if not causes:
         return None
-    return Finding(policy.level, tuple(causes), facts.any_fresh(causes))
+    return Finding(policy.level, tuple(causes), news if facts.any_fresh(causes) else News.NONE)
 
 
 def dishonest_debtor_listed(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
-    """Red while a ``dishonest_debtor`` record (失信被执行人) counts."""
-    return _listed(facts, policy, facts.reasons_of("dishonest_debtor"))
+    """Red while a ``dishonest_debtor`` record (失信被执行人) counts; another listing repeats."""
+    return _held(facts, policy, facts.reasons_of("dishonest_debtor"), News.REPEAT)
 
 
 def serious_dishonesty_listed(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
     """Red while a ``list_entry`` on the serious-dishonesty list (严重失信主体名单) counts."""
     entries = facts.counting_of("list_entry")
-    return _listed(facts, policy, [r for rec, r in entries if rec.label == "serious_dishonesty"])
+    causes = [r for rec, r in entries if rec.label == "serious_dishonesty"]
+    return _held(facts, policy, causes, News.REPEAT)
 
 
 def government_dishonest(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
     """Red while a government body (政务失信) has a counting ``dishonest_debtor`` record."""
     if facts.transition.subject_type is not SubjectType.GOVERNMENT:
         return None
-    return _listed(facts, policy, facts.reasons_of("dishonest_debtor"))
+    return _held(facts, policy, facts.reasons_of("dishonest_debtor"), News.REPEAT)
 
 
 def grade_fell_to_d(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
-    """Red while the grade is D; it fires when the grade becomes D."""
+    """Red while the grade is D (it opens when the grade becomes D)."""
     if facts.after.grade != "D":
         return None
-    return Finding(policy.level, facts.deductions, facts.before.grade != "D")
+    return Finding(policy.level, facts.deductions, News.NONE)
 
 
 def grade_downgrade(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
@@ -120,33 +135,42 @@ def grade_downgrade(facts: Facts, policy: RulePolicy, anchor: int | None) -> Ver
     elif after >= anchor:
         return None
     causes = (facts.new_deductions() if fell else ()) or facts.deductions
-    return Finding(policy.level, causes, fell, anchor)
+    return Finding(policy.level, causes, News.REPEAT if fell else News.NONE, anchor)
 
 
 def score_drop(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
     """Orange from a drop of ``points`` within ``window_days`` until the score recovers."""
     points = policy.thresholds["points"]
     since = facts.transition.at_ms - int(policy.thresholds["window_days"] * DAY_MS)
-    score = facts.after.score
+    score, before = facts.after.score, facts.before.score
     if anchor is None:
         anchor = peak(facts.peaks, score, since)
     if score > anchor - points:
         return None
+    news = News.REPEAT if before - score >= points else News.UPDATE if score < before else News.NONE
+    if news is News.NONE:
+        # Holding as before, the common case: spare the search for the drop's records.
+        return Finding(policy.level, facts.deductions, news, anchor)
+    fresh = facts.fresh
     causes = tuple(
         [
             reason
             for record, reason in facts.counting()
-            if reason.effect < 0 and (record.occurred_at > since or reason.event_id in facts.fresh)
+            if reason.effect < 0 and (record.occurred_at > since or reason.event_id in fresh)
         ]
     )
-    return Finding(policy.level, causes or facts.deductions, score < facts.before.score, anchor)
+    return Finding(policy.level, causes or facts.deductions, news, anchor)
 
 
 def social_insurance_arrears_3m(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
-    """Orange while the counting social-insurance arrears (欠缴社保) are ``months`` overdue."""
+    """Orange while the counting social-insurance arrears (欠缴社保) are ``months`` overdue.
+
+    Only the latest report counts; a new report of the same arrears updates the alert.
+    """
     months = policy.thresholds["months"]
     reports = facts.counting_of("social_insurance_arrears")
-    return _listed(facts, policy, [r for rec, r in reports if (rec.quantity or 0) >= months])
+    causes = [r for rec, r in reports if (rec.quantity or 0) >= months]
+    return _held(facts, policy, causes, News.UPDATE)
 
 
 def wage_arrears(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
@@ -156,10 +180,10 @@ def wage_arrears(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdic
         return None
     level = policy.level
     red_workers = policy.thresholds["red_workers"]
-    if any((record.quantity or 0) >= red_workers for record, _ in reports):
+    if any([(record.quantity or 0) >= red_workers for record, _ in reports]):
         level = "red"
     causes = tuple([reason for _, reason in reports])
-    return Finding(level, causes, facts.any_fresh(causes))
+    return Finding(level, causes, News.UPDATE if facts.any_fresh(causes) else News.NONE)
 
 
 def penalty_burst(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
@@ -176,9 +200,8 @@ def penalty_burst(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdi
             left += 1
         if right - left + 1 >= count:
             in_burst[left : right + 1] = [True] * (right - left + 1)
-    return _listed(
-        facts, policy, [r for (_, r), hit in zip(penalties, in_burst, strict=True) if hit]
-    )
+    causes = [r for (_, r), hit in zip(penalties, in_burst, strict=True) if hit]
+    return _held(facts, policy, causes, News.REPEAT)
 
 
 def _model_says(facts: Facts, policy: RulePolicy, value: float | None, threshold: float) -> Verdict:
@@ -186,7 +209,7 @@ def _model_says(facts: Facts, policy: RulePolicy, value: float | None, threshold
         return UNDECIDED
     if value < threshold:
         return None
-    return Finding(policy.level, facts.deductions, True)
+    return Finding(policy.level, facts.deductions, News.NONE)
 
 
 def anomalous_deterioration(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
@@ -203,15 +226,17 @@ def predicted_serious_default(facts: Facts, policy: RulePolicy, anchor: int | No
 
 def first_negative_record(facts: Facts, policy: RulePolicy, anchor: int | None) -> Verdict:
     """Blue from the first deduction of a clean grade-A subject until no deduction counts."""
+    before = facts.before
+    if anchor is None and before.grade != "A":
+        return None
     deductions = facts.deductions
     if not deductions:
         return None
     if anchor is not None:
-        return Finding(policy.level, deductions, False, anchor)
-    before = facts.before
-    if before.grade != "A" or any([reason.effect < 0 for reason in before.reasons]):
+        return Finding(policy.level, deductions, News.NONE, anchor)
+    if any([reason.effect < 0 for reason in before.reasons]):
         return None
-    return Finding(policy.level, facts.new_deductions() or deductions, True, GRADE_RANK["A"])
+    return Finding(policy.level, facts.new_deductions() or deductions, News.NONE, GRADE_RANK["A"])
 
 
 #: The subject rules in DOMAIN.md's order (``metric_anomaly`` is city-level).
@@ -228,6 +253,17 @@ RULES: dict[RuleName, Check] = {
     "anomalous_deterioration": anomalous_deterioration,
     "predicted_serious_default": predicted_serious_default,
     "first_negative_record": first_negative_record,
+}
+
+#: The kind of record without which a rule cannot hold: with no alert open and no such
+#: record counting, the rule is not even asked.
+REQUIRES: dict[RuleName, str] = {
+    "dishonest_debtor_listed": "dishonest_debtor",
+    "serious_dishonesty_listed": "list_entry",
+    "government_dishonest": "dishonest_debtor",
+    "social_insurance_arrears_3m": "social_insurance_arrears",
+    "wage_arrears": "wage_arrears",
+    "penalty_burst": "penalty",
 }
 
 

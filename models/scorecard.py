@@ -461,6 +461,9 @@ def apply_event(
     the event id is remembered (so a redelivery is a :class:`Duplicate`);
     :class:`Duplicate` changes nothing.
 
+    A message repeating an applied (or parked) event is a :class:`Duplicate`; one
+    repeating a rejected event is rejected again with the same reason.
+
     A repair or objection must reference a record of this subject that is not
     itself a repair or objection (else ``unknown_reference``). One that names a
     record not seen yet is parked in the state: input topics are consumed
@@ -495,9 +498,20 @@ def apply_event(
     if event.subject.id != state.subject_id:
         raise ValueError("the event is about another subject than this state")
     record = Record.from_event(event)
-    if state.knows(record.event_id):
-        return _DUPLICATE
     rules = _compiled(config)
+    if record.event_id in state.rejected_ids:
+        # A message repeating a rejected event is rejected again, for the same reason:
+        # the dead-letter topic then holds every message that was not applied, and a
+        # verdict lost in a crash is given again when the message is redelivered. A
+        # parked event is still pending, so a repeat of it is only a duplicate.
+        if any(p.record.event_id == record.event_id for p in state.parked):
+            return _DUPLICATE
+        again = None
+        if record.ref_event_id is not None:
+            again = _judge_reference(state, record, record.ref_event_id, rules)
+        return again if again is not None else _DUPLICATE
+    if state.find(record.event_id) is not None:
+        return _DUPLICATE
     if record.ref_event_id is not None:
         verdict = _judge_reference(state, record, record.ref_event_id, rules)
         if verdict is not None:

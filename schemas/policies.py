@@ -27,8 +27,8 @@ swap it in between two events and the next transition uses the new policy.
 :class:`PolicyChange` is what the audit keeps of a change.
 
 Errors are :class:`PolicyError` (a :class:`~creditbrain.errors.ConfigurationError`)
-or pydantic's ``ValidationError`` naming the field, e.g.
-``rules.score_drop.thresholds.points: Input should be greater than or equal to 0``.
+from the stream's side, pydantic's ``ValidationError`` from the models; both name
+the field, e.g. ``score_drop.thresholds.points: Input should be greater than 0``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ from pydantic import (
     Field,
     NonNegativeInt,
     PositiveInt,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -63,6 +65,8 @@ class PolicyError(ConfigurationError):
 # --- thresholds, one small model per rule ---------------------------------------------------
 
 Probability = Annotated[float, Field(ge=0, le=1)]
+#: A threshold as given: a JSON number, never a string or a boolean.
+Number = StrictInt | StrictFloat
 
 
 class _Thresholds(BaseModel):
@@ -77,7 +81,7 @@ class NoThresholds(_Thresholds):
 class ScoreDropThresholds(_Thresholds):
     """Score fell by at least ``points`` within ``window_days``."""
 
-    points: NonNegativeInt = 100
+    points: PositiveInt = 100
     window_days: PositiveInt = 30
 
 
@@ -166,6 +170,7 @@ def _checked_thresholds(rule: RuleName, values: Mapping[str, Any], partial: bool
 # --- one rule's policy, and partial overrides ------------------------------------------------
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+_POLICY_FIELDS = ("enabled", "level", "cooldown_days", "grid", "reveal_person_names")
 
 
 class RulePolicy(BaseModel):
@@ -210,11 +215,11 @@ class RulePolicy(BaseModel):
     cooldown_days: NonNegativeInt = 7
     grid: bool = False
     reveal_person_names: bool = False
-    thresholds: Mapping[str, int | float] = Field(default_factory=dict, validate_default=True)
+    thresholds: Mapping[str, Number] = Field(default_factory=dict, validate_default=True)
 
     @field_validator("thresholds", mode="after")
     @classmethod
-    def _complete(cls, value: Mapping[str, int | float], info: ValidationInfo) -> dict[str, Any]:
+    def _complete(cls, value: Mapping[str, Number], info: ValidationInfo) -> dict[str, Any]:
         rule = info.data.get("rule")
         return dict(value) if rule is None else _checked_thresholds(rule, value, partial=False)
 
@@ -241,14 +246,12 @@ class RuleOverride(BaseModel):
     cooldown_days: NonNegativeInt | None = None
     grid: bool | None = None
     reveal_person_names: bool | None = None
-    thresholds: Mapping[str, int | float] = Field(default_factory=dict)
+    thresholds: Mapping[str, Number] = Field(default_factory=dict)
 
     def changes(self) -> dict[str, Any]:
         """The fields this override sets (thresholds excluded)."""
         return {
-            name: value
-            for name in ("enabled", "level", "cooldown_days", "grid", "reveal_person_names")
-            if (value := getattr(self, name)) is not None
+            name: value for name in _POLICY_FIELDS if (value := getattr(self, name)) is not None
         }
 
 
@@ -359,7 +362,6 @@ def _reference(info: ValidationInfo) -> Reference:
 
 # --- the set -----------------------------------------------------------------------------------
 
-_POLICY_FIELDS = ("enabled", "level", "cooldown_days", "grid", "reveal_person_names")
 _CACHE_LIMIT = 4096
 
 

@@ -50,7 +50,18 @@ class EntityStateCodec(codecs.Codec):
         return EntityState.from_json(s)
 
 
+class SubjectKeyCodec(codecs.Codec):
+    """Table keys are subject ids: UTF-8 text on the changelog, ``str`` in memory."""
+
+    def _dumps(self, obj: Any) -> bytes:
+        return obj.encode() if isinstance(obj, str) else bytes(obj)
+
+    def _loads(self, s: bytes) -> Any:
+        return s.decode()
+
+
 codecs.register("entity_state", EntityStateCodec())
+codecs.register("subject_key", SubjectKeyCodec())
 
 
 @dataclass(frozen=True)
@@ -125,16 +136,24 @@ def create_stream(config: StreamConfig) -> Stream:
         )
         for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID)
     }
+    # Keys and values travel through our codecs, on the changelog as in memory; Faust
+    # would otherwise derive JSON from the (absent) key/value types.
+    serializers = {"key_serializer": "subject_key", "value_serializer": "entity_state"}
+    changelog = app.topic(
+        f"{config.app_id}-subjects-changelog",
+        partitions=config.partitions,
+        compacting=True,
+        internal=True,
+        **serializers,
+    )
     table = app.Table(
         "subjects",
-        schema=faust.Schema(
-            key_type=str,
-            value_type=EntityState,
-            key_serializer="raw",
-            value_serializer="entity_state",
-        ),
+        schema=faust.Schema(**serializers),
         partitions=config.partitions,
+        changelog_topic=changelog,
     )
+    table.key_serializer = serializers["key_serializer"]
+    table.value_serializer = serializers["value_serializer"]
     processor = Processor(table.data, config.ctx, config.scorecard, config.max_message_bytes)
     stream = Stream(app=app, processor=processor, table=table, on_batch=[])
 

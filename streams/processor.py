@@ -142,6 +142,7 @@ class Processor:
         outcome = apply_event(state, parsed, self.scorecard, memo)
         if isinstance(outcome, Duplicate):
             self.counters.duplicates += 1
+            self._redelivered(subject_id, state, str(parsed.event_id), wire, message, result)
             return
         if not isinstance(outcome, Applied):
             self.states[subject_id] = state  # it remembers the rejected id (and may park it)
@@ -162,6 +163,9 @@ class Processor:
 
     def _dead_letter(self, message: Inbound, letter: DeadLetter, result: BatchResult) -> None:
         self.counters.dead_letters += 1
+        self._send_dead_letter(message, letter, result)
+
+    def _send_dead_letter(self, message: Inbound, letter: DeadLetter, result: BatchResult) -> None:
         headers = [
             ("reason", letter.reason.value.encode()),
             ("detail", letter.detail.encode()),
@@ -230,26 +234,72 @@ class Processor:
         if not changed:
             return
         self.counters.score_changes += 1
-        change = {
+        change = _score_message(subject_id, state, event_id, cause, before_score, before_grade)
+        result.outbound.append(Outbound(SCORES, subject_id.encode(), change))
+
+    def _redelivered(
+        self,
+        subject_id: str,
+        state: EntityState,
+        event_id: str,
+        wire: bytes,
+        message: Inbound,
+        result: BatchResult,
+    ) -> None:
+        """Say again what an applied event produced, in case a crash lost it the first time.
+
+        A duplicate is usually a redelivery after a crash, and the outputs of its
+        first processing may not have reached Kafka even though the state's changelog
+        did. Re-sending is harmless: the store keeps one row per event id, and the
+        ``current`` score message only refreshes the subject's current state.
+        """
+        for parked in state.parked:
+            if parked.record.event_id == event_id:  # still waiting for its record
+                memo = orjson.loads(parked.memo)
+                origin = Inbound(memo["s"][0], memo["s"][1], memo["s"][2], None, b"")
+                letter = DeadLetter(
+                    Reason.UNKNOWN_REFERENCE, "its record has not arrived", wire, event_id
+                )
+                self._send_dead_letter(origin, letter, result)
+                return
+        result.outbound.append(
+            Outbound(ACCEPTED, subject_id.encode(), wire, source_headers(message))
+        )
+        if state.score is not None:
+            current = _score_message(subject_id, state, "", "current", state.score, state.grade)
+            result.outbound.append(Outbound(SCORES, subject_id.encode(), current))
+
+
+def _score_message(
+    subject_id: str,
+    state: EntityState,
+    event_id: str,
+    cause: str,
+    previous_score: int | None,
+    previous_grade: str | None,
+) -> bytes:
+    """A ``credit.scores`` message: the state's latest evaluation and what caused it."""
+    return orjson.dumps(
+        {
             "subject_id": subject_id,
             "subject_type": state.subject_type,
             "subject_name": state.subject_name,
             "sector": state.sector,
             "district": state.district,
-            "as_of_ms": as_of_ms,
-            "score": scored.score,
-            "grade": scored.grade,
-            "previous_score": before_score,
-            "previous_grade": before_grade,
+            "as_of_ms": state.as_of_ms,
+            "score": state.score,
+            "grade": state.grade,
+            "previous_score": previous_score,
+            "previous_grade": previous_grade,
             "event_id": event_id,
             "cause": cause,
             "reasons": [
-                {"event_id": r.event_id, "kind": r.kind, "effect": r.effect} for r in scored.reasons
+                {"event_id": r.event_id, "kind": r.kind, "effect": r.effect} for r in state.reasons
             ],
             "records": len(state.records),
             "last_event_ms": state.last_event_at,
             # Grows with every change of the subject (as_of never goes back), so the
             # current-state table keeps the latest row whatever order rows arrive in.
-            "version": as_of_ms * 1_000_000 + min(state.version, 999_999),
+            "version": state.as_of_ms * 1_000_000 + min(state.version, 999_999),
         }
-        result.outbound.append(Outbound(SCORES, subject_id.encode(), orjson.dumps(change)))
+    )

@@ -176,4 +176,6 @@ def _score(
     value: bytes, headers: dict[str, str], now: datetime, _: Position
 ) -> dict[str, list[Any]]:
     score, state = rows.score_rows(value, now)
+    if score[10] == "current":  # a restatement after a redelivery: no new history
+        return {"entity_state": [state]}
     return {"scores": [score], "entity_state": [state]}

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from creditbrain.alerts import AlertState, AlertUpdate, Transition, judge, last_score
-from creditbrain.models.scorecard import DEFAULT_SCORECARD, Applied, ScorecardConfig, apply_event, evaluate
+from creditbrain.models.scorecard import (
+    DEFAULT_SCORECARD,
+    Applied,
+    ScorecardConfig,
+    apply_event,
+    evaluate,
+)
 from creditbrain.schemas.events import CreditEvent
 from creditbrain.schemas.policies import DEFAULT_POLICIES, PolicySet
 from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
@@ -84,7 +90,13 @@ class Driver:
         after = evaluate(state, as_of, self.config)
         state.record_score(after, as_of)
         transition = Transition.of(
-            state, before, after, as_of, event, anomaly_score=anomaly, default_probability=probability
+            state,
+            before,
+            after,
+            as_of,
+            event,
+            anomaly_score=anomaly,
+            default_probability=probability,
         )
         alerts = self.state_of(state.subject_id)
         if self.persist:
@@ -92,3 +104,19 @@ class Driver:
         updates = judge(alerts, transition, self.policies)
         self.log += updates
         return updates
+
+
+def changes(updates: list[AlertUpdate]) -> list[tuple[str, str]]:
+    """``(rule, change)`` of each update, in order."""
+    return [(u.rule, u.change) for u in updates]
+
+
+def of_rule(updates: list[AlertUpdate], rule: str) -> list[AlertUpdate]:
+    return [u for u in updates if u.rule == rule]
+
+
+def only(updates: list[AlertUpdate], rule: str) -> AlertUpdate:
+    """The one update of ``rule`` (fails when there are none or several)."""
+    found = of_rule(updates, rule)
+    assert len(found) == 1, changes(updates)
+    return found[0]

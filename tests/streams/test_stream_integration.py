@@ -9,6 +9,7 @@ it and compares ClickHouse with ``score_lines`` on the same messages.
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 from kafka import KafkaProducer
@@ -93,3 +94,40 @@ def test_stream_scores_equal_offline_reference(serve_factory) -> None:
     assert accepted == offline.applied
     assert dead == sum(offline.rejected.values())
     assert accepted + dead + offline.duplicates == len(messages) + len(duplicates)
+
+
+def test_killed_worker_restarts_with_the_same_scores_and_replay_changes_nothing(
+    serve_factory,
+) -> None:
+    messages = city(0.1, seed=11)
+    half = len(messages) // 2
+    serve = serve_factory()
+    serve.start()
+    produce(serve, messages[:half])
+    serve.wait_until_sunk()
+    produce(serve, messages[half:])
+    time.sleep(1.0)  # mid-stream: the second half is being processed
+    serve.kill()
+
+    serve.start()  # recovers the table from its changelog, resumes from committed offsets
+    produce(serve, messages)  # and the whole file once more: every event a duplicate
+    serve.wait_until_sunk()
+    assert serve.stop() == 0
+
+    expected = expected_scores(messages)
+    stored = stored_scores(serve)
+    missing, extra = expected.keys() - stored.keys(), stored.keys() - expected.keys()
+    assert not missing and not extra, (len(missing), len(extra), len(expected))
+    mismatched = [s for s in expected if stored[s] != expected[s]]
+    assert not mismatched, (mismatched[:3], [(stored[s], expected[s]) for s in mismatched[:3]])
+    # The worker saw the file twice: the offline reference of both passes in a row
+    # says what must be applied and what dead-lettered.
+    offline = score_lines(
+        (value for _, _, value in messages + messages),
+        ParseContext(pseudonym_key=KEY),
+        DEFAULT_SCORECARD,
+    )
+    accepted = serve.query("SELECT count() AS n FROM events FINAL")[0]["n"]
+    assert accepted == offline.applied
+    dead = serve.query("SELECT count() AS n FROM dlq FINAL WHERE resolution = ''")[0]["n"]
+    assert dead == sum(offline.rejected.values())
