@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 from faust.serializers import codecs
 
+from creditbrain.alerts import AlertState
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.schemas.contract import (
     DLQ,
+    POLICIES,
     SCORES,
     WARNINGS,
     WARNINGS_GRID,
@@ -35,7 +37,8 @@ from creditbrain.schemas.state import EntityState
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import Inbound
-from creditbrain.streams.processor import ACCEPTED, BatchResult, Processor
+from creditbrain.streams.policies import PolicyFollower
+from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG, BatchResult, Processor
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +63,18 @@ class SubjectKeyCodec(codecs.Codec):
         return s.decode()
 
 
+class AlertStateCodec(codecs.Codec):
+    """A subject's open alerts travel on their changelog as :meth:`AlertState.to_json`."""
+
+    def _dumps(self, obj: Any) -> bytes:
+        return obj.to_json()  # type: ignore[no-any-return]
+
+    def _loads(self, s: bytes) -> Any:
+        return AlertState.from_json(s)
+
+
 codecs.register("entity_state", EntityStateCodec())
+codecs.register("alert_state", AlertStateCodec())
 codecs.register("subject_key", SubjectKeyCodec())
 
 
@@ -91,6 +105,33 @@ class Stream:
     processor: Processor
     table: Any
     on_batch: list[Callable[[BatchResult], None]]
+    #: Services that must run beside the worker (the policy follower).
+    services: list[Any] = field(default_factory=list)
+
+
+def _table(app: faust.App, config: StreamConfig, name: str, codec: str) -> Any:
+    """A table whose keys and values travel through our codecs, on the changelog as in memory.
+
+    Faust would otherwise derive JSON from the (absent) key/value types for its changelog
+    writes, so the changelog topic and the table's own serializers are set explicitly.
+    """
+    serializers = {"key_serializer": "subject_key", "value_serializer": codec}
+    changelog = app.topic(
+        f"{config.app_id}-{name}-changelog",
+        partitions=config.partitions,
+        compacting=True,
+        internal=True,
+        **serializers,
+    )
+    table = app.Table(
+        name,
+        schema=faust.Schema(**serializers),
+        partitions=config.partitions,
+        changelog_topic=changelog,
+    )
+    table.key_serializer = serializers["key_serializer"]
+    table.value_serializer = serializers["value_serializer"]
+    return table
 
 
 def create_stream(config: StreamConfig) -> Stream:
@@ -134,37 +175,28 @@ def create_stream(config: StreamConfig) -> Stream:
             value_serializer="raw",
             partitions=config.partitions,
         )
-        for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID)
+        for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID, ALERTS_LOG)
     }
-    # Keys and values travel through our codecs, on the changelog as in memory; Faust
-    # would otherwise derive JSON from the (absent) key/value types.
-    serializers = {"key_serializer": "subject_key", "value_serializer": "entity_state"}
-    changelog = app.topic(
-        f"{config.app_id}-subjects-changelog",
-        partitions=config.partitions,
-        compacting=True,
-        internal=True,
-        **serializers,
+    subjects = _table(app, config, "subjects", "entity_state")
+    alerts = _table(app, config, "alerts", "alert_state")
+    processor = Processor(
+        subjects.data, config.ctx, config.scorecard, config.max_message_bytes, alerts.data
     )
-    table = app.Table(
-        "subjects",
-        schema=faust.Schema(**serializers),
-        partitions=config.partitions,
-        changelog_topic=changelog,
+    stream = Stream(app=app, processor=processor, table=subjects, on_batch=[])
+    stream.services.append(
+        PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
     )
-    table.key_serializer = serializers["key_serializer"]
-    table.value_serializer = serializers["value_serializer"]
-    processor = Processor(table.data, config.ctx, config.scorecard, config.max_message_bytes)
-    stream = Stream(app=app, processor=processor, table=table, on_batch=[])
 
     inputs = set(input_topics(config.prefix))
 
     async def _restore() -> None:
         assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic in inputs}
         processor.restore(assigned)
-        log.info("recovered %d subjects, watermark %d", len(table.data), processor.watermark_ms)
+        for subject_id in [k for k in alerts.data if k not in subjects.data]:
+            del alerts.data[subject_id]
+        log.info("recovered %d subjects, watermark %d", len(subjects.data), processor.watermark_ms)
 
-    table.on_recover(_restore)
+    subjects.on_recover(_restore)
 
     @app.agent(source, name="score")
     async def score(events: Any) -> None:
@@ -181,7 +213,9 @@ def create_stream(config: StreamConfig) -> Stream:
             ]
             result = processor.process(inbound)
             for subject_id, partition in result.dirty.items():
-                table.send_changelog(partition, subject_id, table.data[subject_id])
+                subjects.send_changelog(partition, subject_id, subjects.data[subject_id])
+            for subject_id, partition in result.dirty_alerts.items():
+                alerts.send_changelog(partition, subject_id, alerts.data[subject_id])
             for message in result.outbound:
                 outputs[message.topic].send_soon(
                     key=message.key, value=message.value, headers=message.headers or None

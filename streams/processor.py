@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from creditbrain.alerts import AlertState, AlertUpdate, Transition, judge, last_score
 from creditbrain.models.scorecard import (
     Applied,
     Duplicate,
@@ -29,13 +30,16 @@ from creditbrain.models.scorecard import (
     apply_event,
     evaluate,
 )
-from creditbrain.schemas.contract import DLQ, SCORES
+from creditbrain.schemas.contract import DLQ, SCORES, WARNINGS, WARNINGS_GRID
 from creditbrain.schemas.events import ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, Reason, parse_event, redact, rejected
-from creditbrain.schemas.state import EntityState, ScoreResult, to_epoch_ms
+from creditbrain.schemas.policies import PolicySet
+from creditbrain.schemas.state import EntityState, Record, ScoreResult, to_epoch_ms
 from creditbrain.streams.messages import Inbound, Outbound, source_headers
 
 ACCEPTED = "events.accepted"
+#: Every change of every alert (also the repeats that are only stored), for the store.
+ALERTS_LOG = "alerts.log"
 _REFERRING = frozenset({"repair", "objection"})
 
 
@@ -55,6 +59,7 @@ class Counters:
     dead_letters: int = 0
     score_changes: int = 0
     expiries: int = 0
+    alert_changes: int = 0
 
     @property
     def messages(self) -> int:
@@ -67,6 +72,7 @@ class BatchResult:
 
     outbound: list[Outbound] = field(default_factory=list)
     dirty: dict[str, int] = field(default_factory=dict)  # subject id -> partition
+    dirty_alerts: dict[str, int] = field(default_factory=dict)  # subject id -> partition
 
 
 class Processor:
@@ -91,8 +97,14 @@ class Processor:
         ctx: ParseContext,
         scorecard: ScorecardConfig,
         max_bytes: int = 1024 * 1024,
+        alert_states: MutableMapping[str, AlertState] | None = None,
     ) -> None:
         self.states = states
+        self.alert_states: MutableMapping[str, AlertState] = (
+            {} if alert_states is None else alert_states
+        )
+        #: The warning policies in force; replaced whole when a supervisor changes one.
+        self.policies = PolicySet()
         self.ctx = ctx
         self.scorecard = scorecard
         self.max_bytes = max_bytes
@@ -158,7 +170,8 @@ class Processor:
         for late in outcome.released:
             self._released(subject_id, late, result)
         as_of = max(state.as_of_ms, event_ms)
-        self._rescore(subject_id, state, as_of, str(parsed.event_id), "event", result)
+        record = Record.from_event(parsed)
+        self._rescore(subject_id, state, as_of, str(parsed.event_id), "event", result, record)
         self.watermark_ms = max(self.watermark_ms, event_ms)
 
     def _dead_letter(self, message: Inbound, letter: DeadLetter, result: BatchResult) -> None:
@@ -224,18 +237,41 @@ class Processor:
         event_id: str,
         cause: str,
         result: BatchResult,
+        record: Record | None = None,
     ) -> None:
+        before = last_score(state)
         scored: ScoreResult = evaluate(state, as_of_ms, self.scorecard)
-        before_score, before_grade = state.score, state.grade
-        changed = scored.score != before_score or scored.reasons != state.reasons
+        changed = before is None or scored.score != before.score or scored.reasons != before.reasons
         state.record_score(scored, as_of_ms)
         if scored.next_change_at is not None:
             heapq.heappush(self._expiries, (scored.next_change_at, subject_id))
-        if not changed:
-            return
-        self.counters.score_changes += 1
-        change = _score_message(subject_id, state, event_id, cause, before_score, before_grade)
-        result.outbound.append(Outbound(SCORES, subject_id.encode(), change))
+        if changed:
+            self.counters.score_changes += 1
+            previous_score = before.score if before else None
+            previous_grade = before.grade if before else None
+            change = _score_message(
+                subject_id, state, event_id, cause, previous_score, previous_grade
+            )
+            result.outbound.append(Outbound(SCORES, subject_id.encode(), change))
+        self._judge(
+            subject_id, state, Transition.of(state, before, scored, as_of_ms, record), result
+        )
+
+    def _judge(
+        self, subject_id: str, state: EntityState, transition: Transition, result: BatchResult
+    ) -> None:
+        """Let the warning rules look at the transition; send what they open, raise or close."""
+        alerts = self.alert_states.get(subject_id)
+        fresh = alerts is None
+        if alerts is None:
+            alerts = AlertState()
+        updates = judge(alerts, transition, self.policies)
+        if alerts or not fresh:
+            self.alert_states[subject_id] = alerts
+            result.dirty_alerts[subject_id] = state.partition
+        for update in updates:
+            self.counters.alert_changes += 1
+            result.outbound.extend(_alert_messages(update))
 
     def _redelivered(
         self,
@@ -303,3 +339,22 @@ def _score_message(
             "version": state.as_of_ms * 1_000_000 + min(state.version, 999_999),
         }
     )
+
+
+def _alert_messages(update: AlertUpdate) -> list[Outbound]:
+    """Where an alert change goes: the store always, the warning topics when it is news."""
+    key = update.key
+    log = orjson.dumps(
+        {
+            "change": update.change,
+            "notify": update.notify,
+            "version": update.version,
+            "doc": update.doc,
+        }
+    )
+    messages = [Outbound(ALERTS_LOG, key, log)]
+    if update.notify:
+        messages.append(Outbound(WARNINGS, key, update.body))
+    if update.grid and update.grid_body is not None:
+        messages.append(Outbound(WARNINGS_GRID, key, update.grid_body))
+    return messages

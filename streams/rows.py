@@ -170,3 +170,84 @@ def score_rows(value: bytes, now: datetime) -> tuple[list[Any], list[Any]]:
         change["version"],
     ]
     return score, state
+
+
+ALERT_COLUMNS = (
+    "alert_id",
+    "subject_id",
+    "subject_type",
+    "subject_name",
+    "sector",
+    "district",
+    "rule",
+    "level",
+    "status",
+    "event_type",
+    "score",
+    "grade",
+    "previous_grade",
+    "reasons",
+    "first_event_at",
+    "event_time",
+    "version",
+)
+ALERT_EVENT_COLUMNS = (
+    "alert_id",
+    "type",
+    "level",
+    "subject_id",
+    "sector",
+    "district",
+    "rule",
+    "time",
+    "body",
+)
+
+
+def alert_rows(value: bytes) -> dict[str, list[Any]]:
+    """An alert change -> its row of ``alerts`` (and of ``alert_events`` when it was sent)."""
+    change = orjson.loads(value)
+    doc = change["doc"]
+    data = doc["data"]
+    subject = data["subject"]
+    event_time = parse_time(doc["time"])
+    first = data.get("first_event_at")
+    reasons = orjson.dumps(data.get("reasons", [])).decode()
+    tables: dict[str, list[Any]] = {
+        "alerts": [
+            [
+                doc["id"],
+                subject["id"],
+                subject["type"],
+                subject.get("name", ""),
+                data.get("sector", ""),
+                data.get("district", ""),
+                data["rule"],
+                data["level"],
+                data["status"],
+                doc["type"],
+                data.get("score") or 0,
+                data.get("grade") or "",
+                data.get("previous_grade") or "",
+                reasons,
+                parse_time(first) if first else event_time,
+                event_time,
+                change["version"],
+            ]
+        ]
+    }
+    if change["notify"]:
+        tables["alert_events"] = [
+            [
+                doc["id"],
+                doc["type"],
+                data["level"],
+                subject["id"],
+                data.get("sector", ""),
+                data.get("district", ""),
+                data["rule"],
+                event_time,
+                orjson.dumps(doc).decode(),
+            ]
+        ]
+    return tables

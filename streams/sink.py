@@ -23,10 +23,10 @@ from aiokafka import AIOKafkaConsumer
 
 from creditbrain.schemas.contract import DLQ, SCORES, topic_name
 from creditbrain.streams import rows
+from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = "events.accepted"
 
 RowWriter = Callable[[str, Sequence[Sequence[Any]], Sequence[str]], None]
 #: ``handler(value, headers, now, (topic, partition, offset)) -> {table: [row, ...]}``.
@@ -81,6 +81,7 @@ class ClickHouseSink:
             topic_name(prefix, ACCEPTED): _accepted,
             topic_name(prefix, DLQ): _dead_letter,
             topic_name(prefix, SCORES): _score,
+            topic_name(prefix, ALERTS_LOG): _alert,
         }
         for suffix, handler in (extra or {}).items():
             self._handlers[topic_name(prefix, suffix)] = handler
@@ -89,6 +90,8 @@ class ClickHouseSink:
             "dlq": rows.DLQ_COLUMNS,
             "scores": rows.SCORE_COLUMNS,
             "entity_state": rows.STATE_COLUMNS,
+            "alerts": rows.ALERT_COLUMNS,
+            "alert_events": rows.ALERT_EVENT_COLUMNS,
         }
         self._stopping = asyncio.Event()
 
@@ -179,3 +182,9 @@ def _score(
     if score[10] == "current":  # a restatement after a redelivery: no new history
         return {"entity_state": [state]}
     return {"scores": [score], "entity_state": [state]}
+
+
+def _alert(
+    value: bytes, headers: dict[str, str], now: datetime, _: Position
+) -> dict[str, list[Any]]:
+    return rows.alert_rows(value)

@@ -29,7 +29,8 @@ ENGINE = {replicated}ReplacingMergeTree(version)
 ORDER BY (subject_id, rule, alert_id);
 
 -- alert_events: every opened / escalated / resolved CloudEvent as sent (body),
--- append-only; sorted for the grid's "what happened in my district" view.
+-- sorted for the grid's "what happened in my district" view; a CloudEvent sent
+-- again after a redelivery collapses into one row.
 CREATE TABLE IF NOT EXISTS {database}.alert_events{on_cluster}
 (
     alert_id   String,
@@ -42,8 +43,8 @@ CREATE TABLE IF NOT EXISTS {database}.alert_events{on_cluster}
     time       DateTime64(3, 'UTC'),
     body       String CODEC(ZSTD(3))
 )
-ENGINE = {replicated}MergeTree
-ORDER BY (sector, district, time);
+ENGINE = {replicated}ReplacingMergeTree
+ORDER BY (sector, district, time, alert_id, type);
 
 -- webhook_dead_letters: deliveries that gave up, kept for replay. Without a version
 -- column the last row inserted wins, so marking a replay is one more insert.

@@ -22,6 +22,10 @@ pytestmark = pytest.mark.integration
 T = "DateTime64(3, 'UTC')"
 LC = "LowCardinality(String)"
 EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
+    "alert_acks": {
+        "alert_id": "String", "acknowledged_by": "String", "role": LC, "note": "String",
+        "acknowledged_at": T,
+    },
     "events": {
         "event_id": "UUID", "kind": LC, "subject_id": "String", "subject_type": LC,
         "subject_name": "String", "source": "String", "sector": LC, "district": LC,
@@ -31,6 +35,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
     "dlq": {
         "received_at": T, "topic": "String", "partition": "UInt32", "offset": "UInt64",
         "reason": LC, "detail": "String", "event_id": "String", "raw": "String",
+        "resolution": LC,
     },
     "scores": {
         "subject_id": "String", "subject_type": LC, "sector": LC, "district": LC, "as_of": T,
