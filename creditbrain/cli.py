@@ -13,9 +13,12 @@ import typer
 from rich.console import Console
 
 from creditbrain.cli_contract import replay_command, schemas_app, validate_command
+from creditbrain.cli_demo import check_command, demo_command
 from creditbrain.cli_infra import broker_app, db_app
+from creditbrain.cli_models import models_app
 from creditbrain.cli_run import serve_command, worker_command
 from creditbrain.cli_score import score_command
+from creditbrain.cli_simulate import simulate_app
 from creditbrain.errors import CreditBrainError
 
 app = typer.Typer(
@@ -25,12 +28,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("demo")(demo_command)
+app.command("check")(check_command)
 app.command("validate")(validate_command)
 app.command("replay")(replay_command)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(broker_app, name="broker", help="The embedded Kafka-protocol broker.")
 app.add_typer(db_app, name="db", help="The ClickHouse store.")
 app.command("score")(score_command)
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(models_app, name="models")
 app.command("worker")(worker_command)
 app.command("serve")(serve_command)
 

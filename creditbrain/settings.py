@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +64,63 @@ class StreamSettings(BaseModel):
     batch_within_s: float = Field(default=0.02, gt=0, le=10)
 
 
+class ApiKeySettings(BaseModel):
+    """One API key: who holds it, the role it grants and, for supervisors, their scope.
+
+    Only the key's SHA-256 (hex) is configured; the key itself is never stored or logged.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, description="Who holds the key; audit rows name it.")
+    role: Literal["regulator", "supervisor", "leadership", "grid", "service_hall", "admin"]
+    sectors: frozenset[str] = Field(default=frozenset(), description="A supervisor's sectors.")
+    districts: frozenset[str] = Field(default=frozenset(), description="A supervisor's districts.")
+    key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the key, hex.")
+
+
+class ApiSettings(BaseModel):
+    """The HTTP API: where it listens, who may call it, how often, what it shows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8600, ge=0, le=65535)
+    keys: tuple[ApiKeySettings, ...] = Field(
+        default=(),
+        description="API keys (JSON list in CREDITBRAIN_API__KEYS). Empty: the demo keys, "
+        "on loopback only.",
+    )
+    demo_keys: bool = Field(
+        default=True, description="With no keys configured, accept the documented demo keys."
+    )
+    credit_checks_per_minute: float = Field(default=120, gt=0, description="Per key, sustained.")
+    credit_check_burst: int = Field(default=20, ge=1, description="Per key, at once.")
+    score_history: int = Field(default=20, ge=0, le=1000, description="Score changes shown.")
+    measures_file: Path | None = Field(
+        default=None, description="JSON catalogue of joint reward/punishment measures."
+    )
+
+
+class WebhookSettings(BaseModel):
+    """Signed webhook delivery of warnings: retries, timeouts, its consumer group."""
+
+    model_config = ConfigDict(frozen=True)
+
+    group_id: str = "creditbrain-webhooks"
+    attempts: int = Field(default=5, ge=1, le=50)
+    base_delay_s: float = Field(default=1.0, ge=0)
+    max_delay_s: float = Field(default=60.0, ge=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+    pause_after_failure_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="After a dead letter, later warnings for that subscriber go straight to "
+        "dead letters for this long, so one subscriber that is down does not stall the others.",
+    )
+    refresh_s: float = Field(default=5.0, gt=0, description="How often subscriptions reload.")
+
+
 class Settings(BaseSettings):
     """Configuration of one creditbrain deployment."""
 
@@ -89,6 +146,8 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     stream: StreamSettings = StreamSettings()
+    api: ApiSettings = ApiSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def clickhouse_dsn(self) -> str:

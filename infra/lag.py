@@ -1,0 +1,88 @@
+"""How far a consumer group is behind: what the demo and the tests wait on.
+
+The end of a partition comes from :func:`creditbrain.streams.compat_tansu.true_highwaters`
+when the broker is Tansu (its ListOffsets answer can be short), else from
+ListOffsets itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.structs import TopicPartition
+
+
+def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
+    """Every partition of ``topics`` (missing topics have none)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        return [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+    finally:
+        consumer.close()
+
+
+def end_offsets(
+    bootstrap: str, tps: Sequence[TopicPartition], tansu: bool
+) -> dict[TopicPartition, int]:
+    """The true end offset of each partition."""
+    if not tps:
+        return {}
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        listed: dict[TopicPartition, int] = consumer.end_offsets(list(tps))
+    finally:
+        consumer.close()
+    if not tansu:
+        return listed
+    from creditbrain.streams.compat_tansu import true_highwaters
+
+    return true_highwaters(bootstrap, listed)
+
+
+def group_lag(bootstrap: str, group: str, topics: Sequence[str], tansu: bool) -> int:
+    """Messages of ``topics`` that ``group`` has not committed yet."""
+    tps = partitions_of(bootstrap, topics)
+    ends = end_offsets(bootstrap, tps, tansu)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        committed = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    lag = 0
+    for tp, end in ends.items():
+        done = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0
+        lag += max(0, end - done)
+    return lag
+
+
+def wait_until_drained(
+    bootstrap: str,
+    app_id: str,
+    prefix: str,
+    tansu: bool,
+    timeout: float = 300.0,
+    poll: float = 0.5,
+) -> bool:
+    """Wait until the worker has processed every input and the sink has stored every output.
+
+    The worker's group must reach the end of every input topic (Faust flushes its
+    outputs before it commits), then the sink's group the end of every topic it
+    reads. Returns ``False`` on timeout.
+    """
+    import time
+
+    from creditbrain.schemas.contract import DLQ, SCORES, input_topics, topic_name
+
+    sink_topics = [topic_name(prefix, s) for s in ("events.accepted", DLQ, SCORES, "alerts.log")]
+    deadline = time.monotonic() + timeout
+    for group, topics in ((app_id, input_topics(prefix)), (f"{app_id}-sink", sink_topics)):
+        while group_lag(bootstrap, group, topics, tansu) > 0:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(poll)
+    return True
