@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from creditbrain.cli_contract import replay_command, schemas_app, validate_command
+from creditbrain.cli_dashboards import dashboards_app
 from creditbrain.cli_demo import check_command, demo_command
 from creditbrain.cli_infra import broker_app, db_app
 from creditbrain.cli_models import models_app
@@ -38,6 +39,7 @@ app.add_typer(db_app, name="db", help="The ClickHouse store.")
 app.command("score")(score_command)
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(models_app, name="models")
+app.add_typer(dashboards_app, name="dashboards")
 app.command("worker")(worker_command)
 app.command("serve")(serve_command)
 

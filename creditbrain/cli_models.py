@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import orjson
 import typer
 
 from creditbrain.errors import CreditBrainError
+from creditbrain.models.evaluate import format_report, run
 from creditbrain.models.series.io import STDIO, detect_csv
 
 models_app = typer.Typer(help="Run the anomaly detection models on files.", no_args_is_help=True)
@@ -43,3 +45,24 @@ def detect_series(
         f"{summary.above_half} rows >= 0.5",
         err=output_path == STDIO,
     )
+
+
+@models_app.command("evaluate")
+def evaluate_command(
+    seed: Annotated[int, typer.Option(help="Seed of the evaluated city (not a tuning seed).")] = 42,
+    scale: Annotated[
+        float, typer.Option(help="Population as a share of the default city.", min=0.0001)
+    ] = 0.2,
+    warm_seed: Annotated[
+        int, typer.Option(help="Seed of the warm-up city the models learn on first (-1: none).")
+    ] = 1,
+    days: Annotated[int, typer.Option(help="Days of event time per city.", min=30)] = 365,
+    series: Annotated[bool, typer.Option(help="Also evaluate the series detector.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Compare rules-only warnings with rules + online models on a simulated city."""
+    report = run(seed, scale, None if warm_seed < 0 else warm_seed, days=days, series=series)
+    if as_json:
+        typer.echo(orjson.dumps(report.as_dict()).decode())
+    else:
+        typer.echo(format_report(report))

@@ -14,9 +14,10 @@ Examples
 --------
 >>> from datetime import datetime, UTC
 >>> window = TimeWindow(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC), 3600)
->>> expand("SELECT $__timeInterval(t) FROM x WHERE $__timeFilter(t) AND s = '${s}'",
-...        window, {"s": "food_drug"})
-"SELECT toStartOfInterval(toDateTime(t), INTERVAL 3600 second) FROM x WHERE t >= toDateTime(1735689600) AND t <= toDateTime(1735776000) AND s = 'food_drug'"
+>>> print(expand("SELECT $__timeInterval(t) FROM x WHERE $__timeFilter(t) AND s = '${s}'",
+...              window, {"s": "food_drug"}))
+SELECT toStartOfInterval(toDateTime(t), INTERVAL 3600 second) FROM x
+WHERE t >= toDateTime(1735689600) AND t <= toDateTime(1735776000) AND s = 'food_drug'
 """
 
 from __future__ import annotations

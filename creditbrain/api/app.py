@@ -1,0 +1,91 @@
+"""The FastAPI application: :func:`create_app` wires routers, auth and the store.
+
+The app is built from plain values, so the same factory serves ``creditbrain serve``
+(embedded store, the worker's live policies and counters), ``creditbrain api`` (a
+ClickHouse server) and the tests (a real store, a fake publisher).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from creditbrain.api import alerts, ops, subjects, subscriptions
+from creditbrain.api import policies as policy_routes
+from creditbrain.api.auth import KeyRing
+from creditbrain.api.context import (
+    ApiContext,
+    PolicyPublisher,
+    PolicySource,
+    SinkLag,
+    Stats,
+    policies_from_audit,
+)
+from creditbrain.api.measures import DEFAULT_CATALOGUE, MeasureCatalogue
+from creditbrain.api.ratelimit import TokenBuckets
+from creditbrain.errors import StoreError
+from creditbrain.infra.store import Store
+from creditbrain.settings import Settings
+
+API_VERSION = "1.0.0"
+_DESCRIPTION = (
+    "Credit checks, warnings, live warning policies and webhook subscriptions of the city's "
+    "public credit platform. Every route but `/health` needs an API key (`X-API-Key`)."
+)
+
+
+async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    # The message may name the store's address, never a caller's data; keep it out anyway.
+    return JSONResponse({"detail": "the store is unavailable"}, status_code=503)
+
+
+def create_app(
+    settings: Settings,
+    store_factory: Callable[[], Store],
+    producer: PolicyPublisher,
+    *,
+    policies: PolicySource = policies_from_audit,
+    stats: Stats | None = None,
+    sink_lag: SinkLag | None = None,
+    catalogue: MeasureCatalogue | None = None,
+) -> FastAPI:
+    """The HTTP API.
+
+    Parameters
+    ----------
+    settings
+        The deployment's settings (keys, rate limit, topic prefix, pseudonym key).
+    store_factory
+        Opens the store; called once, on the first request that needs it.
+    producer
+        Publishes policy changes (``await producer.send(topic, key, value)``).
+    policies
+        ``policies(store) -> PolicySet`` in force; by default rebuilt from the audit.
+    stats, sink_lag
+        The host's counters for ``/metrics`` and the sink's lag for ``/health``.
+    catalogue
+        Joint reward/punishment measures; default: ``settings.api.measures_file`` or
+        the built-in catalogue.
+    """
+    if catalogue is None and settings.api.measures_file is not None:
+        catalogue = MeasureCatalogue.load(settings.api.measures_file)
+    app = FastAPI(title="creditbrain", version=API_VERSION, description=_DESCRIPTION)
+    app.state.context = ApiContext(
+        settings=settings,
+        keys=KeyRing.from_settings(settings),
+        store_factory=store_factory,
+        publisher=producer,
+        catalogue=catalogue or DEFAULT_CATALOGUE,
+        limiter=TokenBuckets(
+            settings.api.credit_checks_per_minute, settings.api.credit_check_burst
+        ),
+        policy_source=policies,
+        stats=stats,
+        sink_lag=sink_lag,
+    )
+    app.add_exception_handler(StoreError, _store_unavailable)
+    for module in (subjects, alerts, policy_routes, subscriptions, ops):
+        app.include_router(module.router)
+    return app

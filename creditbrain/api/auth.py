@@ -1,0 +1,177 @@
+"""API keys and roles: who is calling, and what they may see.
+
+Each key is bound to a role:
+
+===============  ==============================================================
+role             may
+===============  ==============================================================
+``regulator``    credit checks, alerts, policies (read), subscriptions
+``supervisor``   credit checks, alerts and policies within their sectors and/or
+                 districts (their *scope*), policy changes within it
+``leadership``   alerts and policies (read), metrics: the city's overview
+``grid``         alerts routed to the grid governance system, their subscriptions
+``service_hall`` credit checks (信用核查 at the service counter)
+``admin``        everything
+===============  ==============================================================
+
+Keys travel in the ``X-API-Key`` header (or ``Authorization: Bearer``, for scrapers).
+Only their SHA-256 is configured (``CREDITBRAIN_API__KEYS``); a presented key is
+hashed and compared with every configured hash by :func:`hmac.compare_digest`, and
+the key itself is never stored or logged.
+
+With no keys configured, the *demo keys* below are accepted, so an embedded
+``creditbrain serve`` can be tried at once; :mod:`creditbrain.api.server` refuses
+them on any address but loopback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from creditbrain.schemas.policies import Scope
+from creditbrain.settings import ApiKeySettings, Settings
+
+Role = Literal["regulator", "supervisor", "leadership", "grid", "service_hall", "admin"]
+
+#: Demo keys (clear text is public: never use them beyond loopback).
+DEMO_KEYS: dict[str, ApiKeySettings] = {
+    clear: ApiKeySettings(
+        name=name,
+        role=role,
+        sectors=frozenset(sectors),
+        districts=frozenset(districts),
+        key_sha256=hashlib.sha256(clear.encode()).hexdigest(),
+    )
+    for clear, name, role, sectors, districts in (
+        ("demo-admin", "demo-admin", "admin", (), ()),
+        ("demo-regulator", "demo-regulator", "regulator", (), ()),
+        (
+            "demo-supervisor",
+            "demo-supervisor-food-donggang",
+            "supervisor",
+            ("food_drug",),
+            ("371102",),
+        ),
+        ("demo-leadership", "demo-leadership", "leadership", (), ()),
+        ("demo-grid", "demo-grid", "grid", (), ()),
+        ("demo-service-hall", "demo-service-hall", "service_hall", (), ()),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The holder of a valid key."""
+
+    name: str
+    role: Role
+    sectors: frozenset[str] = frozenset()
+    districts: frozenset[str] = frozenset()
+
+    @property
+    def scoped(self) -> bool:
+        """Whether what this principal sees is limited to sectors/districts."""
+        return self.role == "supervisor"
+
+    def covers(self, sector: str, district: str) -> bool:
+        """Whether a subject or alert in ``sector`` and ``district`` is within scope."""
+        if not self.scoped:
+            return True
+        return (not self.sectors or sector in self.sectors) and (
+            not self.districts or district in self.districts
+        )
+
+    def may_change(self, scope: Scope) -> bool:
+        """Whether this principal may set the policy of ``scope`` (narrower or equal to theirs)."""
+        if self.role == "admin":
+            return True
+        if self.role != "supervisor":
+            return False
+        return (not self.sectors or scope.sector in self.sectors) and (
+            not self.districts or scope.district in self.districts
+        )
+
+    def may_see(self, scope: Scope) -> bool:
+        """Whether the policy of ``scope`` applies somewhere within this principal's scope."""
+        if not self.scoped:
+            return True
+        return (not self.sectors or scope.sector in (None, *self.sectors)) and (
+            not self.districts or scope.district in (None, *self.districts)
+        )
+
+
+class KeyRing:
+    """The configured keys by hash; :meth:`find` checks a presented key."""
+
+    def __init__(self, keys: Iterable[ApiKeySettings]) -> None:
+        self._keys = tuple(keys)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyRing:
+        """The configured keys, or the demo keys when none are configured and demo is on."""
+        if settings.api.keys:
+            return cls(settings.api.keys)
+        return cls(DEMO_KEYS.values() if settings.api.demo_keys else ())
+
+    @property
+    def is_demo(self) -> bool:
+        """Whether the ring holds the public demo keys."""
+        return bool(self._keys) and set(self._keys) <= set(DEMO_KEYS.values())
+
+    def find(self, presented: str) -> Principal | None:
+        """The principal of ``presented``, or ``None``; every hash is compared."""
+        digest = hashlib.sha256(presented.encode()).hexdigest()
+        found: ApiKeySettings | None = None
+        for key in self._keys:
+            if hmac.compare_digest(digest, key.key_sha256):
+                found = key
+        if found is None:
+            return None
+        return Principal(found.name, found.role, found.sectors, found.districts)
+
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
+
+
+def authenticated(
+    request: Request,
+    api_key: Annotated[str | None, Depends(_api_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from ``X-API-Key`` or ``Authorization: Bearer``; 401 otherwise."""
+    presented = api_key or (bearer.credentials if bearer else None)
+    ring: KeyRing = request.app.state.context.keys
+    principal = ring.find(presented) if presented else None
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid API key is required (X-API-Key header)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    request.state.principal = principal
+    return principal
+
+
+class Allow:
+    """Dependency: the caller, if their role is one of ``roles``; 403 otherwise."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    def __call__(self, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+        if principal.role not in self.roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this")
+        return principal
+
+
+def out_of_scope() -> HTTPException:
+    """The 403 of a supervisor reaching outside their sectors/districts."""
+    return HTTPException(status.HTTP_403_FORBIDDEN, "outside your sectors/districts")

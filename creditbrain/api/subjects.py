@@ -1,0 +1,200 @@
+"""``GET /subjects/{id}``: the credit check (信用核查) of one subject.
+
+The answer is what a service hall, a regulator or a supervisor needs to act: the
+score and grade with their reasons, the lists the subject is on, the joint reward
+and punishment measures that follow (:mod:`creditbrain.api.measures`), its open
+alerts and its recent score history.
+
+A person is looked up by pseudonym: a clear resident identity number in the path is
+pseudonymised with the deployment's key before anything else and appears nowhere
+after that, neither in the answer, nor in the audit, nor in an error message.
+Every check states its purpose and is audited; each key is rate limited.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from pydantic import BaseModel
+
+from creditbrain.api.auth import Allow, Principal, out_of_scope
+from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.measures import Measure
+from creditbrain.api.views import Alert, Reason, SubjectRef, open_alerts, reasons_of
+from creditbrain.infra.store import Store
+from creditbrain.schemas.identifiers import (
+    is_pseudonym,
+    is_valid_credit_code,
+    is_valid_resident_id,
+    normalise_credit_code,
+    pseudonymise_person_id,
+)
+
+router = APIRouter(prefix="/subjects", tags=["credit check"])
+
+#: Kinds that put a subject on a list by themselves; list_entry names its list in the event.
+_LIST_KINDS = ("dishonest_debtor", "consumption_restriction")
+
+
+class ScorePoint(BaseModel):
+    """One change of the score."""
+
+    as_of: datetime
+    score: int
+    grade: str
+    cause: str
+    event_id: str
+
+
+class CreditCheck(BaseModel):
+    """The answer to a credit check."""
+
+    subject: SubjectRef
+    sector: str
+    district: str
+    score: int
+    grade: str
+    reasons: list[Reason]
+    lists: list[str]
+    measures: list[Measure]
+    open_alerts: list[Alert]
+    score_history: list[ScorePoint]
+    last_event_at: datetime
+    checked_at: datetime
+
+
+def candidate_ids(raw: str, key: bytes, allow_list: frozenset[str]) -> list[str]:
+    """The subject ids ``raw`` may stand for, most likely first; empty if none.
+
+    An 18-digit string can be both a valid resident id and a valid credit code, so
+    both are tried (the pseudonym second: credit codes are what halls mostly type).
+    """
+    text = raw.strip()
+    if is_pseudonym(text):
+        return [text]
+    upper = text.upper()
+    found = []
+    if is_valid_credit_code(upper) or normalise_credit_code(text) in allow_list:
+        found.append(upper)
+    if is_valid_resident_id(upper):
+        found.append(pseudonymise_person_id(upper, key))
+    return found
+
+
+def _limit(context: ApiContext, principal: Principal) -> None:
+    wait = context.limiter.take(principal.name)
+    if wait > 0:
+        context.counters["credit_checks_rate_limited_total"] += 1
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many credit checks; slow down",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
+@router.get(
+    "/{subject_id}",
+    response_model=CreditCheck,
+    responses={
+        401: {"description": "no valid API key"},
+        403: {"description": "role or scope does not allow this check"},
+        404: {"description": "no such subject"},
+        429: {"description": "rate limited; see Retry-After"},
+    },
+)
+def credit_check(
+    subject_id: Annotated[
+        str,
+        Path(
+            max_length=64,
+            description="Unified social credit code, resident identity number (looked up by "
+            "its pseudonym, never stored) or person pseudonym (p:...).",
+        ),
+    ],
+    purpose: Annotated[
+        str,
+        Query(min_length=1, max_length=500, description="Why the check is made (audited)."),
+    ],
+    principal: Annotated[
+        Principal, Depends(Allow("service_hall", "regulator", "supervisor", "admin"))
+    ],
+    context: Annotated[ApiContext, Depends(get_context)],
+    store: Annotated[Store, Depends(get_store)],
+) -> CreditCheck:
+    """Score, grade, reasons, lists, applicable measures, open alerts and score history."""
+    _limit(context, principal)
+    settings = context.settings
+    ids = candidate_ids(
+        subject_id,
+        settings.pseudonym_key.get_secret_value().encode(),
+        settings.credit_code_allow_list,
+    )
+    if not ids:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "not a valid credit code, resident identity number or pseudonym",
+        )
+    context.counters["credit_checks_total"] += 1
+    rows = store.query_rows(
+        "SELECT subject_id, subject_type, subject_name, sector, district, score, grade, "
+        "reasons, last_event_at FROM entity_state FINAL WHERE subject_id IN {ids:Array(String)}",
+        {"ids": ids},
+    )
+    rows.sort(key=lambda row: ids.index(str(row["subject_id"])))
+    # The audit names the first candidate when nothing is found: never the clear number.
+    found_id = str(rows[0]["subject_id"]) if rows else ids[0]
+    in_scope = not rows or principal.covers(str(rows[0]["sector"]), str(rows[0]["district"]))
+    audit(
+        store, principal, "credit_check", found_id,
+        {"found": bool(rows), "allowed": in_scope}, purpose=purpose,
+    )  # fmt: skip
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subject")
+    if not in_scope:
+        raise out_of_scope()
+    return _answer(context, store, rows[0])
+
+
+def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> CreditCheck:
+    subject_id = str(row["subject_id"])
+    reasons = reasons_of(row["reasons"])
+    lists = _lists(store, subject_id, reasons)
+    grade = str(row["grade"])
+    history = store.query_rows(
+        "SELECT as_of, score, grade, cause, event_id FROM scores FINAL "
+        "WHERE subject_id = {id:String} ORDER BY as_of DESC LIMIT {n:UInt32}",
+        {"id": subject_id, "n": context.settings.api.score_history},
+    )
+    return CreditCheck(
+        subject=SubjectRef(
+            type=str(row["subject_type"]), id=subject_id, name=str(row["subject_name"])
+        ),
+        sector=str(row["sector"]),
+        district=str(row["district"]),
+        score=int(str(row["score"])),
+        grade=grade,
+        reasons=reasons,
+        lists=lists,
+        measures=context.catalogue.applicable(grade, lists),
+        open_alerts=open_alerts(store, [subject_id]),
+        score_history=[ScorePoint.model_validate(point) for point in history],
+        last_event_at=row["last_event_at"],
+        checked_at=datetime.now(UTC),
+    )
+
+
+def _lists(store: Store, subject_id: str, reasons: list[Reason]) -> list[str]:
+    """The lists the subject is on, from the records that count now."""
+    lists = {reason.kind for reason in reasons if reason.kind in _LIST_KINDS}
+    entries = [reason.event_id for reason in reasons if reason.kind == "list_entry"]
+    if entries:
+        rows = store.query_rows(
+            "SELECT DISTINCT JSONExtractString(payload, 'list') AS list FROM events "
+            "WHERE subject_id = {id:String} AND toString(event_id) IN {ids:Array(String)}",
+            {"id": subject_id, "ids": entries},
+        )
+        lists.update(str(row["list"]) for row in rows if row["list"])
+    return sorted(lists)

@@ -1,0 +1,163 @@
+"""``/subscriptions``: webhook subscribers of warnings, and replay of their dead letters.
+
+Admins, regulators and the grid system manage subscriptions; each non-admin sees
+and deletes only the ones their key created. A grid key's subscriptions receive the
+grid feed (``credit.warnings.grid``, persons' names masked), the others the full feed.
+
+The secret signs every delivery (``X-Creditbrain-Signature: sha256=<hex>``, see
+:mod:`creditbrain.alerts.delivery`). It is needed in clear to sign, so it is kept in
+the store and **never returned**: give one (at least 16 characters), or leave it out
+and the answer to the POST carries a generated one, that one time only.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import httpx
+from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from creditbrain.alerts.delivery import RetryPolicy, Subscription
+from creditbrain.api.auth import Allow, Principal
+from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.webhooks import (
+    Deliverer,
+    StoredSubscription,
+    load_subscriptions,
+    replay_dead_letters,
+    save_subscription,
+)
+from creditbrain.infra.store import Store
+
+router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
+
+_Manager = Annotated[Principal, Depends(Allow("admin", "regulator", "grid"))]
+_Id = Annotated[str, Path(max_length=64)]
+Level = Literal["red", "orange", "yellow", "blue"]
+
+
+class SubscriptionRequest(BaseModel):
+    """A new subscription: where to, signed with what, for which warnings."""
+
+    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2000)
+    secret: str | None = Field(default=None, min_length=16, max_length=256)
+    levels: list[Level] = []
+    sectors: list[Annotated[str, Field(max_length=64)]] = []
+    districts: list[Annotated[str, Field(max_length=16)]] = []
+
+
+class SubscriptionView(BaseModel):
+    """A subscription as shown (never its secret)."""
+
+    id: str
+    url: str
+    feed: Literal["all", "grid"]
+    levels: list[str]
+    sectors: list[str]
+    districts: list[str]
+    owner: str
+    created_at: datetime
+
+
+class SubscriptionCreated(SubscriptionView):
+    """The new subscription; ``secret`` only when the server generated it."""
+
+    secret: str | None = None
+
+
+class ReplayView(BaseModel):
+    """Dead letters re-delivered, and those still waiting."""
+
+    delivered: int
+    remaining: int
+
+
+def _view(stored: StoredSubscription) -> SubscriptionView:
+    sub = stored.subscription
+    return SubscriptionView(
+        id=sub.id, url=sub.url, feed=sub.feed, levels=sorted(sub.levels),
+        sectors=sorted(sub.sectors), districts=sorted(sub.districts),
+        owner=stored.owner, created_at=stored.created_at,
+    )  # fmt: skip
+
+
+def _owned(store: Store, principal: Principal, subscription_id: str) -> StoredSubscription:
+    for stored in load_subscriptions(store):
+        if stored.subscription.id == subscription_id and (
+            principal.role == "admin" or stored.owner == principal.name
+        ):
+            return stored
+    raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subscription")
+
+
+@router.get("", response_model=list[SubscriptionView])
+def list_subscriptions(
+    principal: _Manager, store: Annotated[Store, Depends(get_store)]
+) -> list[SubscriptionView]:
+    """The subscriptions the caller manages."""
+    return [
+        _view(stored)
+        for stored in load_subscriptions(store)
+        if principal.role == "admin" or stored.owner == principal.name
+    ]
+
+
+@router.post("", response_model=SubscriptionCreated, status_code=status.HTTP_201_CREATED)
+def create_subscription(
+    request: SubscriptionRequest, principal: _Manager, store: Annotated[Store, Depends(get_store)]
+) -> SubscriptionCreated:
+    """Subscribe ``url`` to the warnings that pass the filters."""
+    generated = None if request.secret else secrets.token_urlsafe(32)
+    sub = Subscription(
+        id=uuid.uuid4().hex,
+        url=request.url,
+        secret=request.secret or generated or "",
+        feed="grid" if principal.role == "grid" else "all",
+        levels=frozenset(request.levels),
+        sectors=frozenset(request.sectors),
+        districts=frozenset(request.districts),
+    )
+    stored = StoredSubscription(sub, principal.name, principal.role, datetime.now(UTC))
+    save_subscription(store, stored)
+    audit(store, principal, "subscription_create", sub.id, _view(stored).model_dump(mode="json"))
+    return SubscriptionCreated(**_view(stored).model_dump(), secret=generated)
+
+
+@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_subscription(
+    subscription_id: _Id, principal: _Manager, store: Annotated[Store, Depends(get_store)]
+) -> Response:
+    """Stop delivering to the subscription (its dead letters are kept)."""
+    stored = _owned(store, principal, subscription_id)
+    save_subscription(store, stored, deleted=True)
+    audit(
+        store, principal, "subscription_delete", subscription_id, {"url": stored.subscription.url}
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{subscription_id}/replay", response_model=ReplayView)
+async def replay(
+    subscription_id: _Id,
+    principal: _Manager,
+    context: Annotated[ApiContext, Depends(get_context)],
+) -> ReplayView:
+    """Re-send the subscription's dead letters, oldest first, until one fails."""
+    store = context.store()
+    stored = await run_in_threadpool(_owned, store, principal, subscription_id)
+    timeout = httpx.Timeout(context.settings.webhooks.timeout_s)
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        # One try per letter: the caller sees the outcome now and can replay again.
+        result = await replay_dead_letters(
+            store, stored.subscription, Deliverer(client, RetryPolicy(attempts=1))
+        )
+    await run_in_threadpool(
+        audit, store, principal, "subscription_replay", subscription_id,
+        {"delivered": result.delivered, "remaining": result.remaining},
+    )  # fmt: skip
+    return ReplayView(delivered=result.delivered, remaining=result.remaining)

@@ -1,0 +1,306 @@
+"""Signed webhook delivery of warnings: the dispatcher, the subscription table, replay.
+
+:class:`WebhookDispatcher` is its own consumer group on ``credit.warnings`` (feed
+``all``) and ``credit.warnings.grid`` (feed ``grid``). For each batch it POSTs every
+warning to the subscriptions that want it (:mod:`creditbrain.alerts.delivery`
+decides who, how it is signed and how often it is retried), writes the deliveries
+that gave up to ``webhook_dead_letters``, and only then commits the batch. A
+subscriber that is down therefore loses nothing: what it missed is either still on
+the topic (the dispatcher crashed before the commit, and redelivers) or a dead
+letter, re-sent by :func:`replay_dead_letters` (``POST /subscriptions/{id}/replay``).
+
+Subscribers are served concurrently and each in order. After a subscriber's dead
+letter, its later warnings go straight to dead letters for a while
+(``pause_after_failure_s``): one dead endpoint must not hold up everyone's batch for
+minutes of retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer
+from mode import Service
+
+from creditbrain.alerts.delivery import (
+    DEAD_LETTER_COLUMNS,
+    SIGNATURE_HEADER,
+    DeadLetter,
+    Feed,
+    RetryPolicy,
+    Subscription,
+    classify_status,
+    matching,
+    sign,
+)
+from creditbrain.infra.store import Store
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTION_COLUMNS = (
+    "id", "url", "secret", "feed", "levels", "sectors", "districts",
+    "owner", "role", "created_at", "deleted", "version",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSubscription:
+    """A subscription with its owner, as kept in ``webhook_subscriptions``."""
+
+    subscription: Subscription
+    owner: str
+    role: str
+    created_at: datetime
+
+
+def load_subscriptions(store: Store) -> list[StoredSubscription]:
+    """The live (not deleted) subscriptions."""
+    rows = store.query_rows(
+        "SELECT id, url, secret, feed, levels, sectors, districts, owner, role, created_at "
+        "FROM webhook_subscriptions FINAL WHERE deleted = 0 ORDER BY created_at, id"
+    )
+    return [
+        StoredSubscription(
+            Subscription(
+                id=str(row["id"]),
+                url=str(row["url"]),
+                secret=str(row["secret"]),
+                feed="grid" if row["feed"] == "grid" else "all",
+                levels=frozenset(row["levels"]),
+                sectors=frozenset(row["sectors"]),
+                districts=frozenset(row["districts"]),
+            ),
+            owner=str(row["owner"]),
+            role=str(row["role"]),
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
+
+
+def save_subscription(store: Store, stored: StoredSubscription, deleted: bool = False) -> None:
+    """Write (or, with ``deleted``, retire) a subscription; the newest row wins."""
+    sub = stored.subscription
+    row = {
+        "id": sub.id, "url": sub.url, "secret": sub.secret, "feed": sub.feed,
+        "levels": sorted(sub.levels), "sectors": sorted(sub.sectors),
+        "districts": sorted(sub.districts), "owner": stored.owner, "role": stored.role,
+        "created_at": stored.created_at, "deleted": int(deleted), "version": time.time_ns(),
+    }  # fmt: skip
+    store.insert_rows("webhook_subscriptions", [row], SUBSCRIPTION_COLUMNS)
+
+
+class Deliverer:
+    """POSTs one body to one subscriber, retrying on the policy's schedule."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        retry: RetryPolicy,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.client = client
+        self.retry = retry
+        self.sleep = sleep
+
+    async def deliver(self, sub: Subscription, body: bytes) -> tuple[bool, int, str]:
+        """``(delivered, attempts made, last error)``."""
+        headers = {
+            "Content-Type": "application/cloudevents+json; charset=utf-8",
+            SIGNATURE_HEADER: sign(sub.secret, body),
+            "User-Agent": "creditbrain-webhooks",
+        }
+        waits = self.retry.delays()
+        error = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response = await self.client.post(sub.url, content=body, headers=headers)
+            except httpx.HTTPError as failure:
+                outcome, error = "retry", f"{type(failure).__name__}: {failure}"
+            else:
+                outcome, error = (
+                    classify_status(response.status_code),
+                    f"HTTP {response.status_code}",
+                )
+            if outcome == "delivered":
+                return True, attempt, ""
+            if outcome == "give_up" or attempt > len(waits):
+                return False, attempt, error
+            await self.sleep(waits[attempt - 1])
+        return False, self.retry.attempts, error
+
+
+def _alert_id(body: bytes) -> str:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    return str(doc.get("id", "")) if isinstance(doc, dict) else ""
+
+
+class WebhookDispatcher(Service):
+    """Consumes the warning topics and delivers them to the subscriptions.
+
+    Parameters
+    ----------
+    bootstrap
+        Kafka bootstrap servers.
+    topics
+        Topic of each feed, e.g. ``{"all": "credit.warnings", "grid": "credit.warnings.grid"}``.
+    group_id
+        The dispatcher's consumer group (its offsets are its progress).
+    load_subscriptions
+        Blocking ``() -> subscriptions`` (runs in a thread), re-read every ``refresh_s``.
+    write_dead_letters
+        Blocking ``(rows) -> None`` into ``webhook_dead_letters`` (runs in a thread).
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Mapping[Feed, str],
+        group_id: str,
+        load_subscriptions: Callable[[], Sequence[Subscription]],
+        write_dead_letters: Callable[[list[dict[str, object]]], None],
+        retry: RetryPolicy,
+        timeout_s: float = 10.0,
+        pause_after_failure_s: float = 60.0,
+        refresh_s: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.feeds = {topic: feed for feed, topic in topics.items()}
+        self.group_id = group_id
+        self.load_subscriptions = load_subscriptions
+        self.write_dead_letters = write_dead_letters
+        self.retry = retry
+        self.timeout_s = timeout_s
+        self.pause_after_failure_s = pause_after_failure_s
+        self.refresh_s = refresh_s
+        self.delivered = 0
+        self.dead_lettered = 0
+        self._subscriptions: Sequence[Subscription] = ()
+        self._loaded_at = float("-inf")
+        self._paused_until: dict[str, float] = {}
+        super().__init__(**kwargs)
+
+    @Service.task
+    async def _run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self.feeds,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=50,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+        )
+        await consumer.start()
+        timeout = httpx.Timeout(self.timeout_s)
+        try:
+            async with httpx.AsyncClient(timeout=timeout) as client:
+                deliverer = Deliverer(client, self.retry)
+                while not self.should_stop:
+                    batch = await consumer.getmany(timeout_ms=200, max_records=200)
+                    records = [record for part in batch.values() for record in part]
+                    if not records:
+                        continue
+                    await self.dispatch(deliverer, [(r.topic, r.value) for r in records])
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    async def dispatch(self, deliverer: Deliverer, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Deliver one batch of ``(topic, body)``; return once each is delivered or dead."""
+        subscriptions = await self._current_subscriptions()
+        queues: dict[str, list[tuple[Subscription, bytes]]] = defaultdict(list)
+        for topic, body in messages:
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                log.error("a message on %s is not JSON; it cannot be delivered", topic)
+                continue
+            for sub in matching(subscriptions, self.feeds[topic], doc):
+                queues[sub.id].append((sub, body))
+        results = await asyncio.gather(
+            *(self._serve(deliverer, queue) for queue in queues.values())
+        )
+        letters = [letter.row() for letters in results for letter in letters]
+        if letters:
+            # Written before the commit: if this fails, the batch is delivered again.
+            await asyncio.to_thread(self.write_dead_letters, letters)
+            self.dead_lettered += len(letters)
+
+    async def _serve(
+        self, deliverer: Deliverer, queue: list[tuple[Subscription, bytes]]
+    ) -> list[DeadLetter]:
+        letters = []
+        for sub, body in queue:
+            if time.monotonic() < self._paused_until.get(sub.id, 0.0):
+                delivered, attempts, error = False, 0, "not tried: subscriber failing recently"
+            else:
+                delivered, attempts, error = await deliverer.deliver(sub, body)
+            if delivered:
+                self.delivered += 1
+                continue
+            if attempts:
+                self._paused_until[sub.id] = time.monotonic() + self.pause_after_failure_s
+            letters.append(
+                DeadLetter(
+                    sub.id, _alert_id(body), sub.url, body, attempts, error, datetime.now(UTC)
+                )
+            )
+        return letters
+
+    async def _current_subscriptions(self) -> Sequence[Subscription]:
+        if time.monotonic() - self._loaded_at >= self.refresh_s:
+            self._subscriptions = await asyncio.to_thread(self.load_subscriptions)
+            self._loaded_at = time.monotonic()
+        return self._subscriptions
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """What a replay did: dead letters re-delivered, and those still waiting."""
+
+    delivered: int
+    remaining: int
+
+
+async def replay_dead_letters(
+    store: Store, subscription: Subscription, deliverer: Deliverer
+) -> ReplayResult:
+    """Re-send the subscription's dead letters not replayed yet, oldest first.
+
+    A delivered letter is marked replayed (a newer row with ``replayed_at``). The
+    replay stops at the first failure, so order is kept and a subscriber that is
+    still down costs one failed try; the rest wait for the next replay.
+    """
+    rows = await asyncio.to_thread(
+        store.query_rows,
+        "SELECT id, subscription_id, alert_id, url, body, attempts, last_error, failed_at "
+        "FROM webhook_dead_letters FINAL "
+        "WHERE subscription_id = {sub:String} AND replayed_at IS NULL ORDER BY failed_at, id",
+        {"sub": subscription.id},
+    )
+    done: list[dict[str, object]] = []
+    for row in rows:
+        delivered, _, _ = await deliverer.deliver(subscription, str(row["body"]).encode())
+        if not delivered:
+            break
+        done.append({**row, "replayed_at": datetime.now(UTC)})
+    if done:
+        await asyncio.to_thread(
+            store.insert_rows, "webhook_dead_letters", done, DEAD_LETTER_COLUMNS
+        )
+    return ReplayResult(delivered=len(done), remaining=len(rows) - len(done))

@@ -1,0 +1,69 @@
+"""``creditbrain dashboards``: build the Grafana JSON, push it, or render an offline snapshot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from creditbrain.dashboards.catalogue import DATASOURCE_UID, build
+from creditbrain.dashboards.push import push
+from creditbrain.dashboards.snapshot import render_snapshot
+from creditbrain.errors import StoreError
+from creditbrain.infra.store import connect
+from creditbrain.settings import get_settings
+
+dashboards_app = typer.Typer(
+    help="The Grafana dashboards: build, push, offline snapshot.", no_args_is_help=True
+)
+
+_DATASOURCE = typer.Option(help="Uid of the Grafana ClickHouse datasource the panels query.")
+
+
+@dashboards_app.command("build")
+def build_command(
+    out: Annotated[Path, typer.Option(help="Directory of the provisioned dashboards.")] = Path(
+        "infra/grafana/dashboards"
+    ),
+    datasource_uid: Annotated[str, _DATASOURCE] = DATASOURCE_UID,
+) -> None:
+    """Write every dashboard's JSON (one folder directory per audience)."""
+    for path in build(out, datasource_uid):
+        typer.echo(str(path))
+
+
+@dashboards_app.command("push")
+def push_command(
+    url: Annotated[str, typer.Option(help="Grafana's base URL, e.g. http://localhost:3000.")],
+    token: Annotated[
+        str,
+        typer.Option(help="A service-account token with editor rights.", envvar="GRAFANA_TOKEN"),
+    ],
+    datasource_uid: Annotated[str, _DATASOURCE] = DATASOURCE_UID,
+) -> None:
+    """Create the folders if missing and save every dashboard (same uid, overwrite)."""
+    pushed = push(url, token, datasource_uid)
+    created = ", ".join(pushed.folders_created) or "none"
+    typer.echo(f"pushed {len(pushed.dashboards)} dashboards; folders created: {created}")
+
+
+@dashboards_app.command("snapshot")
+def snapshot_command(
+    out: Annotated[Path, typer.Option(help="Directory of the HTML file.")],
+    dsn: Annotated[str | None, typer.Option(help="ClickHouse DSN (default: settings).")] = None,
+    database: Annotated[str | None, typer.Option(help="Database (default: settings).")] = None,
+    now: Annotated[
+        datetime | None, typer.Option(help="As of this UTC time (default: now).")
+    ] = None,
+) -> None:
+    """Render the city overview from the store as one offline HTML file."""
+    settings = get_settings()
+    as_of = now.replace(tzinfo=UTC) if now else datetime.now(UTC)
+    with connect(dsn or settings.clickhouse_dsn, database or settings.clickhouse.database) as store:
+        if not store.database_exists():
+            raise StoreError(
+                f"database {store.database} does not exist: run `creditbrain db migrate`"
+            )
+        typer.echo(str(render_snapshot(store, out, as_of)))

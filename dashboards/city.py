@@ -1,0 +1,272 @@
+"""The city overview, the "credit brain" (城市信用大脑): the plan's targets and the city's risk.
+
+The first row measures the 14th Five-Year plan's 2025 targets (DOMAIN.md) that the
+store can measure, each as a tile coloured by whether it is met, and all of them in
+one table. Below: how grades are distributed and how that changes, where the open
+warnings are, a grid of the districts, the subjects whose scores fell most, the
+systemic (metric) anomalies and the latest red warnings.
+"""
+
+# Panel SQL is assembled from constants in this module, never from input; Grafana and
+# expand() substitute the variables, so S608 (SQL built from strings) does not apply.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from creditbrain.dashboards.model import Dashboard, flow
+from creditbrain.dashboards.panels import (
+    LEGAL_PERSON_TYPES,
+    LEVEL_RANK,
+    OPEN_ALERTS,
+    bars,
+    district_name,
+    pie,
+    series,
+    stat,
+    table,
+)
+
+UID = "cb-city-overview"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One of the plan's targets: how to measure it (a one-row ``value``) and the bar."""
+
+    name: str
+    target: str
+    sql: str
+    unit: str
+    good_from: float | None = None
+    good_until: float | None = None
+
+    def met_sql(self) -> str:
+        """SQL of whether ``value`` meets the target."""
+        if self.good_from is not None:
+            return f"value >= {self.good_from}"
+        return f"value < {self.good_until}"
+
+
+_ALL_INPUTS = (
+    "(SELECT uniqExact(event_id) FROM events)"
+    " + (SELECT count() FROM dlq FINAL WHERE resolution = '')"
+)
+
+INDICATORS = (
+    Indicator(
+        "Credit records held",
+        "> 1,000,000,000",
+        "SELECT uniqExact(event_id) AS value FROM events",
+        "short",
+        good_from=1_000_000_000,
+    ),
+    Indicator(
+        "Erroneous credit code rate",
+        "< 0.005 %",
+        "SELECT round(100 * (SELECT count() FROM dlq FINAL WHERE resolution = '' AND reason IN "
+        f"('bad_credit_code', 'bad_person_id')) / greatest(1, {_ALL_INPUTS}), 4) AS value",
+        "percent",
+        good_until=0.005,
+    ),
+    Indicator(
+        "Evaluation coverage of legal persons",
+        "100 %",
+        "SELECT round(100 * (SELECT uniqExact(subject_id) FROM scores WHERE subject_type IN "
+        f"{LEGAL_PERSON_TYPES}) / greatest(1, (SELECT uniqExact(subject_id) FROM events "
+        f"WHERE subject_type IN {LEGAL_PERSON_TYPES})), 2) AS value",
+        "percent",
+        good_from=100,
+    ),
+    Indicator(
+        "Credit checks this year",
+        "> 1,000,000 a year",
+        "SELECT count() AS value FROM audit WHERE action = 'credit_check' "
+        "AND ts >= toStartOfYear($__toTime) AND ts <= $__toTime",
+        "short",
+        good_from=1_000_000,
+    ),
+    Indicator(
+        "Sectors under credit supervision",
+        "42 sectors",
+        "SELECT uniqExact(sector) AS value FROM events",
+        "short",
+        good_from=42,
+    ),
+)
+
+
+def _targets_table() -> str:
+    parts = [
+        f"SELECT {index} AS n, '{i.name}' AS indicator, '{i.target}' AS target, "
+        f"toFloat64(value) AS measured, if({i.met_sql()}, 'met', 'not yet') AS status "
+        f"FROM ({i.sql})"
+        for index, i in enumerate(INDICATORS)
+    ]
+    union = "\nUNION ALL\n".join(parts)
+    return f"SELECT indicator, target, measured, status FROM (\n{union}\n) ORDER BY n"
+
+
+_GRADE_TREND = """
+SELECT time, grade, subjects FROM (
+    SELECT time, grade, sum(delta) OVER (PARTITION BY grade ORDER BY time) AS subjects
+    FROM (
+        SELECT $__timeInterval(as_of) AS time, grade, sum(delta) AS delta FROM (
+            SELECT as_of, grade, 1 AS delta FROM scores FINAL WHERE as_of <= $__toTime
+            UNION ALL
+            SELECT as_of, previous_grade AS grade, -1 AS delta FROM scores FINAL
+            WHERE as_of <= $__toTime AND previous_grade != ''
+        )
+        GROUP BY time, grade
+    )
+)
+WHERE time >= toStartOfInterval($__fromTime, INTERVAL 1 day)
+ORDER BY time, grade
+"""
+
+_DISTRICT_GRID = f"""
+SELECT district, {district_name()} AS district_name, subjects, avg_score, grade_d,
+       records, open_warnings, red_warnings
+FROM (
+    SELECT district, count() AS subjects, round(avg(score)) AS avg_score,
+           countIf(grade = 'D') AS grade_d
+    FROM entity_state FINAL GROUP BY district
+) AS s
+LEFT JOIN (
+    SELECT district, uniqExact(event_id) AS records FROM events
+    WHERE $__timeFilter(occurred_at) GROUP BY district
+) AS e USING district
+LEFT JOIN (
+    SELECT district, count() AS open_warnings, countIf(level = 'red') AS red_warnings
+    FROM {OPEN_ALERTS} GROUP BY district
+) AS a USING district
+ORDER BY district
+"""
+
+_DETERIORATING = """
+SELECT subject_id, subject_name, sector, district, score_before, score_now, grade,
+       toInt32(score_before) - toInt32(score_now) AS score_drop
+FROM (
+    SELECT subject_id, argMin(coalesce(previous_score, score), as_of) AS score_before,
+           argMax(score, as_of) AS score_now, argMax(grade, as_of) AS grade
+    FROM scores FINAL WHERE $__timeFilter(as_of) GROUP BY subject_id
+) AS d
+LEFT JOIN (SELECT subject_id, subject_name, sector, district FROM entity_state FINAL) AS n
+    USING subject_id
+WHERE score_before > score_now
+ORDER BY score_drop DESC, subject_id
+LIMIT 15
+"""
+
+
+def city_overview() -> Dashboard:
+    """The city overview dashboard."""
+    tiles = [
+        stat(
+            i.name,
+            i.sql,
+            ("value",),
+            w=24 // len(INDICATORS) + (1 if index < 24 % len(INDICATORS) else 0),
+            unit=i.unit,
+            description=f"Plan target: {i.target}",
+            good_from=i.good_from,
+            good_until=i.good_until,
+        )
+        for index, i in enumerate(INDICATORS)
+    ]
+    panels = [
+        *tiles,
+        table(
+            "The plan's targets against their measures",
+            _targets_table(),
+            ("indicator", "target", "measured", "status"),
+            w=10,
+        ),
+        pie(
+            "Grades now",
+            "SELECT grade, count() AS subjects FROM entity_state FINAL GROUP BY grade "
+            "ORDER BY grade",
+            ("grade", "subjects"),
+        ),
+        series(
+            "Subjects per grade over time",
+            _GRADE_TREND,
+            ("time", "grade", "subjects"),
+            w=8,
+        ),
+        bars(
+            "Open warnings by level",
+            f"SELECT level, count() AS open_warnings FROM {OPEN_ALERTS} "
+            f"GROUP BY level ORDER BY {LEVEL_RANK}",
+            ("level", "open_warnings"),
+        ),
+        bars(
+            "Open warnings by sector",
+            f"SELECT sector, count() AS open_warnings FROM {OPEN_ALERTS} "
+            "GROUP BY sector ORDER BY open_warnings DESC, sector LIMIT 12",
+            ("sector", "open_warnings"),
+        ),
+        bars(
+            "Open warnings by district",
+            f"SELECT {district_name()} AS district_name, count() AS open_warnings "
+            f"FROM {OPEN_ALERTS} GROUP BY district ORDER BY district",
+            ("district_name", "open_warnings"),
+        ),
+        series(
+            "Records received",
+            "SELECT $__timeInterval(occurred_at) AS time, uniqExact(event_id) AS records "
+            "FROM events WHERE $__timeFilter(occurred_at) GROUP BY time ORDER BY time",
+            ("time", "records"),
+        ),
+        series(
+            "Warning notices by level",
+            "SELECT $__timeInterval(time) AS time, level, count() AS notices FROM alert_events "
+            "WHERE $__timeFilter(time) GROUP BY time, level ORDER BY time, level",
+            ("time", "level", "notices"),
+        ),
+        table(
+            "District grid",
+            _DISTRICT_GRID,
+            (
+                "district",
+                "district_name",
+                "subjects",
+                "avg_score",
+                "grade_d",
+                "records",
+                "open_warnings",
+                "red_warnings",
+            ),
+            w=24,
+            h=7,
+        ),
+        table(
+            "Top deteriorating subjects",
+            _DETERIORATING,
+            ("subject_id", "subject_name", "sector", "score_before", "score_now", "score_drop"),
+        ),
+        table(
+            "Systemic anomalies (sector × district × kind)",
+            f"SELECT day, sector, {district_name()} AS district_name, kind, value, "
+            "round(anomaly_score, 3) AS anomaly_score FROM metric_anomalies FINAL "
+            "WHERE day >= toDate($__fromTime) AND day <= toDate($__toTime) "
+            "ORDER BY anomaly_score DESC, day DESC LIMIT 20",
+            ("day", "sector", "district_name", "kind", "value", "anomaly_score"),
+        ),
+        table(
+            "Recent red warnings",
+            f"SELECT event_time AS time, subject_name, subject_id, rule, status, sector, "
+            f"{district_name()} AS district_name, score, grade FROM alerts FINAL "
+            "WHERE level = 'red' AND $__timeFilter(event_time) ORDER BY event_time DESC LIMIT 20",
+            ("time", "subject_name", "rule", "status", "sector", "district_name"),
+            w=24,
+        ),
+    ]
+    return Dashboard(
+        uid=UID,
+        title="Credit brain · city overview",
+        folder="cb-city",
+        description="The plan's targets against their measures, and the city's credit risk.",
+        panels=flow(panels),
+    )

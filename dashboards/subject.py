@@ -1,0 +1,90 @@
+"""The subject drill-down: one subject's score history with its reasons, records and warnings.
+
+Every score comes with its reasons (event id, kind, effect), so a supervisor who
+opens a subject from a warning can see which records made the grade, and when.
+"""
+
+# Panel SQL is assembled from constants in this module, never from input; Grafana and
+# expand() substitute the variables, so S608 (SQL built from strings) does not apply.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from creditbrain.dashboards.model import Dashboard, Variable, flow
+from creditbrain.dashboards.panels import LEVEL_RANK, series, stat, table
+
+UID = "cb-subject"
+
+_SUBJECT = "subject_id = '${subject_id}'"
+
+#: ``reasons`` JSON ([{event_id, kind, effect}, ...]) as "kind effect, ..." for a table cell.
+_REASONS = (
+    "arrayStringConcat(arrayMap(r -> concat(JSONExtractString(r, 'kind'), ' ', "
+    "toString(JSONExtractInt(r, 'effect'))), JSONExtractArrayRaw(reasons)), ', ')"
+)
+
+
+def subject_drilldown() -> Dashboard:
+    """One subject, by id (credit code or person pseudonym)."""
+    panels = [
+        stat(
+            "Score",
+            f"SELECT score FROM entity_state FINAL WHERE {_SUBJECT}",
+            ("score",),
+            good_from=650,
+        ),
+        stat(
+            "Grade",
+            f"SELECT grade FROM entity_state FINAL WHERE {_SUBJECT}",
+            ("grade",),
+        ),
+        stat(
+            "Records held",
+            f"SELECT uniqExact(event_id) AS records FROM events WHERE {_SUBJECT}",
+            ("records",),
+        ),
+        table(
+            "Subject",
+            "SELECT subject_name, subject_type, sector, district, last_event_at "
+            f"FROM entity_state FINAL WHERE {_SUBJECT}",
+            ("subject_name", "subject_type", "sector", "district", "last_event_at"),
+            h=4,
+        ),
+        series(
+            "Score history",
+            f"SELECT as_of AS time, score FROM scores FINAL WHERE {_SUBJECT} ORDER BY time",
+            ("time", "score"),
+            w=24,
+        ),
+        table(
+            "Score changes and their reasons",
+            "SELECT as_of AS time, score, previous_score, grade, cause, event_id, "
+            f"{_REASONS} AS reasons FROM scores FINAL WHERE {_SUBJECT} ORDER BY as_of DESC",
+            ("time", "score", "previous_score", "grade", "cause", "event_id", "reasons"),
+            w=24,
+        ),
+        table(
+            "Records",
+            "SELECT occurred_at AS time, kind, source, sector, district, payload, event_id "
+            f"FROM events WHERE {_SUBJECT} ORDER BY occurred_at DESC LIMIT 200",
+            ("time", "kind", "source", "payload", "event_id"),
+        ),
+        table(
+            "Warnings",
+            "SELECT event_time AS time, level, rule, status, score, grade, "
+            "a.first_event_at AS first_event_at, k.acknowledged_by AS acknowledged_by "
+            f"FROM (SELECT * FROM alerts FINAL WHERE {_SUBJECT}) AS a "
+            "LEFT JOIN (SELECT alert_id, any(acknowledged_by) AS acknowledged_by "
+            "FROM alert_acks GROUP BY alert_id) AS k USING alert_id "
+            f"ORDER BY {LEVEL_RANK}, event_time DESC",
+            ("time", "level", "rule", "status", "acknowledged_by"),
+        ),
+    ]
+    return Dashboard(
+        uid=UID,
+        title="Credit brain · subject drill-down",
+        folder="cb-supervision",
+        description="One subject's score history with reasons, its records and its warnings.",
+        variables=(Variable(name="subject_id", label="Subject id"),),
+        panels=flow(panels),
+    )

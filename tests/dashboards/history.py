@@ -1,0 +1,147 @@
+"""Fill a store with a simulated city's history, the way the running system would.
+
+The simulator's messages go through the stream's :class:`Processor` in batches and
+its outputs become rows through the sink's own row functions, so the tables hold
+exactly what the sink would write, without Kafka. The tables no stream output
+fills yet (metric counts and anomalies, audit, pipeline metrics, webhook dead
+letters) get a few plausible rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from creditbrain.infra.store import Store
+from creditbrain.models.scorecard import ScorecardConfig
+from creditbrain.schemas.contract import DLQ, SCORES, topic_name
+from creditbrain.schemas.events import ParseContext
+from creditbrain.simulator import CityConfig, Simulator
+from creditbrain.streams import rows
+from creditbrain.streams.messages import Inbound
+from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG, Processor
+
+KEY = b"dashboards-test-key"
+PREFIX = "credit"
+#: The simulated year; dashboards are looked at as of its end.
+START = datetime(2025, 1, 1, tzinfo=UTC)
+END = datetime(2026, 1, 1, tzinfo=UTC)
+
+_COLUMNS = {
+    "events": rows.EVENT_COLUMNS,
+    "dlq": rows.DLQ_COLUMNS,
+    "scores": rows.SCORE_COLUMNS,
+    "entity_state": rows.STATE_COLUMNS,
+    "alerts": rows.ALERT_COLUMNS,
+    "alert_events": rows.ALERT_EVENT_COLUMNS,
+}
+
+
+def fill(store: Store, scale: float = 0.02, batch: int = 500) -> dict[str, int]:
+    """Simulate a city of ``scale`` for 2025 into ``store``; rows written per table."""
+    simulator = Simulator(CityConfig.scaled(scale, seed=3), pseudonym_key=KEY)
+    processor = Processor({}, ParseContext(pseudonym_key=KEY), ScorecardConfig())
+    inbound = [
+        Inbound(topic_name(PREFIX, e.topic_suffix), 0, offset, e.key, e.value)
+        for offset, e in enumerate(simulator.events())
+    ]
+    written: dict[str, int] = defaultdict(int)
+    dlq_offset = 0
+    for start in range(0, len(inbound), batch):
+        tables: dict[str, list[list[Any]]] = defaultdict(list)
+        now = datetime.now(UTC)
+        for out in processor.process(inbound[start : start + batch]).outbound:
+            headers = rows.header_map(out.headers)
+            if out.topic == ACCEPTED:
+                tables["events"].append(rows.event_row(out.value, headers, now))
+            elif out.topic == DLQ:
+                position = (topic_name(PREFIX, DLQ), 0, dlq_offset)
+                dlq_offset += 1
+                tables["dlq"].append(rows.dlq_row(out.value, headers, now, position))
+            elif out.topic == SCORES:
+                score, state = rows.score_rows(out.value, now)
+                tables["scores"].append(score)
+                tables["entity_state"].append(state)
+            elif out.topic == ALERTS_LOG:
+                for table, new in rows.alert_rows(out.value).items():
+                    tables[table].extend(new)
+        for table, table_rows in tables.items():
+            _insert(store, table, table_rows)
+            written[table] += len(table_rows)
+    _side_tables(store)
+    return dict(written)
+
+
+def _insert(store: Store, table: str, table_rows: list[list[Any]]) -> None:
+    columns = _COLUMNS[table]
+    store.insert_rows(table, [dict(zip(columns, row, strict=True)) for row in table_rows], columns)
+
+
+def _side_tables(store: Store) -> None:
+    """Metrics from the events themselves, a few audits, pipeline metrics, a dead webhook."""
+    store.command(
+        "INSERT INTO metric_counts SELECT toDate(occurred_at), sector, district, kind, count() "
+        "FROM events GROUP BY 1, 2, 3, 4"
+    )
+    # The busiest cells of each district stand in for the detector's verdicts.
+    store.command(
+        "INSERT INTO metric_anomalies (day, sector, district, kind, value, anomaly_score) "
+        "SELECT day, sector, district, kind, toFloat64(events), least(1.0, events / 10) "
+        "FROM metric_counts ORDER BY events DESC LIMIT 3 BY district"
+    )
+    checks = [
+        {
+            "ts": START + timedelta(days=day, hours=3),
+            "actor": "hall-7",
+            "role": "service_hall",
+            "action": "credit_check",
+            "subject_id": "",
+            "purpose": "administrative approval",
+            "details": "{}",
+        }
+        for day in range(0, 365, 5)
+    ]
+    change = {
+        "who": "supervisor-3",
+        "when": "2025-06-01T02:00:00Z",
+        "scope": "sector=food_drug",
+        "before": None,
+        "after": {"rules": {"penalty_burst": {"threshold": 2}}},
+        "reason": "summer food safety campaign",
+    }
+    policies = [
+        {
+            "ts": START + timedelta(days=151),
+            "actor": "supervisor-3",
+            "role": "supervisor",
+            "action": "policy_change",
+            "subject_id": "",
+            "purpose": change["reason"],
+            "details": orjson.dumps({**change, "scope": scope}).decode(),
+        }
+        for scope in ("sector=food_drug", "*", "district=371102")
+    ]
+    audit_columns = ("ts", "actor", "role", "action", "subject_id", "purpose", "details")
+    store.insert_rows("audit", checks + policies, audit_columns)
+    now = datetime.now(UTC)
+    metrics = [
+        {"ts": now - timedelta(minutes=m), "name": name, "labels": {}, "value": float(m)}
+        for m in range(10)
+        for name in ("consumer_lag", "sink_rows_per_s")
+    ]
+    store.insert_rows("pipeline_metrics", metrics, ("ts", "name", "labels", "value"))
+    webhook = {
+        "id": "w1",
+        "subscription_id": "grid-371102",
+        "alert_id": "a1",
+        "url": "https://grid.example/hook",
+        "body": "{}",
+        "attempts": 5,
+        "last_error": "HTTP 503",
+        "failed_at": now,
+        "replayed_at": None,
+    }
+    store.insert_rows("webhook_dead_letters", [webhook], tuple(webhook))

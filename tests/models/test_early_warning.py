@@ -1,0 +1,163 @@
+"""The early-warning models: delayed labels, checkpoints, River conformance."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import random
+
+import pytest
+from river import linear_model
+
+from creditbrain.models.checkpoint import CheckpointError, dump, load
+from creditbrain.models.features import FEATURE_NAMES, FeatureState
+from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, evaluate
+from creditbrain.models.subject import DelayedLabels, EarlyWarning, ScoreRank
+from creditbrain.schemas.events import SubjectType
+from creditbrain.schemas.state import EntityState, Record
+
+KINDS = (
+    ("penalty", "general", None),
+    ("social_insurance_arrears", None, 3),
+    ("tax_arrears", None, 4),
+    ("commendation", "city", None),
+    ("license", None, None),
+    ("wage_arrears", None, 12),
+    ("dishonest_debtor", None, None),
+)
+
+
+def transitions(seed: int, subjects: int = 60, events: int = 1500) -> list[tuple[str, Record]]:
+    """A reproducible stream of (subject, record) in event-time order."""
+    rng = random.Random(seed)
+    out = []
+    for index in range(events):
+        subject = f"S{rng.randrange(subjects):03d}"
+        weights = (5, 2, 2, 2, 10, 0.3, 0.3)
+        kind, label, quantity = rng.choices(KINDS, weights)[0]
+        record = Record(index * DAY_MS // 4, f"e{index}", kind, label, 1_000, quantity)
+        out.append((subject, record))
+    return out
+
+
+def replay(model: EarlyWarning, stream: list[tuple[str, Record]], states: dict[str, EntityState]):
+    outputs = []
+    for subject, record in stream:
+        state = states.setdefault(subject, EntityState(subject, SubjectType.ENTERPRISE))
+        state.sector = "finance"
+        state.add(record)
+        at = record.occurred_at
+        outputs.append(model.observe(state, evaluate(state, at, DEFAULT_SCORECARD), at, record))
+    return outputs
+
+
+def small_model() -> EarlyWarning:
+    return EarlyWarning(window_size=50, anomaly_grace=100, min_examples=50, min_positives=3)
+
+
+def test_delayed_labels_learn_only_after_the_horizon_of_event_time() -> None:
+    learner = DelayedLabels(linear_model.LogisticRegression(), ("a",), horizon_days=90)
+    learner.add("s", {"a": 1.0}, 0)
+    learner.add("t", {"a": 0.0}, 0)
+    learner.red("s", 90 * DAY_MS)  # within (0, 90 days]: positive
+    learner.red("t", 91 * DAY_MS)  # after the horizon: negative
+    assert learner.advance(90 * DAY_MS) == 0
+    assert learner.pending == 2
+    assert learner.advance(90 * DAY_MS + 1) == 2
+    assert (learner.learned, learner.positives, learner.pending) == (2, 1, 0)
+
+
+def test_a_red_event_at_the_example_itself_is_not_its_label() -> None:
+    learner = DelayedLabels(linear_model.LogisticRegression(), ("a",), horizon_days=1)
+    learner.add("s", {"a": 1.0}, 5)
+    learner.red("s", 5)
+    learner.advance(5 + DAY_MS + 1)
+    assert learner.positives == 0
+
+
+def test_clean_examples_are_sampled_deterministically_and_weighted() -> None:
+    picks = []
+    for _ in range(2):
+        learner = DelayedLabels(linear_model.LogisticRegression(), ("a",), 1, clean_stride=4)
+        for at in range(400):
+            learner.add(f"s{at}", {"a": 0.0}, at, clean=True)
+        picks.append(learner.pending)
+    assert picks[0] == picks[1]
+    assert 50 < picks[0] < 150  # about one in four
+
+
+def test_the_pending_queue_is_bounded() -> None:
+    learner = DelayedLabels(linear_model.LogisticRegression(), ("a",), 1, max_pending=3)
+    for at in range(10):
+        learner.add("dirty", {"a": 1.0}, at)
+    assert (learner.pending, learner.dropped) == (3, 7)
+
+
+def test_models_are_cold_then_give_scores_in_the_unit_interval() -> None:
+    outputs = replay(small_model(), transitions(1), {})
+    assert outputs[0] == (None, None)
+    anomalies = [a for a, _ in outputs if a is not None]
+    probabilities = [p for _, p in outputs if p is not None]
+    assert anomalies and probabilities
+    assert all(0.0 <= value <= 1.0 for value in anomalies + probabilities)
+
+
+def test_a_restored_checkpoint_gives_identical_outputs() -> None:
+    stream = transitions(2)
+    first, rest = stream[:900], stream[900:]
+    model, states = small_model(), {}
+    replay(model, first, states)
+    features = {
+        key: FeatureState.from_json(fs.to_json()) for key, fs in model.feature_states.items()
+    }
+    restored = EarlyWarning.from_bytes(model.to_bytes(), features)
+    twin_states = copy.deepcopy(states)
+    assert replay(restored, rest, twin_states) == replay(model, rest, states)
+
+
+def test_checkpoints_are_checked() -> None:
+    with pytest.raises(CheckpointError):
+        load(b"nonsense")
+    with pytest.raises(CheckpointError):
+        load(dump(EarlyWarning())[:4] + b"\x09" + b"rest")
+
+
+# --- conformance, as river/checks does for River's own estimators --------------------------
+
+
+def test_conformance_clone_pickle_input_unchanged_and_seeded_runs_identical() -> None:
+    stream = transitions(3, events=600)
+    a, b = small_model(), small_model()
+    assert replay(a, stream, {}) == replay(b, stream, {})
+    assert pickle.loads(pickle.dumps(a)).learned == a.learned
+    learner = DelayedLabels(linear_model.LogisticRegression(), FEATURE_NAMES)
+    twin = learner.__class__(learner.classifier.clone(), learner.feature_names)
+    assert twin.feature_names == learner.feature_names and twin.learned == 0
+
+
+def test_observe_does_not_change_the_state_or_the_result() -> None:
+    model = small_model()
+    state = EntityState("S", SubjectType.ENTERPRISE, sector="finance")
+    state.add(Record(0, "a", "penalty", "general"))
+    result = evaluate(state, 0, DEFAULT_SCORECARD)
+    before = (state.to_json(), result)
+    model.observe(state, result, 0, state.records[0])
+    assert (state.to_json(), result) == before
+
+
+def test_delayed_learning_leaves_x_unchanged() -> None:
+    learner = DelayedLabels(linear_model.LogisticRegression(), ("a", "b"), horizon_days=1)
+    x = {"b": 0.5, "a": 1.0}
+    learner.add("s", x, 0)
+    learner.advance(2 * DAY_MS)
+    assert x == {"b": 0.5, "a": 1.0}
+    assert learner.predict_proba_one(x) == learner.predict_proba_one({"a": 1.0, "b": 0.5})
+
+
+def test_score_rank_is_a_share_and_survives_pickle() -> None:
+    ranks = ScoreRank(bins=100, refresh=8)
+    for value in range(100):
+        ranks.update(value / 100)
+    again = pickle.loads(pickle.dumps(ranks))
+    assert again.rank(0.5) == ranks.rank(0.5)
+    assert 0.45 < ranks.rank(0.5) < 0.55
