@@ -18,7 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy schemas models alerts
+	tools/typecheck.sh
 	$(BIN)/pytest -q $(ARGS)
 
 bench: $(STAMP)

@@ -12,6 +12,7 @@ import click
 import typer
 from rich.console import Console
 
+from creditbrain.api.server import api_command
 from creditbrain.cli_contract import replay_command, schemas_app, validate_command
 from creditbrain.cli_dashboards import dashboards_app
 from creditbrain.cli_demo import check_command, demo_command
@@ -42,6 +43,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(dashboards_app, name="dashboards")
 app.command("worker")(worker_command)
 app.command("serve")(serve_command)
+app.command("api")(api_command)
 
 
 def main() -> None:

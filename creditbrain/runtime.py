@@ -95,4 +95,36 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
             bootstrap, settings.kafka.topic_prefix, write, f"{settings.stream.app_id}-sink"
         )
         services.append(SinkService(sink))
+        services.extend(_api_services(settings, bootstrap, stream, sink))
     return Host(stream=stream, services=services)
+
+
+def _api_services(
+    settings: Settings, bootstrap: str, stream: Stream, sink: ClickHouseSink
+) -> list[Service]:
+    """The HTTP API (answering with the worker's live policies) and the webhook dispatcher."""
+    from dataclasses import asdict
+
+    from creditbrain.api.server import build_api_service, build_webhook_dispatcher
+
+    processor = stream.processor
+
+    def stats() -> dict[str, float]:
+        counters = {f"stream_{k}_total": float(v) for k, v in asdict(processor.counters).items()}
+        rows = {f"sink_rows_{t}_total": float(n) for t, n in sink.stats.rows.items()}
+        return {**counters, **rows, "sink_failures_total": float(sink.stats.failures)}
+
+    def sink_delay() -> float | None:
+        import time
+
+        last = sink.stats.last_flush_at
+        return None if not last else time.time() - last
+
+    api = build_api_service(
+        settings,
+        bootstrap,
+        policies=lambda _store: processor.policies,
+        stats=stats,
+        sink_lag=sink_delay,
+    )
+    return [api, build_webhook_dispatcher(settings, bootstrap)]

@@ -516,7 +516,10 @@ def apply_event(
         verdict = _judge_reference(state, record, record.ref_event_id, rules)
         if verdict is not None:
             state.reject(record.event_id)
-            if verdict.reason is Reason.UNKNOWN_REFERENCE and state.find(record.ref_event_id) is None:
+            if (
+                verdict.reason is Reason.UNKNOWN_REFERENCE
+                and state.find(record.ref_event_id) is None
+            ):
                 state.park(record, memo)
             return verdict
     state.add(record)

@@ -22,6 +22,12 @@ pytestmark = pytest.mark.integration
 T = "DateTime64(3, 'UTC')"
 LC = "LowCardinality(String)"
 EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
+    "webhook_subscriptions": {
+        "id": "String", "url": "String", "secret": "String", "feed": LC,
+        "levels": "Array(LowCardinality(String))", "sectors": "Array(LowCardinality(String))",
+        "districts": "Array(LowCardinality(String))", "owner": "String", "role": LC,
+        "created_at": T, "deleted": "UInt8", "version": "UInt64",
+    },
     "alert_acks": {
         "alert_id": "String", "acknowledged_by": "String", "role": LC, "note": "String",
         "acknowledged_at": T,
