@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/creditbrain demo $(ARGS)
 
 test: $(STAMP)
+	tools/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	tools/typecheck.sh

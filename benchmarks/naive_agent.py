@@ -33,9 +33,7 @@ def main() -> None:
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
     )
-    source = app.topic(
-        *input_topics(config.prefix), key_serializer="raw", value_serializer="raw"
-    )
+    source = app.topic(*input_topics(config.prefix), key_serializer="raw", value_serializer="raw")
     outputs: dict[str, Any] = {}
     processor = Processor({}, config.ctx, config.scorecard, config.max_message_bytes)
 
@@ -44,15 +42,19 @@ def main() -> None:
         async for event in stream.events():
             message = event.message
             result = processor.process(
-                [Inbound(message.topic, message.partition, message.offset, message.key,
-                         message.value)]
+                [
+                    Inbound(
+                        message.topic, message.partition, message.offset, message.key, message.value
+                    )
+                ]
             )
             for out in result.outbound:
                 topic = outputs.get(out.topic)
                 if topic is None:
                     topic = outputs[out.topic] = app.topic(
                         topic_name(config.prefix, out.topic) + ".naive",
-                        key_serializer="raw", value_serializer="raw",
+                        key_serializer="raw",
+                        value_serializer="raw",
                     )
                 await topic.send(key=out.key, value=out.value)
 

@@ -65,12 +65,19 @@ def worker_env(bootstrap: str, prefix: str, app_id: str, data_dir: Path) -> dict
 
 
 async def raw_consume_rate(bootstrap: str, prefix: str, total: int) -> float:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                fetch_max_wait_ms=20, max_partition_fetch_bytes=8 << 20)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        max_partition_fetch_bytes=8 << 20,
+    )
     await consumer.start()
     try:
-        tps = [TopicPartition(t, p) for t in input_topics(prefix)
-               for p in sorted(consumer.partitions_for_topic(t) or ())]
+        tps = [
+            TopicPartition(t, p)
+            for t in input_topics(prefix)
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         seen, began = 0, time.perf_counter()
@@ -82,8 +89,16 @@ async def raw_consume_rate(bootstrap: str, prefix: str, total: int) -> float:
         await consumer.stop()
 
 
-def timed_drain(command: list[str], env: dict[str, str], bootstrap: str, prefix: str,
-                group: str, total: int, log: Path, timeout: float = 900.0) -> float:
+def timed_drain(
+    command: list[str],
+    env: dict[str, str],
+    bootstrap: str,
+    prefix: str,
+    group: str,
+    total: int,
+    log: Path,
+    timeout: float = 900.0,
+) -> float:
     """Start a worker on a full backlog; rate = messages / (time from first commit to lag 0)."""
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -116,14 +131,31 @@ def throughput(scale: float, work: Path) -> dict[str, Any]:
         total = len(messages)
         raw = asyncio.run(raw_consume_rate(broker.bootstrap, prefix, total))
         cli = [sys.executable, "-m", "creditbrain.cli", "worker", "--no-sink"]
-        ours = timed_drain(cli, worker_env(broker.bootstrap, prefix, "bench-ours", work / "ours"),
-                           broker.bootstrap, prefix, "bench-ours", total, work / "ours.log")
+        ours = timed_drain(
+            cli,
+            worker_env(broker.bootstrap, prefix, "bench-ours", work / "ours"),
+            broker.bootstrap,
+            prefix,
+            "bench-ours",
+            total,
+            work / "ours.log",
+        )
         naive_cmd = [sys.executable, "-m", "benchmarks.naive_agent", "worker", "-l", "warn"]
-        naive = timed_drain(naive_cmd,
-                            worker_env(broker.bootstrap, prefix, "bench-naive", work / "naive"),
-                            broker.bootstrap, prefix, "bench-naive", total, work / "naive.log")
-    return {"messages": total, "raw_aiokafka_msg_s": round(raw),
-            "worker_events_s": round(ours), "naive_agent_events_s": round(naive)}
+        naive = timed_drain(
+            naive_cmd,
+            worker_env(broker.bootstrap, prefix, "bench-naive", work / "naive"),
+            broker.bootstrap,
+            prefix,
+            "bench-naive",
+            total,
+            work / "naive.log",
+        )
+    return {
+        "messages": total,
+        "raw_aiokafka_msg_s": round(raw),
+        "worker_events_s": round(ours),
+        "naive_agent_events_s": round(naive),
+    }
 
 
 def latency(rate: float, seconds: float, work: Path) -> dict[str, Any]:
@@ -135,7 +167,9 @@ def latency(rate: float, seconds: float, work: Path) -> dict[str, Any]:
         log = (work / "latency.log").open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "creditbrain.cli", "worker", "--no-sink"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             time.sleep(12)  # the worker joins its group (about 5 s on the embedded broker)
@@ -151,21 +185,29 @@ def latency(rate: float, seconds: float, work: Path) -> dict[str, Any]:
                 event_id = orjson.loads(value).get("event_id") if value[:1] == b"{" else None
                 if isinstance(event_id, str):
                     sent[event_id] = stamp
-                producer.send(topic_name(prefix, suffix), key=key, value=value,
-                              timestamp_ms=int(stamp * 1000))
+                producer.send(
+                    topic_name(prefix, suffix), key=key, value=value, timestamp_ms=int(stamp * 1000)
+                )
             producer.flush()
             time.sleep(5)
-            return _latencies(broker.bootstrap, prefix, sent) | {"rate": rate,
-                                                               "events": len(messages)}
+            return _latencies(broker.bootstrap, prefix, sent) | {
+                "rate": rate,
+                "events": len(messages),
+            }
         finally:
             process.send_signal(2)
             process.wait(30)
 
 
 def _latencies(bootstrap: str, prefix: str, sent: dict[str, float]) -> dict[str, Any]:
-    consumer = KafkaConsumer(topic_name(prefix, SCORES), topic_name(prefix, WARNINGS),
-                             bootstrap_servers=bootstrap, group_id=None,
-                             auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    consumer = KafkaConsumer(
+        topic_name(prefix, SCORES),
+        topic_name(prefix, WARNINGS),
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
     scores: list[float] = []
     warnings: list[float] = []
     for record in consumer:
@@ -188,8 +230,12 @@ def _percentiles(values: list[float]) -> dict[str, float]:
         return {"n": 0}
     ordered = sorted(v * 1000 for v in values)
     q = statistics.quantiles(ordered, n=100)
-    return {"n": len(ordered), "p50": round(q[49], 1), "p99": round(q[98], 1),
-            "max": round(ordered[-1], 1)}
+    return {
+        "n": len(ordered),
+        "p50": round(q[49], 1),
+        "p99": round(q[98], 1),
+        "max": round(ordered[-1], 1),
+    }
 
 
 def memory(subjects: int) -> dict[str, Any]:
@@ -229,8 +275,12 @@ print(orjson.dumps({{"subjects_held": len(processor.states), "events": n,
 def machine() -> dict[str, Any]:
     import platform
 
-    return {"cpus": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),
-            "max_rss_mib_bench": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "max_rss_mib_bench": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def _cpu_model() -> str:

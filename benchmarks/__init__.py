@@ -1,0 +1,1 @@
+"""Benchmarks of creditbrain (run with ``python -m benchmarks.NAME``)."""

@@ -1,0 +1,189 @@
+"""Warnings end to end: the worker on the embedded broker, the API beside it, an
+independent kafka-python consumer reading ``credit.warnings``.
+
+Events built to trigger each default rule must open exactly one warning per
+(subject, rule), also when every event is delivered twice; a repeat within the
+cooldown only updates, a worse event escalates, a repair resolves; and a
+supervisor's threshold change through the API decides the next event of the sector.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+
+import httpx
+import orjson
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from creditbrain.schemas.contract import topic_for_kind
+from creditbrain.schemas.events import event_to_json
+from creditbrain.schemas.identifiers import generate_credit_code
+from tests.fixtures.serve import ServeProcess
+from tests.strategies import DAY, make_event
+
+pytestmark = pytest.mark.integration
+
+SECTOR, DISTRICT = "food_drug", "371102"  # the demo supervisor's scope
+
+
+def subject_events(subject_id: str, subject_type: str = "enterprise") -> list:
+    def at(days: int, kind: str, payload: dict | None = None, **extra):
+        return make_event(
+            kind,
+            payload,
+            at=days * DAY,
+            subject_id=subject_id,
+            subject_type=subject_type,
+            sector=SECTOR,
+            district=DISTRICT,
+            **extra,
+        )
+
+    debtor = at(3, "dishonest_debtor", {"case_no": "(2024)鲁1102执1号"})
+    return [
+        at(0, "penalty", {"decision_no": "P-1", "severity": "general"}),
+        at(1, "penalty", {"decision_no": "P-2", "severity": "serious"}),
+        at(2, "penalty", {"decision_no": "P-3", "severity": "general"}),
+        debtor,
+        at(4, "social_insurance_arrears", {"amount_cny": 50_000, "months_overdue": 4}),
+        at(5, "wage_arrears", {"amount_cny": 80_000, "workers_affected": 5}),
+        at(6, "wage_arrears", {"amount_cny": 90_000, "workers_affected": 6}),  # repeat
+        at(7, "wage_arrears", {"amount_cny": 200_000, "workers_affected": 12}),  # worse
+        at(8, "list_entry", {"list": "serious_dishonesty", "reason": "x"}),
+        at(20, "repair", {"ref_event_id": str(debtor.event_id)}),
+    ]
+
+
+def send(serve: ServeProcess, events: list) -> None:
+    producer = KafkaProducer(bootstrap_servers=serve.bootstrap)
+    for event in events:
+        producer.send(
+            topic_for_kind(serve.prefix, event.kind),
+            key=event.subject.id.encode(),
+            value=event_to_json(event),
+        )
+    producer.flush()
+    producer.close()
+
+
+def warnings(serve: ServeProcess) -> list[dict]:
+    consumer = KafkaConsumer(
+        serve.topic("warnings"),
+        bootstrap_servers=serve.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=2000,
+    )
+    found = [orjson.loads(record.value) for record in consumer]
+    consumer.close()
+    return found
+
+
+def wait_for_api(port: int, timeout: float = 60.0) -> str:
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code < 500:
+                return url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("the API did not come up")
+
+
+def test_each_rule_opens_once_escalates_resolves_and_follows_live_policy(serve_factory) -> None:
+    serve = serve_factory()
+    serve.start()
+    rng = random.Random(4)
+    company = generate_credit_code(rng, DISTRICT)
+    agency = "11" + generate_credit_code(rng, DISTRICT)[2:]
+    events = subject_events(company)
+    events.append(
+        make_event(
+            "dishonest_debtor",
+            {"case_no": "G-1"},
+            at=2 * DAY,
+            subject_id=_valid(agency),
+            subject_type="government",
+            sector=SECTOR,
+            district=DISTRICT,
+        )
+    )
+    send(serve, events)
+    send(serve, events)  # every event delivered twice
+    serve.wait_until_sunk()
+
+    sent = warnings(serve)
+    opened = Counter(
+        (w["subject"], w["data"]["rule"]) for w in sent if w["type"].endswith("opened")
+    )
+    expected_rules = {
+        "first_negative_record",
+        "penalty_burst",
+        "dishonest_debtor_listed",
+        "grade_downgrade",
+        "score_drop",
+        "social_insurance_arrears_3m",
+        "wage_arrears",
+        "serious_dishonesty_listed",
+        "grade_fell_to_D",
+    }
+    assert {rule for (subject, rule) in opened if subject == company} == expected_rules
+    assert "government_dishonest" in {rule for (s, rule) in opened if s != company}
+    assert set(opened.values()) == {1}, opened  # exactly one opened warning each
+    by_rule = {}
+    for w in sent:
+        if w["subject"] == company:
+            by_rule.setdefault(w["data"]["rule"], []).append(w["type"].rsplit(".", 1)[1])
+    assert by_rule["wage_arrears"] == ["opened", "escalated"]  # the repeat only updated
+    assert by_rule["dishonest_debtor_listed"] == ["opened", "resolved"]
+    wage = [w for w in sent if w["subject"] == company and w["data"]["rule"] == "wage_arrears"]
+    assert [w["data"]["level"] for w in wage] == ["orange", "red"]
+    assert len({w["id"] for w in wage}) == 1  # one alert, stable id
+
+    # A supervisor of food_drug in 371102 lowers the red wage-arrears threshold to 3 workers.
+    api = wait_for_api(int(serve.env["CREDITBRAIN_API__PORT"]))
+    headers = {"X-API-Key": "demo-supervisor"}
+    change = {
+        "override": {"rules": {"wage_arrears": {"thresholds": {"red_workers": 3}}}},
+        "reason": "wage complaints before the Spring Festival",
+    }
+    scope = f"sector={SECTOR}|district={DISTRICT}"
+    assert httpx.put(f"{api}/policies/{scope}", json=change, headers=headers).status_code == 200
+    forbidden = httpx.put(f"{api}/policies/sector=finance", json=change, headers=headers)
+    assert forbidden.status_code == 403
+    time.sleep(2)  # the worker follows credit.policies (polls every 0.5 s)
+    other = generate_credit_code(rng, DISTRICT)
+    send(
+        serve,
+        [
+            make_event(
+                "wage_arrears",
+                {"amount_cny": 10_000, "workers_affected": 5},
+                at=30 * DAY,
+                subject_id=other,
+                sector=SECTOR,
+                district=DISTRICT,
+            )
+        ],
+    )
+    serve.wait_until_sunk()
+    late = [w for w in warnings(serve) if w["subject"] == other]
+    assert [
+        (w["data"]["rule"], w["data"]["level"]) for w in late if w["data"]["rule"] == "wage_arrears"
+    ] == [("wage_arrears", "red")]
+    assert serve.stop() == 0
+    audit = serve.query("SELECT actor, role, details FROM audit WHERE action = 'policy_change'")
+    assert len(audit) == 1 and audit[0]["role"] == "supervisor"
+    assert "red_workers" in str(audit[0]["details"])
+
+
+def _valid(code: str) -> str:
+    """``code`` with its check digits recomputed (a government body's issuer prefix)."""
+    from creditbrain.schemas.identifiers import credit_code_check_digit
+
+    return code[:17] + credit_code_check_digit(code[:17])
