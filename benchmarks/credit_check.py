@@ -13,7 +13,10 @@ Usage::
    ``ClickHouseSink._to_rows`` does) and go into ``events``, ``scores``,
    ``entity_state``, ``alerts``, ``alert_events`` and ``dlq`` with one INSERT per
    table per batch. The simulator runs in a child process so that it overlaps the
-   processing (the machine may have few cores).
+   processing (the machine may have few cores). ``--processed-share S`` < 1 is
+   the escape hatch for small machines: only that share of the subjects goes
+   through the Processor, the others' messages are validated and pseudonymised by
+   the stream's parser and stored as ``events`` rows only; the report says so.
 2. **Measure** with a warm store: ``Q`` credit checks of random subjects through
    the exact ``_lookup`` of :mod:`creditbrain.cli_demo` (a third organisations with
    warnings, a third organisations without, a third persons), then the last 50
@@ -468,6 +471,8 @@ def _human(report: dict[str, Any]) -> None:
             f"{build_info['seconds']:,.0f} s, {build_info['messages']:,} messages, "
             f"{build_info['messages_per_s']:,}/s{' (reused)' if report['reused'] else ''}",
         )
+    if build_info.get("method"):
+        rows_table.add_row("built by", build_info["method"])
     mach = report["machine"]
     rows_table.add_row(
         "machine",

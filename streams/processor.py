@@ -198,6 +198,7 @@ class Processor:
         if isinstance(late.outcome, Applied):
             self.counters.applied += 1
             self.counters.dead_letters -= 1
+            self.watermark_ms = max(self.watermark_ms, late.record.occurred_at)
             result.outbound.append(Outbound(ACCEPTED, key, wire, source_headers(origin)))
             headers = [
                 ("reason", Reason.UNKNOWN_REFERENCE.value.encode()),

@@ -18,7 +18,8 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from creditbrain.schemas.contract import topic_for_kind
+from creditbrain.infra.lag import group_lag
+from creditbrain.schemas.contract import input_topics, topic_for_kind
 from creditbrain.schemas.events import event_to_json
 from creditbrain.schemas.identifiers import generate_credit_code
 from tests.fixtures.serve import ServeProcess
@@ -69,6 +70,14 @@ def send(serve: ServeProcess, events: list) -> None:
     producer.close()
 
 
+def worker_caught_up(serve: ServeProcess, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while group_lag(serve.bootstrap, serve.app_id, input_topics(serve.prefix), tansu=True):
+        if time.monotonic() > deadline:
+            pytest.fail("the worker did not catch up")
+        time.sleep(0.1)
+
+
 def warnings(serve: ServeProcess) -> list[dict]:
     consumer = KafkaConsumer(
         serve.topic("warnings"),
@@ -113,8 +122,12 @@ def test_each_rule_opens_once_escalates_resolves_and_follows_live_policy(serve_f
             district=DISTRICT,
         )
     )
-    send(serve, events)
-    send(serve, events)  # every event delivered twice
+    # As department systems report them, in event time; every message delivered twice.
+    # (Rules that watch a trajectory, like score_drop, depend on the order a subject's
+    # events are seen in, so the test waits for each before sending the next.)
+    for event in events:
+        send(serve, [event, event])
+        worker_caught_up(serve)
     serve.wait_until_sunk()
 
     sent = warnings(serve)
@@ -146,7 +159,7 @@ def test_each_rule_opens_once_escalates_resolves_and_follows_live_policy(serve_f
     assert len({w["id"] for w in wage}) == 1  # one alert, stable id
 
     # A supervisor of food_drug in 371102 lowers the red wage-arrears threshold to 3 workers.
-    api = wait_for_api(int(serve.env["CREDITBRAIN_API__PORT"]))
+    api = wait_for_api(serve.api_port)
     headers = {"X-API-Key": "demo-supervisor"}
     change = {
         "override": {"rules": {"wage_arrears": {"thresholds": {"red_workers": 3}}}},
