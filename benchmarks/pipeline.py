@@ -107,6 +107,8 @@ def timed_drain(
         deadline = time.monotonic() + timeout
         began = None
         while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{group} exited with {process.returncode}; see {log}")
             lag = group_lag(bootstrap, group, topics, tansu=True)
             if began is None and lag < total:
                 began, first_lag = time.monotonic(), lag

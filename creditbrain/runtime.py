@@ -80,6 +80,7 @@ class Host:
 
 def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_sink: bool) -> Host:
     """The worker, and the ClickHouse sink beside it when ``with_sink``."""
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     stream = create_stream(stream_config(settings, bootstrap, embedded_broker))
     services: list[Service] = list(stream.services)
     if with_sink:
