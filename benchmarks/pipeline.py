@@ -184,7 +184,7 @@ def latency(rate: float, seconds: float, work: Path) -> dict[str, Any]:
                 if pause > 0:
                     time.sleep(pause)
                 stamp = time.time()
-                event_id = orjson.loads(value).get("event_id") if value[:1] == b"{" else None
+                event_id = _event_id(value)
                 if isinstance(event_id, str):
                     sent[event_id] = stamp
                 producer.send(
@@ -199,6 +199,14 @@ def latency(rate: float, seconds: float, work: Path) -> dict[str, Any]:
         finally:
             process.send_signal(2)
             process.wait(30)
+
+
+def _event_id(value: bytes) -> object:
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:  # the simulator's deliberately broken messages
+        return None
+    return doc.get("event_id") if isinstance(doc, dict) else None
 
 
 def _latencies(bootstrap: str, prefix: str, sent: dict[str, float]) -> dict[str, Any]:

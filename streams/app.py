@@ -37,6 +37,7 @@ from creditbrain.schemas.state import EntityState
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import Inbound
+from creditbrain.streams.output import OutputProducer
 from creditbrain.streams.policies import PolicyFollower
 from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG, BatchResult, Processor
 
@@ -168,21 +169,20 @@ def create_stream(config: StreamConfig) -> Stream:
         value_serializer="raw",
         partitions=config.partitions,
     )
-    outputs = {
-        suffix: app.topic(
-            topic_name(config.prefix, suffix),
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=config.partitions,
-        )
-        for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID, ALERTS_LOG)
-    }
+    publisher = OutputProducer(
+        config.bootstrap,
+        {
+            suffix: topic_name(config.prefix, suffix)
+            for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID, ALERTS_LOG)
+        },
+    )
     subjects = _table(app, config, "subjects", "entity_state")
     alerts = _table(app, config, "alerts", "alert_state")
     processor = Processor(
         subjects.data, config.ctx, config.scorecard, config.max_message_bytes, alerts.data
     )
     stream = Stream(app=app, processor=processor, table=subjects, on_batch=[])
+    stream.services.append(publisher)
     stream.services.append(
         PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
     )
@@ -216,10 +216,7 @@ def create_stream(config: StreamConfig) -> Stream:
                 subjects.send_changelog(partition, subject_id, subjects.data[subject_id])
             for subject_id, partition in result.dirty_alerts.items():
                 alerts.send_changelog(partition, subject_id, alerts.data[subject_id])
-            for message in result.outbound:
-                outputs[message.topic].send_soon(
-                    key=message.key, value=message.value, headers=message.headers or None
-                )
+            await publisher.publish(result.outbound)
             for callback in stream.on_batch:
                 callback(result)
 
