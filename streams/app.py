@@ -178,6 +178,8 @@ def create_stream(config: StreamConfig) -> Stream:
     )
     subjects = _table(app, config, "subjects", "entity_state")
     alerts = _table(app, config, "alerts", "alert_state")
+    subjects_log = subjects.changelog_topic.get_topic_name()
+    alerts_log = alerts.changelog_topic.get_topic_name()
     processor = Processor(
         subjects.data, config.ctx, config.scorecard, config.max_message_bytes, alerts.data
     )
@@ -212,11 +214,15 @@ def create_stream(config: StreamConfig) -> Stream:
                 for e in batch
             ]
             result = processor.process(inbound)
-            for subject_id, partition in result.dirty.items():
-                subjects.send_changelog(partition, subject_id, subjects.data[subject_id])
-            for subject_id, partition in result.dirty_alerts.items():
-                alerts.send_changelog(partition, subject_id, alerts.data[subject_id])
-            await publisher.publish(result.outbound)
+            changelog = [
+                (subjects_log, partition, key.encode(), subjects.data[key].to_json())
+                for key, partition in result.dirty.items()
+            ]
+            changelog += [
+                (alerts_log, partition, key.encode(), alerts.data[key].to_json())
+                for key, partition in result.dirty_alerts.items()
+            ]
+            await publisher.publish(result.outbound, changelog)
             for callback in stream.on_batch:
                 callback(result)
 

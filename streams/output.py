@@ -45,12 +45,23 @@ class OutputProducer(Service):
         if self._producer is not None:
             await self._producer.stop()
 
-    async def publish(self, messages: Sequence[Outbound]) -> None:
-        """Send every message and wait until the broker has them all."""
+    async def publish(
+        self,
+        messages: Sequence[Outbound],
+        changelog: Sequence[tuple[str, int, bytes, bytes]] = (),
+    ) -> None:
+        """Send every message (and table changelog record) and wait until the broker has them.
+
+        ``changelog`` holds ``(topic, partition, key, value)`` records for the tables'
+        changelog topics: written here with the partition the table keeps the key in,
+        exactly as Faust would write them, without its per-message buffer.
+        """
         await self.ready.wait()
         producer = self._producer
-        if producer is None or not messages:
+        if producer is None or not (messages or changelog):
             return
+        for topic, partition, key, value in changelog:
+            await producer.send(topic, value=value, key=key, partition=partition)
         for message in messages:
             await producer.send(
                 self.topics[message.topic],
