@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from creditbrain.api.server import api_command
+from creditbrain.cli_backfill import backfill_command
 from creditbrain.cli_contract import replay_command, schemas_app, validate_command
 from creditbrain.cli_dashboards import dashboards_app
 from creditbrain.cli_demo import check_command, demo_command
@@ -34,6 +35,7 @@ app.command("demo")(demo_command)
 app.command("check")(check_command)
 app.command("validate")(validate_command)
 app.command("replay")(replay_command)
+app.command("backfill")(backfill_command)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(broker_app, name="broker", help="The embedded Kafka-protocol broker.")
 app.add_typer(db_app, name="db", help="The ClickHouse store.")

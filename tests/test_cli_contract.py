@@ -87,3 +87,24 @@ def test_replay_puts_every_line_on_its_topic(
     consumer.close()
     assert seen == expected
     assert dlq == reasons
+
+
+def test_backfill_needs_a_broker_and_one_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from creditbrain.errors import ConfigurationError
+    from creditbrain.settings import get_settings
+
+    monkeypatch.delenv("CREDITBRAIN_KAFKA__BOOTSTRAP", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["backfill", "--simulate", "0.01"])
+        assert isinstance(result.exception, ConfigurationError)
+        assert "CREDITBRAIN_KAFKA__BOOTSTRAP" in str(result.exception)
+        monkeypatch.setenv("CREDITBRAIN_KAFKA__BOOTSTRAP", "127.0.0.1:1")
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["backfill"])
+        assert isinstance(result.exception, ConfigurationError)
+        assert "either a FILE or --simulate" in str(result.exception)
+    finally:
+        get_settings.cache_clear()
