@@ -89,7 +89,8 @@ class OutputWatcher(threading.Thread):
 
     def _dead_letter(self, record: object) -> None:
         headers = dict(getattr(record, "headers", None) or [])
-        if headers.get("resolution"):  # a late verdict on a message already counted
+        if headers.get("resolution"):  # its record arrived: the message was applied after all
+            self.tally.dead_letters[headers.get("reason", b"?").decode()] -= 1
             return
         self.tally.dead_letters[headers.get("reason", b"?").decode()] += 1
 
