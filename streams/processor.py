@@ -159,7 +159,8 @@ class Processor:
         if not isinstance(outcome, Applied):
             self.states[subject_id] = state  # it remembers the rejected id (and may park it)
             result.dirty[subject_id] = state.partition
-            self._dead_letter(message, rejected(parsed, outcome.reason, outcome.detail), result)
+            letter = rejected(parsed, outcome.reason, outcome.detail)
+            self._dead_letter(message, letter, result, subject_id)
             return
         self.counters.applied += 1
         self.states[subject_id] = state
@@ -174,18 +175,42 @@ class Processor:
         self._rescore(subject_id, state, as_of, str(parsed.event_id), "event", result, record)
         self.watermark_ms = max(self.watermark_ms, event_ms)
 
-    def _dead_letter(self, message: Inbound, letter: DeadLetter, result: BatchResult) -> None:
+    def _dead_letter(
+        self,
+        message: Inbound,
+        letter: DeadLetter,
+        result: BatchResult,
+        subject_id: str | None = None,
+        revision: int = 0,
+    ) -> None:
         self.counters.dead_letters += 1
-        self._send_dead_letter(message, letter, result)
+        self._send_dead_letter(message, letter, result, subject_id, revision)
 
-    def _send_dead_letter(self, message: Inbound, letter: DeadLetter, result: BatchResult) -> None:
+    def _send_dead_letter(
+        self,
+        message: Inbound,
+        letter: DeadLetter,
+        result: BatchResult,
+        subject_id: str | None = None,
+        revision: int = 0,
+    ) -> None:
+        """Put a dead letter on the DLQ topic.
+
+        Keyed by the subject when it is known, so that every verdict on one message
+        lands in one partition; ``revision`` orders a later verdict (a repair judged
+        again once its record arrived) after the first one in the store.
+        """
         headers = [
             ("reason", letter.reason.value.encode()),
             ("detail", letter.detail.encode()),
             ("event-id", letter.event_id.encode()),
+            ("revision", str(revision).encode()),
             *source_headers(message),
         ]
-        key = redact(message.key, self.ctx.pseudonym_key) if message.key else None
+        if subject_id is not None:
+            key: bytes | None = subject_id.encode()
+        else:
+            key = redact(message.key, self.ctx.pseudonym_key) if message.key else None
         raw = letter.raw if letter.raw or not message.value else b""
         result.outbound.append(Outbound(DLQ, key, raw, headers))
 
@@ -204,13 +229,14 @@ class Processor:
                 ("reason", Reason.UNKNOWN_REFERENCE.value.encode()),
                 ("resolution", b"applied_late"),
                 ("event-id", late.record.event_id.encode()),
+                ("revision", b"1"),
                 *source_headers(origin),
             ]
             result.outbound.append(Outbound(DLQ, key, wire, headers))
             return
         letter = DeadLetter(late.outcome.reason, late.outcome.detail, wire, late.record.event_id)
         self.counters.dead_letters -= 1  # the same message, judged again
-        self._dead_letter(origin, letter, result)
+        self._dead_letter(origin, letter, result, subject_id, revision=1)
 
     def _catch_up(
         self, subject_id: str, state: EntityState, until_ms: int, result: BatchResult
@@ -297,7 +323,7 @@ class Processor:
                 letter = DeadLetter(
                     Reason.UNKNOWN_REFERENCE, "its record has not arrived", wire, event_id
                 )
-                self._send_dead_letter(origin, letter, result)
+                self._send_dead_letter(origin, letter, result, subject_id)
                 return
         result.outbound.append(
             Outbound(ACCEPTED, subject_id.encode(), wire, source_headers(message))

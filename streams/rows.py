@@ -39,6 +39,7 @@ DLQ_COLUMNS = (
     "event_id",
     "raw",
     "resolution",
+    "revision",
 )
 SCORE_COLUMNS = (
     "subject_id",
@@ -132,6 +133,7 @@ def dlq_row(
         headers.get("event-id", ""),
         value.decode("utf-8", errors="replace"),
         headers.get("resolution", ""),
+        int(headers.get("revision", 0)),
     ]
 
 

@@ -46,7 +46,8 @@ SETTINGS deduplicate_merge_projection_mode = 'rebuild';
 -- "nothing lost" can be proved. Keyed by the source position (topic, partition,
 -- offset): a dead letter redelivered after a crash collapses into one row, and a
 -- later verdict on the same message (a repair whose record arrived after it:
--- resolution = 'applied_late') replaces the first.
+-- resolution = 'applied_late', or judged again) carries a higher revision and
+-- replaces the first whatever order the rows arrive in.
 CREATE TABLE IF NOT EXISTS {database}.dlq{on_cluster}
 (
     received_at DateTime64(3, 'UTC') DEFAULT now64(3, 'UTC'),
@@ -57,7 +58,8 @@ CREATE TABLE IF NOT EXISTS {database}.dlq{on_cluster}
     detail      String,
     event_id    String,
     raw         String CODEC(ZSTD(3)),
-    resolution  LowCardinality(String) DEFAULT ''
+    resolution  LowCardinality(String) DEFAULT '',
+    revision    UInt8 DEFAULT 0
 )
-ENGINE = {replicated}ReplacingMergeTree(received_at)
+ENGINE = {replicated}ReplacingMergeTree(revision)
 ORDER BY (topic, `partition`, `offset`);

@@ -41,7 +41,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
     "dlq": {
         "received_at": T, "topic": "String", "partition": "UInt32", "offset": "UInt64",
         "reason": LC, "detail": "String", "event_id": "String", "raw": "String",
-        "resolution": LC,
+        "resolution": LC, "revision": "UInt8",
     },
     "scores": {
         "subject_id": "String", "subject_type": LC, "sector": LC, "district": LC, "as_of": T,
