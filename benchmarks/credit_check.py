@@ -61,13 +61,14 @@ from rich.table import Table
 from creditbrain.cli_demo import _lookup
 from creditbrain.infra.store import Store, connect, migrate
 from creditbrain.models.scorecard import ScorecardConfig
-from creditbrain.schemas.contract import DLQ, SCORES, topic_name
+from creditbrain.schemas.contract import DLQ, topic_name
 from creditbrain.schemas.events import ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, parse_event
 from creditbrain.simulator import CityConfig, Simulator
 from creditbrain.streams import rows
 from creditbrain.streams.messages import Inbound
-from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG, Processor
+from creditbrain.streams.processor import Processor
+from creditbrain.streams.sink import rows_of
 
 KEY = b"benchmark-pseudonym-key"
 PREFIX = "credit"
@@ -121,22 +122,12 @@ def _to_rows(outbound: Sequence[Any], dlq_offset: int) -> tuple[dict[str, list[A
     now = datetime.now(UTC)
     tables: dict[str, list[Any]] = defaultdict(list)
     for out in outbound:
-        headers = rows.header_map(out.headers)
-        if out.topic == ACCEPTED:
-            tables["events"].append(rows.event_row(out.value, headers, now))
-        elif out.topic == DLQ:
-            position = (topic_name(PREFIX, DLQ), 0, dlq_offset)
+        position = (topic_name(PREFIX, out.topic), 0, dlq_offset)
+        if out.topic == DLQ:
             dlq_offset += 1
-            tables["dlq"].append(rows.dlq_row(out.value, headers, now, position))
-        elif out.topic == SCORES:
-            score, state = rows.score_rows(out.value, now)
-            if score[10] != "current":  # the sink keeps no history row for a restatement
-                tables["scores"].append(score)
-            tables["entity_state"].append(state)
-        elif out.topic == ALERTS_LOG:
-            for table, new in rows.alert_rows(out.value).items():
-                tables[table].extend(new)
-        # warnings / warnings.grid go to webhooks and the grid, not to the store
+        found = rows_of(out.topic, out.value, rows.header_map(out.headers), now, position)
+        for table, new in found.items():
+            tables[table].extend(new)
     return tables, dlq_offset
 
 

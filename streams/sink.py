@@ -78,10 +78,7 @@ class ClickHouseSink:
         self.max_records = max_records
         self.stats = SinkStats()
         self._handlers: dict[str, Handler] = {
-            topic_name(prefix, ACCEPTED): _accepted,
-            topic_name(prefix, DLQ): _dead_letter,
-            topic_name(prefix, SCORES): _score,
-            topic_name(prefix, ALERTS_LOG): _alert,
+            topic_name(prefix, suffix): handler for suffix, handler in HANDLERS.items()
         }
         for suffix, handler in (extra or {}).items():
             self._handlers[topic_name(prefix, suffix)] = handler
@@ -188,3 +185,20 @@ def _alert(
     value: bytes, headers: dict[str, str], now: datetime, _: Position
 ) -> dict[str, list[Any]]:
     return rows.alert_rows(value)
+
+
+#: Output topic suffix -> how its messages become rows.
+HANDLERS: dict[str, Handler] = {
+    ACCEPTED: _accepted,
+    DLQ: _dead_letter,
+    SCORES: _score,
+    ALERTS_LOG: _alert,
+}
+
+
+def rows_of(
+    suffix: str, value: bytes, headers: dict[str, str], now: datetime, position: Position
+) -> dict[str, list[Any]]:
+    """The rows the sink writes for one output message (none for topics it does not store)."""
+    handler = HANDLERS.get(suffix)
+    return handler(value, headers, now, position) if handler else {}

@@ -17,12 +17,13 @@ import orjson
 
 from creditbrain.infra.store import Store
 from creditbrain.models.scorecard import ScorecardConfig
-from creditbrain.schemas.contract import DLQ, SCORES, topic_name
+from creditbrain.schemas.contract import DLQ, topic_name
 from creditbrain.schemas.events import ParseContext
 from creditbrain.simulator import CityConfig, Simulator
 from creditbrain.streams import rows
 from creditbrain.streams.messages import Inbound
-from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG, Processor
+from creditbrain.streams.processor import Processor
+from creditbrain.streams.sink import rows_of
 
 KEY = b"dashboards-test-key"
 PREFIX = "credit"
@@ -54,20 +55,12 @@ def fill(store: Store, scale: float = 0.02, batch: int = 500) -> dict[str, int]:
         tables: dict[str, list[list[Any]]] = defaultdict(list)
         now = datetime.now(UTC)
         for out in processor.process(inbound[start : start + batch]).outbound:
-            headers = rows.header_map(out.headers)
-            if out.topic == ACCEPTED:
-                tables["events"].append(rows.event_row(out.value, headers, now))
-            elif out.topic == DLQ:
-                position = (topic_name(PREFIX, DLQ), 0, dlq_offset)
+            position = (topic_name(PREFIX, out.topic), 0, dlq_offset)
+            if out.topic == DLQ:
                 dlq_offset += 1
-                tables["dlq"].append(rows.dlq_row(out.value, headers, now, position))
-            elif out.topic == SCORES:
-                score, state = rows.score_rows(out.value, now)
-                tables["scores"].append(score)
-                tables["entity_state"].append(state)
-            elif out.topic == ALERTS_LOG:
-                for table, new in rows.alert_rows(out.value).items():
-                    tables[table].extend(new)
+            found = rows_of(out.topic, out.value, rows.header_map(out.headers), now, position)
+            for table, new in found.items():
+                tables[table].extend(new)
         for table, table_rows in tables.items():
             _insert(store, table, table_rows)
             written[table] += len(table_rows)
