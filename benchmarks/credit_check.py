@@ -82,14 +82,6 @@ META = "credit_check_build.json"
 HISTORY = 10  # the `creditbrain check` default
 EVENTS_LIMIT = 50
 
-COLUMNS: dict[str, Sequence[str]] = {
-    "events": rows.EVENT_COLUMNS,
-    "dlq": rows.DLQ_COLUMNS,
-    "scores": rows.SCORE_COLUMNS,
-    "entity_state": rows.STATE_COLUMNS,
-    "alerts": rows.ALERT_COLUMNS,
-    "alert_events": rows.ALERT_EVENT_COLUMNS,
-}
 
 EVENTS_SQL = (
     "SELECT occurred_at, kind, source, sector, district, payload, event_id "
@@ -133,7 +125,7 @@ def _to_rows(outbound: Sequence[Any], dlq_offset: int) -> tuple[dict[str, list[A
 
 def _insert(store: Store, table: str, table_rows: list[list[Any]]) -> None:
     store.client.insert(
-        table, table_rows, column_names=list(COLUMNS[table]), database=store.database
+        table, table_rows, column_names=list(rows.TABLE_COLUMNS[table]), database=store.database
     )
 
 
@@ -393,7 +385,7 @@ def measure(store: Store, queries: int, seed: int) -> dict[str, Any]:
 
 def counts(store: Store) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for table in COLUMNS:
+    for table in rows.TABLE_COLUMNS:
         out[table] = int(store.query_rows(f"SELECT count() AS n FROM {table}")[0]["n"])  # noqa: S608
     out["events_final"] = int(store.query_rows("SELECT count() AS n FROM events FINAL")[0]["n"])
     out["subjects"] = int(
@@ -404,7 +396,9 @@ def counts(store: Store) -> dict[str, Any]:
         "WHERE database = {db:String} AND active GROUP BY table",
         {"db": store.database},
     )
-    out["active_parts"] = {str(r["table"]): int(r["parts"]) for r in parts if r["table"] in COLUMNS}
+    out["active_parts"] = {
+        str(r["table"]): int(r["parts"]) for r in parts if r["table"] in rows.TABLE_COLUMNS
+    }
     return out
 
 
@@ -501,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         if present:
             console.print(f"{present:,} events stored, fewer than {args.events:,}: rebuilding")
-            for table in COLUMNS:
+            for table in rows.TABLE_COLUMNS:
                 store.command(f"TRUNCATE TABLE {table}")
         build_info = build(store, args.events, args.batch, args.seed, args.processed_share)
         meta_path.write_text(json.dumps(build_info, indent=2))

@@ -253,3 +253,14 @@ def alert_rows(value: bytes) -> dict[str, list[Any]]:
             ]
         ]
     return tables
+
+
+#: Every table the sink writes, with the columns its rows fill (in order).
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": EVENT_COLUMNS,
+    "dlq": DLQ_COLUMNS,
+    "scores": SCORE_COLUMNS,
+    "entity_state": STATE_COLUMNS,
+    "alerts": ALERT_COLUMNS,
+    "alert_events": ALERT_EVENT_COLUMNS,
+}

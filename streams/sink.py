@@ -57,9 +57,6 @@ class ClickHouseSink:
         ``write(table, rows, columns)``: one insert (blocking; runs in a thread).
     group_id
         Consumer group of the sink.
-    extra
-        Further ``topic suffix -> handler(value, headers, now) -> {table: [row, ...]}``
-        (the warnings sink registers itself here).
     """
 
     def __init__(
@@ -68,7 +65,6 @@ class ClickHouseSink:
         prefix: str,
         write: RowWriter,
         group_id: str,
-        extra: dict[str, Handler] | None = None,
         max_records: int = 20_000,
     ) -> None:
         self.bootstrap = bootstrap
@@ -80,21 +76,7 @@ class ClickHouseSink:
         self._handlers: dict[str, Handler] = {
             topic_name(prefix, suffix): handler for suffix, handler in HANDLERS.items()
         }
-        for suffix, handler in (extra or {}).items():
-            self._handlers[topic_name(prefix, suffix)] = handler
-        self._columns: dict[str, Sequence[str]] = {
-            "events": rows.EVENT_COLUMNS,
-            "dlq": rows.DLQ_COLUMNS,
-            "scores": rows.SCORE_COLUMNS,
-            "entity_state": rows.STATE_COLUMNS,
-            "alerts": rows.ALERT_COLUMNS,
-            "alert_events": rows.ALERT_EVENT_COLUMNS,
-        }
         self._stopping = asyncio.Event()
-
-    def register_columns(self, table: str, columns: Sequence[str]) -> None:
-        """Declare the columns of a table that an ``extra`` handler fills."""
-        self._columns[table] = columns
 
     def stop(self) -> None:
         """Ask :meth:`run` to finish after the batch in hand."""
@@ -143,7 +125,7 @@ class ClickHouseSink:
         while pending:
             table, table_rows = next(iter(pending.items()))
             try:
-                await asyncio.to_thread(self.write, table, table_rows, self._columns[table])
+                await asyncio.to_thread(self.write, table, table_rows, rows.TABLE_COLUMNS[table])
             except Exception as error:  # the store is down or refusing: keep the batch, retry
                 self.stats.failures += 1
                 self.stats.last_error = f"{table}: {error}"[:500]

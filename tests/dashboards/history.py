@@ -31,15 +31,6 @@ PREFIX = "credit"
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 1, 1, tzinfo=UTC)
 
-_COLUMNS = {
-    "events": rows.EVENT_COLUMNS,
-    "dlq": rows.DLQ_COLUMNS,
-    "scores": rows.SCORE_COLUMNS,
-    "entity_state": rows.STATE_COLUMNS,
-    "alerts": rows.ALERT_COLUMNS,
-    "alert_events": rows.ALERT_EVENT_COLUMNS,
-}
-
 
 def fill(store: Store, scale: float = 0.02, batch: int = 500) -> dict[str, int]:
     """Simulate a city of ``scale`` for 2025 into ``store``; rows written per table."""
@@ -69,7 +60,7 @@ def fill(store: Store, scale: float = 0.02, batch: int = 500) -> dict[str, int]:
 
 
 def _insert(store: Store, table: str, table_rows: list[list[Any]]) -> None:
-    columns = _COLUMNS[table]
+    columns = rows.TABLE_COLUMNS[table]
     store.insert_rows(table, [dict(zip(columns, row, strict=True)) for row in table_rows], columns)
 
 
