@@ -12,7 +12,7 @@ passed as pydantic's validation context; :mod:`creditbrain.schemas.parse` does t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
@@ -66,6 +66,11 @@ def _context(info: ValidationInfo) -> ParseContext | None:
 
 
 _STRICT = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+#: Event times the pipeline can carry: epoch milliseconds stay positive and their
+#: versioned forms (ms x 10^6) fit 64 bits, and every expiry stays inside ClickHouse's
+#: DateTime64 range (1900-2299). A time outside is a ``bad_field``, not a crash downstream.
+EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_EVENT_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 Amount = Annotated[int | float, Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0)]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
@@ -266,6 +271,15 @@ class _Envelope(BaseModel):
                 "unknown_district",
                 "district {district} is not configured",
                 {"district": value[:40]},
+            )
+        return value
+
+    @field_validator("occurred_at", "reported_at")
+    @classmethod
+    def _within_supported_times(cls, value: datetime) -> datetime:
+        if not EARLIEST_EVENT_TIME <= value < LATEST_EVENT_TIME:
+            raise PydanticCustomError(
+                "time_out_of_range", "time outside 1970-01-01 .. 2200-01-01 (UTC)"
             )
         return value
 
