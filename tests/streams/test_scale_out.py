@@ -1,0 +1,285 @@
+"""Scaling out: two stream workers share the input partitions and give one worker's results.
+
+One simulated city (with some messages delivered twice) runs once through a single
+``creditbrain serve`` (the baseline) and then through a ``serve`` plus a
+``creditbrain worker --no-sink`` of the same deployment: same topic prefix, same
+consumer group, each with its own data dir. The second pair must split the input
+partitions between them, and the store must end with the baseline's scores,
+warnings, accepted events and dead letters. In the failover variants one worker
+stops half-way (SIGINT, and ``kill -9``) and the other must take over all
+partitions, its state included, with the same end result.
+
+Who owns which partition comes from each worker's own log: Faust logs the partition
+set it is given at every rebalance ("Setting newly assigned partitions"). The
+broker's group description confirms the number of members (Tansu does not return
+their assignments).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from creditbrain.infra.broker import EmbeddedBroker
+from creditbrain.infra.lag import group_lag
+from creditbrain.models.offline import score_lines
+from creditbrain.models.scorecard import DEFAULT_SCORECARD
+from creditbrain.schemas.contract import input_topics
+from creditbrain.schemas.events import ParseContext
+from tests.fixtures.serve import ServeFactory, ServeProcess
+from tests.streams.test_stream_integration import KEY, city, produce
+
+pytestmark = pytest.mark.integration
+
+PARTITIONS = 4
+Messages = list[tuple[str, bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run left in the store, in forms that compare across runs."""
+
+    #: subject id -> (score, grade, reasons as [event_id, kind, effect])
+    scores: dict[str, tuple[int, str, list[list[object]]]]
+    #: alert id -> (subject, rule, level, status, first event time)
+    alerts: dict[str, tuple[str, str, str, str, str]]
+    #: (alert id, CloudEvent type, level) of every warning sent
+    warnings: frozenset[tuple[str, str, str]]
+    accepted: int
+    #: unresolved dead letters by reason
+    dead_letters: dict[str, int]
+
+
+def outcome(serve: ServeProcess) -> Outcome:
+    """Read one run's results from its (stopped) serve process's store."""
+    # One query process: the store answers each table in one JSON line per row.
+    rows = serve.query(
+        "SELECT 'score' AS t, subject_id AS a, toString(score) AS b, grade AS c, reasons AS d,"
+        " '' AS e, '' AS f FROM entity_state FINAL"
+        " UNION ALL SELECT 'alert', alert_id, subject_id, rule, level, status,"
+        " toString(first_event_at) FROM alerts FINAL"
+        " UNION ALL SELECT 'warning', alert_id, type, level, '', '', '' FROM alert_events FINAL"
+        " UNION ALL SELECT 'accepted', toString(count()), '', '', '', '', '' FROM events FINAL"
+        " UNION ALL SELECT 'dead', reason, toString(count()), '', '', '', '' FROM dlq FINAL"
+        " WHERE resolution = '' GROUP BY reason"
+    )
+    scores: dict[str, tuple[int, str, list[list[object]]]] = {}
+    alerts: dict[str, tuple[str, str, str, str, str]] = {}
+    warnings: set[tuple[str, str, str]] = set()
+    accepted = 0
+    dead: dict[str, int] = {}
+    for row in rows:
+        kind, a, b, c, d, e, f = (str(row[k]) for k in ("t", "a", "b", "c", "d", "e", "f"))
+        if kind == "score":
+            reasons = [[r["event_id"], r["kind"], r["effect"]] for r in json.loads(d)]
+            scores[a] = (int(b), c, reasons)
+        elif kind == "alert":
+            alerts[a] = (b, c, d, e, f)
+        elif kind == "warning":
+            warnings.add((a, b, c))
+        elif kind == "accepted":
+            accepted = int(a)
+        else:
+            dead[a] = int(b)
+    return Outcome(scores, alerts, frozenset(warnings), accepted, dead)
+
+
+def assert_same(run: Outcome, baseline: Outcome) -> None:
+    """Every subject, alert and warning of ``run`` equals the baseline's (a diff on failure)."""
+    assert run.scores.keys() == baseline.scores.keys(), (
+        len(run.scores.keys() - baseline.scores.keys()),
+        len(baseline.scores.keys() - run.scores.keys()),
+    )
+    differ = [s for s in baseline.scores if run.scores[s] != baseline.scores[s]]
+    assert not differ, (len(differ), [(run.scores[s], baseline.scores[s]) for s in differ[:3]])
+    extra, missing = run.alerts.keys() - baseline.alerts.keys(), baseline.alerts.keys() - run.alerts
+    assert not extra and not missing, (
+        [run.alerts[a] for a in sorted(extra)[:5]],
+        [baseline.alerts[a] for a in sorted(missing)[:5]],
+    )
+    differ = [a for a in baseline.alerts if run.alerts[a] != baseline.alerts[a]]
+    assert not differ, [(run.alerts[a], baseline.alerts[a]) for a in differ[:5]]
+    assert run.warnings == baseline.warnings, (
+        sorted(run.warnings - baseline.warnings)[:5],
+        sorted(baseline.warnings - run.warnings)[:5],
+    )
+    assert run.accepted == baseline.accepted
+    assert run.dead_letters == baseline.dead_letters
+
+
+# -- who owns what ---------------------------------------------------------------------
+
+_ASSIGNED = "Setting newly assigned partitions"
+_ROW = re.compile(r"^\|\s*(\S+)\s*\|\s*\{([\d ,-]*)\}\s*\|", re.MULTILINE)
+
+
+def _expand(partitions: str) -> set[int]:
+    """Faust's partition set text (``0, 2-3``) as numbers."""
+    found: set[int] = set()
+    for part in filter(None, (p.strip() for p in partitions.split(","))):
+        low, _, high = part.partition("-")
+        found.update(range(int(low), int(high or low) + 1))
+    return found
+
+
+def owned(process: ServeProcess) -> dict[str, set[int]] | None:
+    """Input topic -> partitions the process was given at its latest rebalance.
+
+    ``None`` before its first assignment; topics it got no partition of are absent.
+    """
+    text = process.log()
+    at = text.rfind(_ASSIGNED)
+    if at < 0:
+        return None
+    # The table ends with "for group <id>"; a rebalance to nothing prints no table.
+    end = text.find(f"for group {process.app_id}", at)
+    if end < 0:
+        return None
+    table = text[at:end]
+    topics = set(input_topics(process.prefix))
+    return {topic: _expand(parts) for topic, parts in _ROW.findall(table) if topic in topics}
+
+
+def group_members(bootstrap: str, group: str) -> tuple[str, int]:
+    """(state, number of members) of a consumer group, as the broker describes it."""
+
+    async def describe() -> tuple[str, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            (response,) = await admin.describe_consumer_groups([group])
+        finally:
+            await admin.close()
+        (described,) = response.groups
+        return described[2], len(described[5])  # (error, group, state, type, protocol, members)
+
+    return asyncio.run(describe())
+
+
+def wait_for_split(processes: list[ServeProcess], timeout: float = 90.0) -> list[dict]:
+    """Wait until the group is stable with exactly ``processes`` sharing every input partition.
+
+    Returns each process's partitions; fails with the logs' tails if it never happens.
+    """
+    bootstrap, group = processes[0].bootstrap, processes[0].app_id
+    every = {topic: set(range(PARTITIONS)) for topic in input_topics(processes[0].prefix)}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in processes:
+            assert process.running, process.log()[-3000:]
+        shares = [owned(p) for p in processes]
+        if None not in shares and group_members(bootstrap, group) == ("Stable", len(processes)):
+            union = {t: set().union(*(s.get(t, set()) for s in shares)) for t in every}
+            held = sum(len(s.get(t, ())) for s in shares for t in every)
+            if union == every and held == len(every) * PARTITIONS:  # all, and none twice
+                return shares
+        time.sleep(0.5)
+    tails = "\n\n".join(p.log()[-2000:] for p in processes)
+    pytest.fail(f"the partitions were not split between {len(processes)} workers\n{tails}")
+
+
+def inputs_left(serve: ServeProcess) -> int:
+    return group_lag(serve.bootstrap, serve.app_id, input_topics(serve.prefix), tansu=True)
+
+
+# -- fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def runs(
+    embedded_broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServeFactory]:
+    factory = ServeFactory(embedded_broker.bootstrap, Path(tmp_path_factory.mktemp("scale-out")))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="module")
+def messages() -> Messages:
+    """A city of 3,880 subjects, 300 of its messages sent twice."""
+    events = city(0.1, seed=23)
+    return events + random.Random(5).sample(events, 300)
+
+
+@pytest.fixture(scope="module")
+def baseline(runs: ServeFactory, messages: Messages) -> Outcome:
+    """The city through one worker; checked against the offline reference once."""
+    serve = runs(partitions=PARTITIONS)
+    serve.start()
+    produce(serve, messages)
+    serve.wait_until_sunk()
+    assert serve.stop() == 0
+    result = outcome(serve)
+    offline = score_lines(
+        (value for _, _, value in messages), ParseContext(pseudonym_key=KEY), DEFAULT_SCORECARD
+    )
+    assert result.scores.keys() == offline.results.keys()
+    assert result.accepted == offline.applied
+    assert result.dead_letters == {r.value: n for r, n in offline.rejected.items() if n}
+    # Every message is applied, a duplicate or a dead letter: none was lost.
+    dead = sum(result.dead_letters.values())
+    assert result.accepted + dead + offline.duplicates == len(messages)
+    assert result.alerts and result.warnings  # the city does raise warnings
+    return result
+
+
+# -- tests -------------------------------------------------------------------------------
+
+
+def test_two_workers_share_the_partitions_and_give_one_workers_results(
+    runs: ServeFactory, messages: Messages, baseline: Outcome
+) -> None:
+    serve = runs(partitions=PARTITIONS)
+    worker = runs.worker(serve)
+    serve.start()
+    worker.start()
+    first, second = wait_for_split([serve, worker])
+    assert all(first.values()) and all(second.values()), (first, second)
+
+    produce(serve, messages)
+    serve.wait_until_sunk()
+    # Nobody left or joined while the city went through: the split held all along.
+    assert group_members(serve.bootstrap, serve.app_id) == ("Stable", 2)
+    assert (owned(serve), owned(worker)) == (first, second)
+    assert worker.stop() == 0
+    assert serve.stop() == 0
+    assert_same(outcome(serve), baseline)
+
+
+@pytest.mark.parametrize("stop", ["sigint", "kill"])
+def test_when_one_worker_stops_the_other_takes_over_with_the_same_results(
+    runs: ServeFactory, messages: Messages, baseline: Outcome, stop: str
+) -> None:
+    serve = runs(partitions=PARTITIONS)
+    worker = runs.worker(serve)
+    serve.start()
+    worker.start()
+    wait_for_split([serve, worker])
+
+    half = len(messages) // 2
+    produce(serve, messages[:half])
+    serve.wait_until_sunk()  # both workers now hold state of their subjects
+    produce(serve, messages[half:])
+    deadline = time.monotonic() + 60
+    while inputs_left(serve) > (len(messages) - half) * 3 // 4:  # mid-stream
+        assert time.monotonic() < deadline, "the workers did not start on the second half"
+        time.sleep(0.05)
+    if stop == "sigint":
+        assert worker.stop() == 0
+    else:
+        worker.kill()
+
+    (alone,) = wait_for_split([serve])
+    assert alone == {topic: set(range(PARTITIONS)) for topic in input_topics(serve.prefix)}
+    serve.wait_until_sunk()
+    assert serve.stop() == 0
+    assert_same(outcome(serve), baseline)
