@@ -8,7 +8,9 @@ message has several faults, so the same message always gets the same reason.
 
 Dead letters keep the message as it came, except that anything shaped like a
 resident identity number is replaced by its pseudonym when the message is about
-a person (or cannot be read at all): personal data must not pass the door in clear.
+a person (or cannot be read at all), and in any other message every number whose
+resident-id check digit holds is (a garbled ``subject.type`` must not let a person's
+number through): personal data must not pass the door in clear.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from creditbrain.schemas.events import EVENT_ADAPTER, CreditEvent, ParseContext, event_to_json
-from creditbrain.schemas.identifiers import pseudonymise_person_id
+from creditbrain.schemas.identifiers import is_valid_resident_id, pseudonymise_person_id
 
 
 class Reason(StrEnum):
@@ -76,21 +78,31 @@ class DeadLetter:
 ParseResult = CreditEvent | DeadLetter
 
 
-def redact(raw: bytes, key: bytes) -> bytes:
+def redact(raw: bytes, key: bytes, only_valid: bool = False) -> bytes:
     """Replace resident-id-shaped numbers in ``raw`` by their pseudonyms.
+
+    With ``only_valid``, only numbers whose check digit holds are replaced.
 
     >>> redact(b'{"id": "11010519491231002X"}', b"k").startswith(b'{"id": "p:')
     True
+    >>> redact(b'{"id": "110105194912310021"}', b"k", only_valid=True)
+    b'{"id": "110105194912310021"}'
     """
-    return _RESIDENT_ID_SHAPE.sub(
-        lambda m: pseudonymise_person_id(m.group().decode(), key).encode(), raw
-    )
+
+    def pseudonym(match: re.Match[bytes]) -> bytes:
+        number = match.group().decode()
+        if only_valid and not is_valid_resident_id(number.upper()):
+            return match.group()
+        return pseudonymise_person_id(number, key).encode()
+
+    return _RESIDENT_ID_SHAPE.sub(pseudonym, raw)
 
 
 def _protect(raw: bytes, key: bytes, readable: bool) -> bytes:
     if not readable or b'"person"' in raw:
         return redact(raw, key)
-    return raw
+    # The subject's type may be the broken part: a real resident id never passes in clear.
+    return redact(raw, key, only_valid=True)
 
 
 def _event_id_of(raw: bytes) -> str:
