@@ -17,6 +17,7 @@ from creditbrain.cli_backfill import backfill_command
 from creditbrain.cli_contract import replay_command, schemas_app, validate_command
 from creditbrain.cli_dashboards import dashboards_app
 from creditbrain.cli_demo import check_command, demo_command
+from creditbrain.cli_deploy import db_render_command, sink_command, topics_app
 from creditbrain.cli_infra import broker_app, db_app
 from creditbrain.cli_models import models_app
 from creditbrain.cli_run import serve_command, worker_command
@@ -39,6 +40,8 @@ app.command("backfill")(backfill_command)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(broker_app, name="broker", help="The embedded Kafka-protocol broker.")
 app.add_typer(db_app, name="db", help="The ClickHouse store.")
+db_app.command("render")(db_render_command)
+app.add_typer(topics_app, name="topics")
 app.command("score")(score_command)
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(models_app, name="models")
@@ -46,6 +49,7 @@ app.add_typer(dashboards_app, name="dashboards")
 app.command("worker")(worker_command)
 app.command("serve")(serve_command)
 app.command("api")(api_command)
+app.command("sink")(sink_command)
 
 
 def main() -> None:

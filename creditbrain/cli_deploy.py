@@ -1,0 +1,154 @@
+"""Commands a deployment on Apache Kafka and a ClickHouse server needs beside the worker.
+
+``topics create`` lays out every topic the pipeline reads or writes before the
+first worker starts; ``sink`` runs the ClickHouse sink alone, so stream workers
+(``worker --no-sink``) and sinks scale apart; ``db render`` prints the schema's
+DDL for one server or a cluster without touching any store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from creditbrain.errors import ConfigurationError, StoreError
+from creditbrain.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from creditbrain.schemas.contract import TopicSpec
+
+console = Console()
+err_console = Console(stderr=True)
+
+topics_app = typer.Typer(
+    help="The pipeline's Kafka topics on the configured broker.", no_args_is_help=True
+)
+
+
+@topics_app.callback()
+def _topics() -> None:
+    """The pipeline's Kafka topics on the configured broker."""
+
+
+def pipeline_topics(prefix: str, partitions: int, replication_factor: int) -> list[TopicSpec]:
+    """The contract's topics, then the worker's outputs that only the sink reads.
+
+    Accepted events and the alert log travel from the worker to the sink on topics
+    the contract does not name; they get the inputs' partitions, so sinks scale
+    like workers. Faust creates its own internal topics (table changelogs) itself.
+
+    >>> [spec.name for spec in pipeline_topics("credit", 12, 3)][-2:]
+    ['credit.events.accepted', 'credit.alerts.log']
+    """
+    from creditbrain.schemas.contract import TopicSpec, topic_name, topic_specs
+    from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG
+
+    specs = topic_specs(prefix, partitions, replication_factor)
+    for suffix in (ACCEPTED, ALERTS_LOG):
+        specs.append(TopicSpec(topic_name(prefix, suffix), partitions, replication_factor))
+    return specs
+
+
+@topics_app.command("create")
+def topics_create(
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the broker to answer.", min=0)
+    ] = 60.0,
+) -> None:
+    """Create the missing topics with the configured partitions and replication factor.
+
+    Existing topics are left as they are. Policies are compacted (one partition);
+    the rest keep the broker's retention.
+    """
+    from creditbrain.infra.broker import ensure_topics, wait_until_ready
+
+    settings = get_settings()
+    bootstrap = settings.kafka.bootstrap
+    if not bootstrap:
+        raise ConfigurationError("no broker configured: set CREDITBRAIN_KAFKA__BOOTSTRAP")
+    kafka = settings.kafka
+    specs = pipeline_topics(kafka.topic_prefix, kafka.partitions, kafka.replication_factor)
+    wait_until_ready(bootstrap, wait)
+    created = set(ensure_topics(bootstrap, specs, timeout=max(wait, 1.0)))
+    for spec in specs:
+        state = "created" if spec.name in created else "exists"
+        layout = f"{spec.partitions} partitions x{spec.replication_factor}"
+        compacted = ", compacted" if spec.compacted else ""
+        console.print(f"{spec.name}: {state} ({layout}{compacted})", highlight=False)
+
+
+def db_render_command(
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="ClickHouse cluster name (default: CREDITBRAIN_CLICKHOUSE__CLUSTER)."),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(help="Database name (default: CREDITBRAIN_CLICKHOUSE__DATABASE)."),
+    ] = None,
+) -> None:
+    """Print the schema's DDL, as `db migrate` would run it on an empty store; no store needed."""
+    from creditbrain.infra.migrate import render_all
+
+    settings = get_settings()
+    statements = render_all(
+        database or settings.clickhouse.database, cluster or settings.clickhouse.cluster
+    )
+    typer.echo("".join(f"{statement};\n\n" for statement in statements), nl=False)
+
+
+def sink_command(
+    loglevel: Annotated[str, typer.Option(help="crit, error, warn, info or debug.")] = "warn",
+) -> None:
+    """Run the ClickHouse sink alone: store the workers' outputs (a ClickHouse server).
+
+    The schema must be up to date (`creditbrain db migrate`); sinks of one deployment
+    share the output partitions through their consumer group.
+    """
+    import logging
+
+    logging.basicConfig(level=_LOG_LEVELS.get(loglevel, logging.WARNING))
+    settings = get_settings()
+    if not settings.kafka.bootstrap:
+        raise ConfigurationError("no broker configured: set CREDITBRAIN_KAFKA__BOOTSTRAP")
+    asyncio.run(_run_sink(settings, settings.kafka.bootstrap))
+
+
+_LOG_LEVELS = {"crit": 50, "error": 40, "warn": 30, "info": 20, "debug": 10}
+
+
+async def _run_sink(settings: Settings, bootstrap: str) -> None:
+    from creditbrain.infra.broker import wait_until_ready
+    from creditbrain.infra.migrate import applied_migrations, available_migrations
+    from creditbrain.infra.store import connect
+    from creditbrain.streams.sink import ClickHouseSink
+
+    wait_until_ready(bootstrap, 60.0)
+    with connect(settings.clickhouse_dsn, settings.clickhouse.database) as store:
+        applied = {migration.name for migration in applied_migrations(store)}
+        pending = [m.name for m in available_migrations() if m.name not in applied]
+        if pending:
+            raise StoreError(
+                f"{settings.clickhouse.database} lacks migrations {', '.join(pending)}: "
+                "run `creditbrain db migrate` first"
+            )
+        store.bind_database()
+
+        def write(table: str, rows: Any, columns: Any) -> None:
+            store.client.insert(table, rows, column_names=list(columns), database=store.database)
+
+        sink = ClickHouseSink(
+            bootstrap, settings.kafka.topic_prefix, write, f"{settings.stream.app_id}-sink"
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, sink.stop)
+        err_console.print(f"sink running for {settings.kafka.topic_prefix}.*; Ctrl-C stops it")
+        await sink.run()
+    err_console.print(
+        f"sink stopped: {sum(sink.stats.rows.values())} rows in {sink.stats.batches} batches"
+    )
