@@ -91,7 +91,8 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         "scores": "cityHash64(subject_id)",
         "entity_state": "cityHash64(subject_id)",
         "alerts": "cityHash64(subject_id)",
-        "alert_events": "cityHash64(subject_id)",
+        # 0003: a CloudEvent sent again is the same alert's; its sort key has no subject.
+        "alert_events": "cityHash64(alert_id)",
         # 0003: a replay mark is a newer row of the same (subscription, id).
         "webhook_dead_letters": "cityHash64(subscription_id, id)",
         # 0004: one grid cell's counts and verdicts together, so partial sums merge.
