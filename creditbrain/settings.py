@@ -62,6 +62,13 @@ class StreamSettings(BaseModel):
     state_store: str = Field(default="memory", description="memory, or rocksdb for large state.")
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     batch_within_s: float = Field(default=0.02, gt=0, le=10)
+    models: bool = Field(
+        default=True,
+        description="Run the online models (early warning, city-level series); off: rules only.",
+    )
+    checkpoint_interval_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Seconds between checkpoints of the models."
+    )
 
 
 class ApiKeySettings(BaseModel):

@@ -285,6 +285,9 @@ class EntityState:
     name_reported_at, place_reported_at
         ``reported_at`` (epoch ms) of the events the name and the
         type/sector/district come from.
+    model_memo
+        What the online early-warning models remember about the subject (their
+        feature state as JSON text); empty until a model has seen the subject.
 
     Examples
     --------
@@ -314,6 +317,9 @@ class EntityState:
     place_reported_at: int | None = None
     parked: tuple[Parked, ...] = ()
     partition: int = -1
+    #: The online models' per-subject memory (opaque JSON text, see
+    #: :mod:`creditbrain.streams.models`): kept here so it moves with the subject.
+    model_memo: str = ""
 
     @classmethod
     def for_event(cls, event: CreditEvent) -> EntityState:
@@ -426,6 +432,8 @@ class EntityState:
             doc["pk"] = [[list(p.record), p.memo] for p in self.parked]
         if self.partition >= 0:
             doc["p"] = self.partition
+        if self.model_memo:
+            doc["m"] = self.model_memo
         # orjson does not take NamedTuples itself; ``default=tuple`` makes them arrays.
         return orjson.dumps(doc, default=tuple)
 
@@ -463,6 +471,7 @@ class EntityState:
             place_reported_at=doc.get("pr"),
             parked=tuple(Parked(_record(row), memo) for row, memo in doc.get("pk", ())),
             partition=doc.get("p", -1),
+            model_memo=doc.get("m", ""),
         )
 
 

@@ -22,7 +22,9 @@ import faust
 from faust.serializers import codecs
 
 from creditbrain.alerts import AlertState
+from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.scorecard import ScorecardConfig
+from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import (
     DLQ,
     POLICIES,
@@ -37,6 +39,13 @@ from creditbrain.schemas.state import EntityState
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import Inbound
+from creditbrain.streams.models import (
+    EARLY_WARNING_KEY,
+    METRIC_COUNTS,
+    FeatureStates,
+    ModelKeeper,
+    SeriesWatch,
+)
 from creditbrain.streams.output import OutputProducer
 from creditbrain.streams.policies import PolicyFollower
 from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG, BatchResult, Processor
@@ -96,6 +105,8 @@ class StreamConfig:
     max_message_bytes: int = 1024 * 1024
     data_dir: str = ".creditbrain/faust"
     replication_factor: int = 1
+    models: bool = True
+    checkpoint_interval: float = 30.0
 
 
 @dataclass
@@ -106,8 +117,10 @@ class Stream:
     processor: Processor
     table: Any
     on_batch: list[Callable[[BatchResult], None]]
-    #: Services that must run beside the worker (the policy follower).
+    #: Services that must run beside the worker (the policy follower, the model keeper).
     services: list[Any] = field(default_factory=list)
+    watch: SeriesWatch | None = None
+    keeper: ModelKeeper | None = None
 
 
 def _table(app: faust.App, config: StreamConfig, name: str, codec: str) -> Any:
@@ -133,6 +146,48 @@ def _table(app: faust.App, config: StreamConfig, name: str, codec: str) -> Any:
     table.key_serializer = serializers["key_serializer"]
     table.value_serializer = serializers["value_serializer"]
     return table
+
+
+def _inbound(batch: Any) -> list[Inbound]:
+    """Faust's events as the processors' plain messages."""
+    return [
+        Inbound(
+            e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value
+        )
+        for e in batch
+    ]
+
+
+def _model_keeper(
+    config: StreamConfig, processor: Processor, watch: SeriesWatch, features: FeatureStates
+) -> ModelKeeper:
+    """Checkpoints of the early-warning models and the series watch on ``<app id>-models``."""
+
+    def snapshot(everything: bool) -> dict[str, bytes]:
+        blobs = watch.checkpoints(everything)
+        if processor.model is not None:
+            blobs[EARLY_WARNING_KEY] = processor.model.to_bytes()
+        return blobs
+
+    def loaded(latest: dict[str, bytes]) -> None:
+        blob = latest.get(EARLY_WARNING_KEY)
+        if blob is None or processor.model is None:
+            return
+        try:
+            processor.model = EarlyWarning.from_bytes(blob, features)
+        except CheckpointError as error:
+            log.warning("early-warning checkpoint not used (%s): learning from scratch", error)
+            return
+        log.info("early-warning models restored: %s", processor.model.learned)
+
+    return ModelKeeper(
+        config.bootstrap,
+        f"{config.app_id}-models",
+        snapshot,
+        loaded,
+        interval=config.checkpoint_interval,
+        replication_factor=config.replication_factor,
+    )
 
 
 def create_stream(config: StreamConfig) -> Stream:
@@ -169,51 +224,70 @@ def create_stream(config: StreamConfig) -> Stream:
         value_serializer="raw",
         partitions=config.partitions,
     )
-    publisher = OutputProducer(
-        config.bootstrap,
-        {
-            suffix: topic_name(config.prefix, suffix)
-            for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID, ALERTS_LOG)
-        },
+    # Partial daily counts per series, keyed by series: each series is summed by one worker.
+    counts = app.topic(
+        f"{config.app_id}-metric-counts",
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=config.partitions,
+        internal=True,
     )
+    outputs = {
+        suffix: topic_name(config.prefix, suffix)
+        for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID, ALERTS_LOG)
+    }
+    outputs[METRIC_COUNTS] = counts.get_topic_name()
+    publisher = OutputProducer(config.bootstrap, outputs)
     subjects = _table(app, config, "subjects", "entity_state")
     alerts = _table(app, config, "alerts", "alert_state")
     subjects_log = subjects.changelog_topic.get_topic_name()
     alerts_log = alerts.changelog_topic.get_topic_name()
+    feature_states = FeatureStates(subjects.data)
     processor = Processor(
-        subjects.data, config.ctx, config.scorecard, config.max_message_bytes, alerts.data
+        subjects.data,
+        config.ctx,
+        config.scorecard,
+        config.max_message_bytes,
+        alerts.data,
+        model=EarlyWarning(feature_states) if config.models else None,
+        count_series=config.models,
     )
-    stream = Stream(app=app, processor=processor, table=subjects, on_batch=[])
+    watch = SeriesWatch(lambda: processor.policies)
+    stream = Stream(app=app, processor=processor, table=subjects, on_batch=[], watch=watch)
     stream.services.append(publisher)
     stream.services.append(
         PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
     )
 
+    keeper = stream.keeper = _model_keeper(config, processor, watch, feature_states)
+    stream.services.append(keeper)
+
     inputs = set(input_topics(config.prefix))
 
     async def _restore() -> None:
-        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic in inputs}
-        processor.restore(assigned)
+        assignment = app.consumer.assignment()
+        processor.restore({tp.partition for tp in assignment if tp.topic in inputs})
         for subject_id in [k for k in alerts.data if k not in subjects.data]:
             del alerts.data[subject_id]
+        counts_name = counts.get_topic_name()
+        watch.keep_only({tp.partition for tp in assignment if tp.topic == counts_name})
         log.info("recovered %d subjects, watermark %d", len(subjects.data), processor.watermark_ms)
 
     subjects.on_recover(_restore)
 
+    @app.agent(counts, name="series")
+    async def watch_series(partials: Any) -> None:
+        async for batch in partials.take_events(config.batch_size, within=config.batch_within):
+            await keeper.ready.wait()
+            await publisher.publish(watch.process(_inbound(batch), keeper.latest))
+
     @app.agent(source, name="score")
     async def score(events: Any) -> None:
         async for batch in events.take_events(config.batch_size, within=config.batch_within):
-            inbound = [
-                Inbound(
-                    e.message.topic,
-                    e.message.partition,
-                    e.message.offset,
-                    e.message.key,
-                    e.message.value,
-                )
-                for e in batch
-            ]
-            result = processor.process(inbound)
+            await keeper.ready.wait()
+            result = processor.process(_inbound(batch))
             changelog = [
                 (subjects_log, partition, key.encode(), subjects.data[key].to_json())
                 for key, partition in result.dirty.items()

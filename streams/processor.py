@@ -16,12 +16,16 @@ the same score history whatever the batching.
 from __future__ import annotations
 
 import heapq
+import logging
+from collections import Counter
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson
 
 from creditbrain.alerts import AlertState, AlertUpdate, Transition, judge, last_score
+from creditbrain.alerts.metric import SeriesKey
 from creditbrain.models.scorecard import (
     Applied,
     Duplicate,
@@ -36,6 +40,12 @@ from creditbrain.schemas.parse import DeadLetter, Reason, parse_event, redact, r
 from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.state import EntityState, Record, ScoreResult, to_epoch_ms
 from creditbrain.streams.messages import Inbound, Outbound, source_headers
+from creditbrain.streams.models import count_message, day_of
+
+if TYPE_CHECKING:
+    from creditbrain.models.subject import EarlyWarning
+
+log = logging.getLogger(__name__)
 
 ACCEPTED = "events.accepted"
 #: Every change of every alert (also the repeats that are only stored), for the store.
@@ -60,6 +70,7 @@ class Counters:
     score_changes: int = 0
     expiries: int = 0
     alert_changes: int = 0
+    model_errors: int = 0
 
     @property
     def messages(self) -> int:
@@ -89,6 +100,13 @@ class Processor:
         Weights and periods.
     max_bytes
         Messages over this size are dead letters (``too_large``).
+    alert_states
+        Subject id -> its open alerts (the alerts table's local data).
+    model
+        The early-warning models, asked about every re-scoring (none: rules only).
+    count_series
+        Send the batch's counts of applied events per sector × district × kind and
+        day (:data:`~creditbrain.streams.models.METRIC_COUNTS`), for the series watch.
     """
 
     def __init__(
@@ -98,6 +116,8 @@ class Processor:
         scorecard: ScorecardConfig,
         max_bytes: int = 1024 * 1024,
         alert_states: MutableMapping[str, AlertState] | None = None,
+        model: EarlyWarning | None = None,
+        count_series: bool = False,
     ) -> None:
         self.states = states
         self.alert_states: MutableMapping[str, AlertState] = (
@@ -110,7 +130,10 @@ class Processor:
         self.max_bytes = max_bytes
         self.counters = Counters()
         self.watermark_ms = 0
+        self.model = model
+        self.count_series = count_series
         self._expiries: list[tuple[int, str]] = []
+        self._series: Counter[tuple[str, str, str, int]] = Counter()
 
     def restore(self, active_partitions: set[int] | None = None) -> None:
         """Rebuild the watermark and the expiry heap from the states after a rebalance.
@@ -135,7 +158,15 @@ class Processor:
         for message in batch:
             self._handle(message, result)
         self._advance(result)
+        if self._series:
+            for (sector, district, kind, day), count in sorted(self._series.items()):
+                result.outbound.append(count_message(SeriesKey(sector, district, kind), day, count))
+            self._series.clear()
         return result
+
+    def _count(self, state: EntityState, kind: str, occurred_at_ms: int) -> None:
+        if self.count_series:
+            self._series[(state.sector, state.district, kind, day_of(occurred_at_ms))] += 1
 
     def _handle(self, message: Inbound, result: BatchResult) -> None:
         parsed = parse_event(message.value, self.ctx, self.max_bytes)
@@ -168,6 +199,7 @@ class Processor:
         result.outbound.append(
             Outbound(ACCEPTED, subject_id.encode(), wire, source_headers(message))
         )
+        self._count(state, parsed.kind, event_ms)
         for late in outcome.released:
             self._released(subject_id, late, result)
         as_of = max(state.as_of_ms, event_ms)
@@ -224,6 +256,7 @@ class Processor:
             self.counters.applied += 1
             self.counters.dead_letters -= 1
             self.watermark_ms = max(self.watermark_ms, late.record.occurred_at)
+            self._count(self.states[subject_id], late.record.kind, late.record.occurred_at)
             result.outbound.append(Outbound(ACCEPTED, key, wire, source_headers(origin)))
             headers = [
                 ("reason", Reason.UNKNOWN_REFERENCE.value.encode()),
@@ -280,9 +313,36 @@ class Processor:
                 subject_id, state, event_id, cause, previous_score, previous_grade
             )
             result.outbound.append(Outbound(SCORES, subject_id.encode(), change))
-        self._judge(
-            subject_id, state, Transition.of(state, before, scored, as_of_ms, record), result
+        anomaly, probability = self._ask_models(state, scored, as_of_ms, record)
+        transition = Transition.of(
+            state,
+            before,
+            scored,
+            as_of_ms,
+            record,
+            anomaly_score=anomaly,
+            default_probability=probability,
         )
+        self._judge(subject_id, state, transition, result)
+
+    def _ask_models(
+        self, state: EntityState, scored: ScoreResult, as_of_ms: int, record: Record | None
+    ) -> tuple[float | None, float | None]:
+        """The models' opinion of a re-scoring; a failing model never stops the scoring.
+
+        A model that raises (say, restored from a checkpoint an older version wrote)
+        is replaced by a fresh one, which learns from scratch; the error is logged.
+        """
+        model = self.model
+        if model is None:
+            return None, None
+        try:
+            return model.observe(state, scored, as_of_ms, record)
+        except Exception:
+            self.counters.model_errors += 1
+            log.exception("early-warning models failed; starting them afresh")
+            self.model = type(model)(model.feature_states)
+            return None, None
 
     def _judge(
         self, subject_id: str, state: EntityState, transition: Transition, result: BatchResult
@@ -298,7 +358,7 @@ class Processor:
             result.dirty_alerts[subject_id] = state.partition
         for update in updates:
             self.counters.alert_changes += 1
-            result.outbound.extend(_alert_messages(update))
+            result.outbound.extend(alert_messages(update))
 
     def _redelivered(
         self,
@@ -368,7 +428,7 @@ def _score_message(
     )
 
 
-def _alert_messages(update: AlertUpdate) -> list[Outbound]:
+def alert_messages(update: AlertUpdate) -> list[Outbound]:
     """Where an alert change goes: the store always, the warning topics when it is news."""
     key = update.key
     log = orjson.dumps(
