@@ -1,0 +1,1 @@
+"""Reliability and security: bad input, personal data, hostile strings on the way to SQL."""

@@ -1,0 +1,425 @@
+"""Faults lose nothing and double nothing: a killed worker, a store and a subscriber down.
+
+- A worker killed with ``kill -9`` in the middle of a warnings-heavy stream, restarted
+  and fed everything again, ends with the same alerts, the same warning transitions
+  and the same scores as a run that was never interrupted.
+- The store refusing every write for a minute, while a webhook subscriber is
+  unreachable and then answers 500 for the same minute: the worker keeps going, its
+  outputs stay on the topics, and once both are back every row is stored exactly once
+  and every warning is delivered exactly once, signed.
+
+Everything is real: the embedded broker, chDB, ``creditbrain worker`` / ``serve`` as
+child processes, the ClickHouse sink and the webhook dispatcher of
+:mod:`creditbrain.runtime` / :mod:`creditbrain.api.server`, an HTTP receiver on
+loopback. The store outage is injected at the one boundary the test owns: the
+``write`` callable the sink is built with (what ``runtime.build_host`` passes is a
+clickhouse-connect insert; here the same insert, refused with ``ConnectionError``
+while the outage lasts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import subprocess
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from kafka import KafkaConsumer
+
+from creditbrain.alerts.delivery import RetryPolicy, Subscription, verify_signature
+from creditbrain.api.server import build_webhook_dispatcher
+from creditbrain.api.webhooks import (
+    Deliverer,
+    StoredSubscription,
+    replay_dead_letters,
+    save_subscription,
+)
+from creditbrain.infra.broker import EmbeddedBroker, ensure_topics
+from creditbrain.infra.lag import group_lag
+from creditbrain.infra.store import Store
+from creditbrain.schemas.contract import (
+    DLQ,
+    KIND_TO_TOPIC,
+    SCORES,
+    WARNINGS,
+    input_topics,
+    topic_name,
+    topic_specs,
+)
+from creditbrain.schemas.events import event_to_json
+from creditbrain.schemas.identifiers import credit_code_check_digit, generate_credit_code
+from creditbrain.schemas.reference import DISTRICTS
+from creditbrain.settings import Settings
+from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG
+from creditbrain.streams.sink import ClickHouseSink
+from tests.alerts.test_delivery import Receiver
+from tests.fixtures.serve import CLI, ServeProcess
+from tests.strategies import DAY, make_event
+from tests.streams.test_stream_integration import expected_scores, produce, stored_scores
+
+pytestmark = pytest.mark.integration
+
+Message = tuple[str, bytes, bytes]
+SECTORS = ("food_drug", "construction", "finance", "market_regulation")
+OUTAGE_S = 60.0
+SECRET = "webhook-secret-of-the-fault-test"  # noqa: S105 - a test fixture's key
+ONE_TRY = RetryPolicy(attempts=1)  # as POST /subscriptions/{id}/replay tries
+
+
+# --- input that opens, escalates and resolves many warnings --------------------------------
+
+
+def _government_code(rng: random.Random, district: str) -> str:
+    body = ("11" + generate_credit_code(rng, district)[2:])[:17]
+    return body + credit_code_check_digit(body)
+
+
+def _subject_events(rng: random.Random, index: int) -> list[Any]:
+    """One subject's events, all of kinds carried by one topic.
+
+    Alert rules judge a subject's transitions in the order they are seen; Kafka
+    orders a key only within one topic's partition, so keeping each subject on one
+    topic makes the warnings a function of the input alone, whatever the timing.
+    """
+    district = rng.choice(sorted(DISTRICTS))
+    sector = rng.choice(SECTORS)
+    start = rng.randrange(0, 20)
+    template = index % 5
+    subject_type = "government" if template == 4 else "enterprise"
+    subject_id = (
+        _government_code(rng, district) if template == 4 else generate_credit_code(rng, district)
+    )
+
+    def at(day: int, kind: str, payload: dict[str, Any] | None = None) -> Any:
+        return make_event(
+            kind,
+            payload,
+            at=(start + day) * DAY,
+            subject_id=subject_id,
+            subject_type=subject_type,
+            sector=sector,
+            district=district,
+        )
+
+    if template == 0:  # penalties: first record, burst, downgrades, score drop
+        return [
+            at(day, "penalty", {"decision_no": f"P-{day}", "severity": severity})
+            for day, severity in enumerate(("general", "serious", "general", "serious"))
+        ]
+    if template == 1:  # arrears: social insurance, wage arrears opened, repeated, worse
+        return [
+            at(0, "social_insurance_arrears", {"amount_cny": 50_000, "months_overdue": 4}),
+            at(1, "wage_arrears", {"amount_cny": 80_000, "workers_affected": 5}),
+            at(2, "wage_arrears", {"amount_cny": 90_000, "workers_affected": 6}),
+            at(3, "wage_arrears", {"amount_cny": 200_000, "workers_affected": 12}),
+        ]
+    if template == 2:  # court: judgment, dishonest debtor, consumption restriction
+        return [
+            at(0, "judgment", {"case_no": "J-1", "role": "defendant"}),
+            at(1, "dishonest_debtor", {"case_no": "J-1"}),
+            at(2, "consumption_restriction", {"case_no": "J-1"}),
+        ]
+    if template == 3:  # lists: on, a breach, off again
+        return [
+            at(0, "list_entry", {"list": "serious_dishonesty", "reason": "r"}),
+            at(1, "commitment_breach", {"commitment_no": "C-1"}),
+            at(5, "list_exit", {"list": "serious_dishonesty", "reason": "r"}),
+        ]
+    return [at(0, "dishonest_debtor", {"case_no": "G-1"})]  # a government body
+
+
+def warning_city(subjects: int, seed: int) -> list[Message]:
+    """(topic suffix, key, value) of ``subjects`` subjects, interleaved in event time."""
+    rng = random.Random(seed)
+    events = [
+        (event.occurred_at, n, i, event)
+        for n in range(subjects)
+        for i, event in enumerate(_subject_events(rng, n))
+    ]
+    events.sort(key=lambda item: item[:3])
+    return [
+        (KIND_TO_TOPIC[event.kind], event.subject.id.encode(), event_to_json(event))
+        for *_, event in events
+    ]
+
+
+# --- reading what a run left behind ---------------------------------------------------------
+
+
+def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of ``topic`` (an independent kafka-python reader)."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def transitions(records: Sequence[Any]) -> Counter[tuple[str, str, str, str]]:
+    """Warnings on a topic as (alert id, type, level, time), counted."""
+    docs = [orjson.loads(record.value) for record in records]
+    return Counter((d["id"], d["type"], d["data"]["level"], d["time"]) for d in docs)
+
+
+def alert_state(serve: ServeProcess) -> set[tuple[object, ...]]:
+    rows = serve.query(
+        "SELECT alert_id, subject_id, rule, level, status, version FROM alerts FINAL"
+    )
+    return {tuple(row.values()) for row in rows}
+
+
+def alert_events(serve: ServeProcess) -> set[tuple[object, ...]]:
+    rows = serve.query("SELECT alert_id, type, level, time FROM alert_events FINAL")
+    return {tuple(row.values()) for row in rows}
+
+
+def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_factory) -> None:
+    messages = warning_city(3000, seed=5)
+    half = len(messages) // 2
+    reference, killed = serve_factory(), serve_factory()
+    reference.start()  # the uninterrupted run, beside the one that is killed
+    killed.start()
+    produce(reference, messages)
+    produce(killed, messages[:half])
+    killed.wait_until_sunk()
+    produce(killed, messages[half:])
+    time.sleep(0.5)  # mid-stream: the second half is being processed
+    killed.kill()
+    # Committed offsets do not move after a kill: work was still outstanding.
+    outstanding = group_lag(killed.bootstrap, killed.app_id, input_topics(killed.prefix), True)
+    assert outstanding > 0
+    killed.start()  # recovers its tables from their changelogs
+    produce(killed, messages)  # and everything again: each event now a duplicate
+    killed.wait_until_sunk()
+    assert killed.stop() == 0
+    reference.wait_until_sunk()
+    assert reference.stop() == 0
+
+    expected = alert_state(reference)
+    assert len(expected) >= 1000, len(expected)  # the input opens many warnings
+    assert alert_state(killed) == expected
+    assert alert_events(killed) == alert_events(reference)
+    assert stored_scores(killed) == stored_scores(reference) == expected_scores(messages)
+
+    # No two open alerts for one subject and rule, in the store ...
+    doubled = killed.query(
+        "SELECT subject_id, rule, count() AS n FROM alerts FINAL "
+        "WHERE status != 'resolved' GROUP BY subject_id, rule HAVING n > 1"
+    )
+    assert doubled == []
+    # ... and on the topic every transition of the reference run, and no other.
+    sent = transitions(read_topic(killed.bootstrap, killed.topic(WARNINGS)))
+    reference_sent = transitions(read_topic(reference.bootstrap, reference.topic(WARNINGS)))
+    assert set(reference_sent.values()) == {1}
+    assert set(sent) == set(reference_sent)
+    repeated = {transition: n for transition, n in sent.items() if n > 1}
+    assert not repeated, (len(repeated), sum(sent.values()) - len(sent))
+    print(
+        f"\nkill -9 under load: {len(messages)} messages (+{len(messages)} replayed), "
+        f"{len(expected)} alerts, {len(reference_sent)} warning transitions, "
+        f"{sum(sent.values()) - len(sent)} repeated on the topic, 0 lost"
+    )
+
+
+# --- the store and a subscriber down for a minute ------------------------------------------
+
+
+class FlakyStore:
+    """The sink's ``write``: the real chDB insert, refused while :attr:`down`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.down = True
+        self.refused = 0
+
+    def write(self, table: str, rows: Any, columns: Any) -> None:
+        if self.down:
+            self.refused += 1
+            raise ConnectionError("ClickHouse is unreachable (injected outage)")
+        self.store.client.insert(
+            table, rows, column_names=list(columns), database=self.store.database
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_worker(broker: EmbeddedBroker, data_dir: Path) -> ServeProcess:
+    """``creditbrain worker --no-sink`` on fresh topics: the stream alone, no store."""
+    tag = uuid.uuid4().hex[:10]
+    data_dir.mkdir()
+    worker = ServeProcess(broker.bootstrap, data_dir, prefix=f"t{tag}", app_id=f"cb-{tag}")
+    ensure_topics(worker.bootstrap, topic_specs(worker.prefix, worker.partitions))
+    log = (data_dir / "serve.log").open("ab")
+    worker.process = subprocess.Popen(
+        [*CLI, "worker", "--no-sink", "--loglevel", "info"],
+        env=worker.env,
+        stdout=log,
+        stderr=log,
+    )
+    return worker
+
+
+def _lag(worker: ServeProcess, group: str, topics: list[str]) -> int:
+    return group_lag(worker.bootstrap, group, topics, tansu=True)
+
+
+async def wait_for(what: str, done: Any, timeout: float, worker: ServeProcess) -> None:
+    """Poll the blocking ``done()`` in a thread until true."""
+    deadline = time.monotonic() + timeout
+    while not await asyncio.to_thread(done):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen in {timeout:.0f} s\n{worker.log()[-3000:]}")
+        await asyncio.sleep(0.5)
+
+
+def expected_rows(bootstrap: str, prefix: str) -> dict[str, tuple[int, int]]:
+    """(rows written, distinct keys) each table must hold, read from the output topics."""
+    accepted = read_topic(bootstrap, topic_name(prefix, ACCEPTED))
+    scores = [orjson.loads(r.value) for r in read_topic(bootstrap, topic_name(prefix, SCORES))]
+    changes = [orjson.loads(r.value) for r in read_topic(bootstrap, topic_name(prefix, ALERTS_LOG))]
+    dead = read_topic(bootstrap, topic_name(prefix, DLQ))
+    history = [s for s in scores if s["cause"] != "current"]
+    notified = [c["doc"] for c in changes if c["notify"]]
+    event_ids = {orjson.loads(r.value)["event_id"] for r in accepted}
+    return {
+        "events": (len(accepted), len(event_ids)),
+        "dlq": (len(dead), len({(r.partition, r.offset) for r in dead})),
+        "scores": (len(history), len({(s["subject_id"], s["as_of_ms"], s["event_id"])
+                                      for s in history})),
+        "entity_state": (len(scores), len({s["subject_id"] for s in scores})),
+        "alerts": (len(changes), len({c["doc"]["id"] for c in changes})),
+        "alert_events": (len(notified), len({(d["id"], d["type"], d["time"]) for d in notified})),
+    }  # fmt: skip
+
+
+def stored_rows(store: Store) -> dict[str, tuple[int, int]]:
+    """(raw row count, rows after FINAL) of each table the sink writes."""
+    found = {}
+    for table in ("events", "dlq", "scores", "entity_state", "alerts", "alert_events"):
+        raw = store.query_rows(f"SELECT count() AS n FROM {table}")[0]["n"]  # noqa: S608
+        final = store.query_rows(f"SELECT count() AS n FROM {table} FINAL")[0]["n"]  # noqa: S608
+        found[table] = (int(raw), int(final))  # type: ignore[call-overload]
+    return found
+
+
+async def test_store_and_subscriber_down_for_a_minute_lose_and_double_nothing(
+    embedded_broker: EmbeddedBroker, store: Store, chdb_dsn: str, tmp_path: Path
+) -> None:
+    worker = start_worker(embedded_broker, tmp_path / "worker")
+    bootstrap, prefix = worker.bootstrap, worker.prefix
+    flaky = FlakyStore(store)
+    receiver = Receiver(_free_port())  # not listening yet: connections are refused
+    subscription = Subscription("fault-test", receiver.url, SECRET)
+    save_subscription(
+        store, StoredSubscription(subscription, "regulator-1", "regulator", datetime.now(UTC))
+    )
+    settings = Settings(
+        clickhouse={"dsn": chdb_dsn, "database": store.database},  # type: ignore[arg-type]
+        kafka={"topic_prefix": prefix},  # type: ignore[arg-type]
+        webhooks={"group_id": f"{worker.app_id}-webhooks"},  # type: ignore[arg-type]
+    )
+    hooks = build_webhook_dispatcher(settings, bootstrap)
+    sink = ClickHouseSink(bootstrap, prefix, flaky.write, f"{worker.app_id}-sink")
+    first = warning_city(300, seed=21)
+    bad = [("events.penalty", b"k", b"{not json") for _ in range(5)]
+    later = warning_city(40, seed=22)
+
+    outage_started = time.monotonic()
+    sink_task = asyncio.create_task(sink.run())
+    await hooks.start()
+    try:
+        await asyncio.to_thread(produce, worker, first + bad)
+        await wait_for(
+            "the worker catching up while the store is down",
+            lambda: _lag(worker, worker.app_id, input_topics(prefix)) == 0,
+            OUTAGE_S - 15,
+            worker,
+        )
+        # The stream did its work without the store: outputs wait on the topics.
+        warned = await asyncio.to_thread(read_topic, bootstrap, topic_name(prefix, WARNINGS))
+        assert len(warned) >= 200 and flaky.down and flaky.refused >= 1
+        assert stored_rows(store)["events"] == (0, 0)
+
+        await asyncio.sleep(max(0.0, outage_started + OUTAGE_S / 2 - time.monotonic()))
+        receiver.statuses = [500] * 100_000  # listening now, but failing
+        receiver.start()
+        async with httpx.AsyncClient(timeout=10) as client:  # an operator tries a replay
+            early = await replay_dead_letters(store, subscription, Deliverer(client, ONE_TRY))
+        assert early.delivered == 0 and early.remaining >= 1
+        await asyncio.sleep(max(0.0, outage_started + OUTAGE_S - time.monotonic()))
+        outage_s = time.monotonic() - outage_started
+        refused_writes, refused_posts = flaky.refused, len(receiver.statuses)
+        flaky.down = False
+        receiver.statuses.clear()  # back: every POST answered 204
+
+        await asyncio.to_thread(produce, worker, later)  # news after the recovery
+        sink_topics = [topic_name(prefix, s) for s in (ACCEPTED, DLQ, SCORES, ALERTS_LOG)]
+        await wait_for(
+            "the worker and the sink catching up",
+            lambda: (
+                _lag(worker, worker.app_id, input_topics(prefix)) == 0
+                and _lag(worker, f"{worker.app_id}-sink", sink_topics) == 0
+            ),
+            90,
+            worker,
+        )
+        warnings_topic = [topic_name(prefix, WARNINGS)]
+        await wait_for(
+            "the dispatcher catching up",
+            lambda: _lag(worker, hooks.group_id, warnings_topic) == 0,
+            90,
+            worker,
+        )
+        async with httpx.AsyncClient(timeout=10) as client:
+            replayed = await replay_dead_letters(store, subscription, Deliverer(client, ONE_TRY))
+        assert replayed.remaining == 0
+    finally:
+        await hooks.stop()
+        sink.stop()
+        await sink_task
+        worker.kill()
+        receiver.stop()
+
+    # Every row exactly once: raw counts (no FINAL) equal the messages on the topics,
+    # and so do the counts after FINAL, which equal the distinct keys.
+    expected = expected_rows(bootstrap, prefix)
+    assert stored_rows(store) == {table: (n, keys) for table, (n, keys) in expected.items()}
+    assert all(n == keys for n, keys in expected.values()), expected
+    assert expected["dlq"][0] == len(bad)
+
+    # Every warning delivered exactly once, with a valid signature.
+    topic = transitions(read_topic(bootstrap, topic_name(prefix, WARNINGS)))
+    assert set(topic.values()) == {1}
+    delivered = Counter(
+        (d["id"], d["type"], d["data"]["level"], d["time"])
+        for d in (orjson.loads(body) for body, _ in receiver.received)
+    )
+    assert delivered == topic
+    assert all(verify_signature(SECRET, body, header) for body, header in receiver.received)
+    print(
+        f"\nstore down {outage_s:.0f} s ({refused_writes} writes refused), subscriber down "
+        f"{outage_s:.0f} s (refused, then {100_000 - refused_posts} answers 500): "
+        f"{sum(n for n, _ in expected.values())} rows stored once each, "
+        f"{len(topic)} warnings delivered once each ({replayed.delivered} by replay), "
+        "0 lost, 0 duplicated"
+    )
