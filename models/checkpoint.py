@@ -27,7 +27,7 @@ __all__ = ["CHECKPOINT_FORMAT", "MAGIC", "CheckpointError", "dump", "load"]
 
 MAGIC = b"CBEW"
 #: Bumped whenever the pickled classes change in a way an old checkpoint cannot follow.
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 
 
 class CheckpointError(CreditBrainError, ValueError):

@@ -41,7 +41,7 @@ from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, Applied, app
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.parse import DeadLetter, parse_event
-from creditbrain.schemas.policies import PolicySet
+from creditbrain.schemas.policies import PolicySet, default_policy
 from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
 from creditbrain.simulator import CityConfig, Simulator
 
@@ -58,10 +58,11 @@ __all__ = [
     "score_warnings",
 ]
 
-#: The anomaly threshold the tuning seeds support (see docs/models.md).
-DEFAULT_ANOMALY_THRESHOLD = 0.995
-ANOMALY_THRESHOLDS = (0.99, 0.995, 0.999)
-PROBABILITY_THRESHOLD = 0.5
+#: The default policy's threshold of ``anomalous_deterioration`` (schemas/policies.py).
+DEFAULT_ANOMALY_THRESHOLD: float = default_policy("anomalous_deterioration").thresholds["threshold"]
+#: Thresholds of the deterioration score reported side by side.
+ANOMALY_THRESHOLDS = tuple(sorted({0.5, 0.6, 0.7, DEFAULT_ANOMALY_THRESHOLD}))
+PROBABILITY_THRESHOLD: float = default_policy("predicted_serious_default").thresholds["probability"]
 _ALARM_LEVELS = frozenset(("orange", "red"))
 _HORIZON_MS = 90 * DAY_MS
 _KEY = b"creditbrain-evaluate"

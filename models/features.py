@@ -17,6 +17,12 @@ What the features are (names in :data:`FEATURE_NAMES`):
 * ``score``, ``grade``, ``deductions``: the score after the re-scoring;
   ``fall_30d``, ``fall_90d``, ``rise_90d``: its change against 30 and 90 days ago;
 * ``quiet``: time since the subject's previous record (1 for a first record);
+* trajectory: ``arrears_kinds_90d`` (distinct arrears kinds reported in 90 days, of
+  three), ``arrears_new`` (arrears reported in the last 90 days and none in the 275
+  days before: a first-time sign), ``trouble_kinds_90d`` (distinct kinds of trouble,
+  i.e. reporting departments, in 90 days, squashed), ``trouble_recent`` (share of the
+  year's trouble records that fall in the last 90 days) and ``fall_speedup`` (the
+  score's fall over the last 30 days beyond its 30-day average over the 60 before);
 * ``type_*`` and ``sector_*``: one-hot subject type and sector group.
 
 Only the score history cannot be read off the state, so the stream keeps a
@@ -80,6 +86,7 @@ KIND_GROUPS: dict[tuple[str, str | None], str] = {
     ("commitment", None): "positive",
 }
 _GROUPS = ("penalty", "judgment", "arrears", "listing", "positive")
+_TROUBLE = frozenset(("penalty", "judgment", "arrears", "listing"))
 
 #: Sector -> sector group (a sector not listed is ``other``): groups of sectors whose
 #: subjects meet similar records, few enough that every group sees enough of them.
@@ -113,6 +120,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"{group}_{suffix}" for group in _GROUPS for _, suffix in _WINDOWS),
     *("si_months", "tax_months", "wage_workers", "arrears_amount", "open_arrears"),
     *("score", "grade", "deductions", "fall_30d", "fall_90d", "rise_90d", "quiet"),
+    *("arrears_kinds_90d", "arrears_new", "trouble_kinds_90d", "trouble_recent", "fall_speedup"),
     *(f"type_{name}" for name in _TYPES),
     *(f"sector_{name}" for name in _SECTOR_NAMES),
 )
@@ -264,6 +272,8 @@ def subject_features(
     features["fall_30d"] = _clip(-change_30 / 300.0)
     features["fall_90d"] = _clip(-change_90 / 300.0)
     features["rise_90d"] = _clip(change_90 / 300.0)
+    # Speeding up: the last 30 days fell by more than the 30-day average of the 60 before.
+    features["fall_speedup"] = _clip((-change_30 + (change_90 - change_30) / 2) / 300.0)
     # The previous record is the latest one strictly before this moment.
     before = bisect_left(records, at_ms, key=_occurred)
     if before:
@@ -282,6 +292,8 @@ def _count_windows(
     counts = dict.fromkeys(_GROUPS, 0)
     counts_30 = dict.fromkeys(_GROUPS, 0)
     counts_90 = dict.fromkeys(_GROUPS, 0)
+    # Distinct kinds of trouble (and of arrears) reported in the last 90 days.
+    kinds_90: set[str] = set()
     since_30, since_90 = at_ms - 30 * DAY_MS, at_ms - 90 * DAY_MS
     for index in range(start, end):
         record = records[index]
@@ -292,6 +304,8 @@ def _count_windows(
         occurred = record[0]
         if occurred > since_90:
             counts_90[group] += 1
+            if group in _TROUBLE:
+                kinds_90.add(record[2])
             if occurred > since_30:
                 counts_30[group] += 1
     for group in _GROUPS:
@@ -299,6 +313,20 @@ def _count_windows(
             features[group + "_365d"] = _squash(counts[group])
             features[group + "_90d"] = _squash(counts_90[group])
             features[group + "_30d"] = _squash(counts_30[group])
+    if kinds_90:
+        arrears_kinds = len(kinds_90 & _ARREARS)
+        features["arrears_kinds_90d"] = arrears_kinds / 3
+        if arrears_kinds and counts["arrears"] == counts_90["arrears"]:
+            features["arrears_new"] = 1.0
+        features["trouble_kinds_90d"] = _squash(len(kinds_90))
+        trouble = counts["penalty"] + counts["judgment"] + counts["arrears"] + counts["listing"]
+        recent = (
+            counts_90["penalty"]
+            + counts_90["judgment"]
+            + counts_90["arrears"]
+            + counts_90["listing"]
+        )
+        features["trouble_recent"] = recent / trouble
 
 
 def _open_arrears(

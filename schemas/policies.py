@@ -110,6 +110,16 @@ class AnomalyThresholds(_Thresholds):
     threshold: Probability = 0.95
 
 
+class DeteriorationThresholds(_Thresholds):
+    """The subject model's deterioration score in [0, 1] at or above ``threshold``.
+
+    The score is the probability of a red event within 270 days; 0.6 is the value the
+    tuning cities support (docs/models.md).
+    """
+
+    threshold: Probability = 0.6
+
+
 class DefaultProbabilityThresholds(_Thresholds):
     """Predicted probability of a red event within 90 days at or above ``probability``."""
 
@@ -121,7 +131,7 @@ THRESHOLD_MODELS: Mapping[RuleName, type[_Thresholds]] = {
     "social_insurance_arrears_3m": SocialInsuranceThresholds,
     "wage_arrears": WageArrearsThresholds,
     "penalty_burst": PenaltyBurstThresholds,
-    "anomalous_deterioration": AnomalyThresholds,
+    "anomalous_deterioration": DeteriorationThresholds,
     "predicted_serious_default": DefaultProbabilityThresholds,
     "metric_anomaly": AnomalyThresholds,
 }

@@ -36,7 +36,7 @@ class DelayedLabels:
     classifier
         The River classifier taught (``learn_one(x, y, w=...)``).
     feature_names
-        The keys of every ``x``, in order (examples wait as tuples of values).
+        The keys an ``x`` may have (examples wait as their non-zero items).
     horizon_days
         Event-time horizon of the label.
     max_pending
@@ -70,7 +70,7 @@ class DelayedLabels:
         self.max_pending = max_pending
         self.clean_stride = clean_stride
         self._horizon_ms = horizon_days * DAY_MS
-        self._pending: list[tuple[int, int, str, tuple[float, ...], float]] = []
+        self._pending: list[tuple[int, int, str, tuple[tuple[str, float], ...], float]] = []
         self._reds: dict[str, list[int]] = {}
         self._red_order: list[tuple[int, str]] = []
         self._sequence = 0
@@ -89,7 +89,9 @@ class DelayedLabels:
         if len(self._pending) >= self.max_pending:
             self.dropped += 1
             return
-        values = tuple([x[name] for name in self.feature_names])
+        # Only the non-zero features wait: a zero adds nothing to a linear model's dot
+        # product nor to its gradient, and most features of most transitions are zero.
+        values = tuple([item for item in x.items() if item[1]])
         self._sequence += 1
         heapq.heappush(self._pending, (at_ms, self._sequence, subject_id, values, weight))
 
@@ -105,12 +107,11 @@ class DelayedLabels:
         mature_before = self.watermark_ms - self._horizon_ms
         pending = self._pending
         taught = 0
-        names = self.feature_names
+        learn: Any = self.classifier.learn_one
         while pending and pending[0][0] < mature_before:
             moment, _, subject_id, values, weight = heapq.heappop(pending)
             label = self._label(subject_id, moment)
-            learn: Any = self.classifier.learn_one
-            learn(dict(zip(names, values, strict=True)), label, w=weight)
+            learn(dict(values), label, w=weight)
             taught += 1
             self.positives += label
         self.learned += taught

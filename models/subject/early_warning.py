@@ -1,13 +1,16 @@
-"""The facade the stream calls once per re-scoring: features, learn, score, in one call.
+"""The facade the stream calls once per re-scoring: features, score, learn, in one call.
 
-:class:`EarlyWarning` holds the two online models of a worker:
+:class:`EarlyWarning` holds the two online models of a worker, both River
+logistic regressions over the features of :mod:`creditbrain.models.features`
+(already in [0, 1], so no scaler), taught with labels that mature later in event
+time (:class:`.DelayedLabels`):
 
-* an anomaly detector, :class:`~river.anomaly.HalfSpaceTrees` on the features of
-  :mod:`creditbrain.models.features` (already in [0, 1], so no scaler), one per
-  sector group, whose raw score is ranked against the scores it gave before
-  (:class:`.ScoreRank`): the output feeds ``anomalous_deterioration``;
-* a predictor of "a red event within 90 days", a logistic regression taught with
-  delayed labels (:class:`.DelayedLabels`): its probability feeds
+* the **deterioration score**: the probability of a red event within 270 days. A
+  slide shows in its first months (arrears of two kinds at once, months overdue
+  growing) long before its red event and before the orange rules; unsupervised
+  detectors of unusual transitions ranked the late stages of slides, not their
+  start (docs/models.md). The score feeds ``anomalous_deterioration``;
+* the **predictor**: the probability of a red event within 90 days, which feeds
   ``predicted_serious_default``.
 
 Each transition is scored before it is learned, so a score never saw its own
@@ -23,39 +26,21 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from river import anomaly, linear_model, optim
+from river import linear_model, optim
 
-from creditbrain.models.features import (
-    FEATURE_NAMES,
-    SECTOR_GROUPS,
-    FeatureState,
-    is_red,
-    subject_features,
-)
+from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, subject_features
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
 from .delayed import DelayedLabels
-from .rank import ScoreRank
 
-__all__ = ["DETERIORATION", "EarlyWarning", "Opinion"]
+__all__ = ["EarlyWarning", "Opinion"]
 
-#: The features the anomaly detector looks at: signs of trouble only. Type and sector
-#: one-hots and good news would spend the trees' few splits on what is not deterioration.
-DETERIORATION = (
-    *(
-        f"{group}_{window}"
-        for group in ("penalty", "judgment", "arrears", "listing")
-        for window in ("30d", "90d")
-    ),
-    *("si_months", "tax_months", "wage_workers", "open_arrears", "fall_30d", "fall_90d"),
-)
-
-#: ``(anomaly_score, default_probability)``; ``None`` where a model has no opinion yet.
+#: ``(deterioration_score, default_probability)``; ``None`` where a model has no opinion yet.
 Opinion = tuple[float | None, float | None]
 
 
 class EarlyWarning:
-    """Online anomaly score and red-event probability of every subject transition.
+    """Deterioration score and red-event probability of every subject transition.
 
     Parameters
     ----------
@@ -63,27 +48,24 @@ class EarlyWarning:
         Subject id -> :class:`~creditbrain.models.features.FeatureState`, kept by
         the caller (a dict by default).
     seed
-        Seed of the half-space trees (one derived seed per sector group).
-    n_trees, height, window_size
-        Of each :class:`~river.anomaly.HalfSpaceTrees`.
-    by_sector_group
-        One detector per sector group (else one for all).
-    anomaly_grace
-        Transitions a detector learns before its scores are given.
+        Kept in checkpoints and logs; the models themselves draw no random numbers.
     learning_rate
-        SGD step of the logistic regression.
+        SGD step of both logistic regressions.
     horizon_days
-        The predicted event's horizon; examples are learned this long after.
+        Horizon of the predicted red event (DOMAIN.md's rule: 90 days).
+    trajectory_days
+        Horizon of the deterioration score's red event: long enough to see a slide
+        in its first months, when the rules cannot yet.
     min_positives, min_examples
-        Labelled examples (positive, all) learned before probabilities are given.
+        Labelled examples (positive, all) a model learns before it gives an opinion.
     clean_stride
         Only one in this many transitions of subjects without deductions is learned
-        by the predictor (weighted accordingly).
+        (weighted accordingly).
 
     Examples
     --------
     >>> from creditbrain.schemas.events import SubjectType
-    >>> model = EarlyWarning(anomaly_grace=2, min_examples=1, min_positives=1)
+    >>> model = EarlyWarning(min_examples=1, min_positives=1)
     >>> state = EntityState("91350100M000100Y43", SubjectType.ENTERPRISE, sector="finance")
     >>> record = Record(0, "a", "penalty", "general")
     >>> state.add(record)
@@ -96,13 +78,9 @@ class EarlyWarning:
         feature_states: MutableMapping[str, FeatureState] | None = None,
         *,
         seed: int = 42,
-        n_trees: int = 10,
-        height: int = 8,
-        window_size: int = 500,
-        by_sector_group: bool = False,
-        anomaly_grace: int = 1000,
         learning_rate: float = 0.05,
         horizon_days: int = 90,
+        trajectory_days: int = 270,
         min_positives: int = 20,
         min_examples: int = 1000,
         clean_stride: int = 8,
@@ -111,23 +89,24 @@ class EarlyWarning:
             {} if feature_states is None else feature_states
         )
         self.seed = seed
-        self.n_trees = n_trees
-        self.height = height
-        self.window_size = window_size
-        self.by_sector_group = by_sector_group
-        self.anomaly_grace = anomaly_grace
         self.learning_rate = learning_rate
         self.horizon_days = horizon_days
+        self.trajectory_days = trajectory_days
         self.min_positives = min_positives
         self.min_examples = min_examples
         self.clean_stride = clean_stride
-        self._detectors: dict[str, anomaly.HalfSpaceTrees] = {}
-        self._ranks: dict[str, ScoreRank] = {}
-        self._seen: dict[str, int] = {}
         # The features are in [0, 1] already: a scaler would double the cost for nothing.
-        predictor = linear_model.LogisticRegression(optimizer=optim.SGD(learning_rate))
         self._predictor = DelayedLabels(
-            predictor, FEATURE_NAMES, horizon_days, clean_stride=clean_stride
+            linear_model.LogisticRegression(optimizer=optim.SGD(learning_rate)),
+            FEATURE_NAMES,
+            horizon_days,
+            clean_stride=clean_stride,
+        )
+        self._trajectory = DelayedLabels(
+            linear_model.LogisticRegression(optimizer=optim.SGD(learning_rate)),
+            FEATURE_NAMES,
+            trajectory_days,
+            clean_stride=clean_stride,
         )
 
     def observe(
@@ -137,48 +116,29 @@ class EarlyWarning:
 
         Call once per re-scoring, in event-time order per subject (``at_ms`` as in
         :meth:`~creditbrain.alerts.Transition.of`); ``record`` is the causing
-        event's record, ``None`` for a publicity expiry.
+        event's record, ``None`` for a publicity expiry. Returns the deterioration
+        score (for ``anomalous_deterioration``) and the probability of a red event
+        within ``horizon_days`` (for ``predicted_serious_default``).
         """
         subject_id = state.subject_id
         x, self.feature_states[subject_id] = subject_features(
             state, result, at_ms, self.feature_states.get(subject_id)
         )
-        anomaly_score = self._anomaly(state.sector, x)
-        predictor = self._predictor
-        if record is not None and is_red(record):
-            predictor.red(subject_id, record.occurred_at)
-        predictor.advance(at_ms)
-        probability = None
-        if predictor.positives >= self.min_positives and predictor.learned >= self.min_examples:
-            probability = predictor.predict_proba_one(x)
-        predictor.add(subject_id, x, at_ms, clean=x["deductions"] == 0.0)
-        return anomaly_score, probability
-
-    def _anomaly(self, sector: str, x: dict[str, float]) -> float | None:
-        group = SECTOR_GROUPS.get(sector, "other") if self.by_sector_group else "all"
-        trees = self._detectors.get(group)
-        if trees is None:
-            trees = self._detectors[group] = anomaly.HalfSpaceTrees(
-                n_trees=self.n_trees,
-                height=self.height,
-                window_size=self.window_size,
-                seed=self.seed + len(self._detectors),
-            )
-            self._ranks[group] = ScoreRank()
-            self._seen[group] = 0
-        seen = self._seen[group]
-        # Half-space trees score from their second window on (the first fills the reference).
-        signs = {name: x[name] for name in DETERIORATION}
-        # Any: River's HalfSpaceTrees is untyped.
-        detector: Any = trees
-        raw: float | None = detector.score_one(signs) if seen >= self.window_size else None
-        detector.learn_one(signs)
-        self._seen[group] = seen + 1
-        if raw is None:
-            return None
-        ranks = self._ranks[group]
-        ranks.update(raw)
-        return ranks.rank(raw) if seen >= self.anomaly_grace else None
+        red_at = record.occurred_at if record is not None and is_red(record) else None
+        clean = x["deductions"] == 0.0
+        # Zero features change neither a logistic regression's output nor its update.
+        sparse = {name: value for name, value in x.items() if value}
+        opinions: list[float | None] = []
+        for learner in (self._trajectory, self._predictor):
+            if red_at is not None:
+                learner.red(subject_id, red_at)
+            learner.advance(at_ms)
+            opinion = None
+            if learner.positives >= self.min_positives and learner.learned >= self.min_examples:
+                opinion = learner.predict_proba_one(sparse)
+            learner.add(subject_id, sparse, at_ms, clean=clean)
+            opinions.append(opinion)
+        return opinions[0], opinions[1]
 
     def to_bytes(self) -> bytes:
         """A checkpoint (:func:`creditbrain.models.checkpoint.dump`)."""
@@ -199,13 +159,19 @@ class EarlyWarning:
         return model
 
     @property
+    def learners(self) -> dict[str, DelayedLabels]:
+        """The two delayed-label learners by name (``trajectory``, ``predictor``)."""
+        return {"trajectory": self._trajectory, "predictor": self._predictor}
+
+    @property
     def learned(self) -> dict[str, Any]:
         """What the models have seen so far (for logs and the evaluation)."""
-        predictor = self._predictor
         return {
-            "detectors": dict(self._seen),
-            "examples": predictor.learned,
-            "positives": predictor.positives,
-            "pending": predictor.pending,
-            "dropped": predictor.dropped,
+            name: {
+                "examples": learner.learned,
+                "positives": learner.positives,
+                "pending": learner.pending,
+                "dropped": learner.dropped,
+            }
+            for name, learner in (("trajectory", self._trajectory), ("predictor", self._predictor))
         }

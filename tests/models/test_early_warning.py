@@ -12,7 +12,7 @@ from river import linear_model
 from creditbrain.models.checkpoint import CheckpointError, dump, load
 from creditbrain.models.features import FEATURE_NAMES, FeatureState
 from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, evaluate
-from creditbrain.models.subject import DelayedLabels, EarlyWarning, ScoreRank
+from creditbrain.models.subject import DelayedLabels, EarlyWarning
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import EntityState, Record
 
@@ -52,7 +52,9 @@ def replay(model: EarlyWarning, stream: list[tuple[str, Record]], states: dict[s
 
 
 def small_model() -> EarlyWarning:
-    return EarlyWarning(window_size=50, anomaly_grace=100, min_examples=50, min_positives=3)
+    return EarlyWarning(
+        horizon_days=30, trajectory_days=60, min_examples=50, min_positives=3, clean_stride=2
+    )
 
 
 def test_delayed_labels_learn_only_after_the_horizon_of_event_time() -> None:
@@ -154,10 +156,74 @@ def test_delayed_learning_leaves_x_unchanged() -> None:
     assert learner.predict_proba_one(x) == learner.predict_proba_one({"a": 1.0, "b": 0.5})
 
 
-def test_score_rank_is_a_share_and_survives_pickle() -> None:
-    ranks = ScoreRank(bins=100, refresh=8)
-    for value in range(100):
-        ranks.update(value / 100)
-    again = pickle.loads(pickle.dumps(ranks))
-    assert again.rank(0.5) == ranks.rank(0.5)
-    assert 0.45 < ranks.rank(0.5) < 0.55
+def test_sparse_examples_teach_the_same_model_as_dense_ones() -> None:
+    dense = DelayedLabels(linear_model.LogisticRegression(), ("a", "b"), horizon_days=1)
+    sparse = DelayedLabels(linear_model.LogisticRegression(), ("a", "b"), horizon_days=1)
+    for at in range(50):
+        x = {"a": float(at % 2), "b": 0.0 if at % 3 else 0.5}
+        dense.add(f"s{at % 5}", x, at * DAY_MS)
+        sparse.add(f"s{at % 5}", {k: v for k, v in x.items() if v}, at * DAY_MS)
+        if at % 7 == 0:
+            dense.red(f"s{at % 5}", at * DAY_MS + 1)
+            sparse.red(f"s{at % 5}", at * DAY_MS + 1)
+    dense.advance(60 * DAY_MS)
+    sparse.advance(60 * DAY_MS)
+    assert dense.positives == sparse.positives > 0
+    assert dense.predict_proba_one({"a": 1.0, "b": 0.5}) == sparse.predict_proba_one(
+        {"a": 1.0, "b": 0.5}
+    )
+
+
+def test_a_slide_raises_the_deterioration_score_above_a_clean_subject() -> None:
+    """After learning slides that end red, a new slide scores higher than a quiet subject."""
+    model = EarlyWarning(min_examples=20, min_positives=2, clean_stride=1)
+    states: dict[str, EntityState] = {}
+    at = 0
+
+    def event(subject: str, record: Record) -> tuple[float | None, float | None]:
+        state = states.setdefault(subject, EntityState(subject, SubjectType.ENTERPRISE))
+        state.add(record)
+        return model.observe(
+            state,
+            evaluate(state, record.occurred_at, DEFAULT_SCORECARD),
+            record.occurred_at,
+            record,
+        )
+
+    for round_ in range(12):
+        start = round_ * 40 * DAY_MS
+        slide, quiet = f"slide{round_}", f"quiet{round_}"
+        for month in range(1, 4):
+            at = start + (month - 1) * 30 * DAY_MS
+            event(
+                slide,
+                Record(
+                    at,
+                    f"{slide}si{month}",
+                    "social_insurance_arrears",
+                    amount_cny=1_000.0 * month,
+                    quantity=month,
+                ),
+            )
+            event(
+                slide,
+                Record(
+                    at + DAY_MS,
+                    f"{slide}tax{month}",
+                    "tax_arrears",
+                    amount_cny=5_000.0 * month,
+                    quantity=month,
+                ),
+            )
+            event(quiet, Record(at, f"{quiet}lic{month}", "license"))
+        event(slide, Record(start + 150 * DAY_MS, f"{slide}dd", "dishonest_debtor"))
+    late = at + 400 * DAY_MS
+    slide_score, _ = event(
+        "new-slide", Record(late, "n1", "social_insurance_arrears", amount_cny=2_000.0, quantity=2)
+    )
+    slide_score, _ = event(
+        "new-slide", Record(late + DAY_MS, "n2", "tax_arrears", amount_cny=9_000.0, quantity=2)
+    )
+    quiet_score, _ = event("new-quiet", Record(late, "n3", "license"))
+    assert slide_score is not None and quiet_score is not None
+    assert slide_score > quiet_score

@@ -1,0 +1,148 @@
+"""Cost of the subject early-warning models per event: ``python -m benchmarks.models``.
+
+A city of another seed, simulated over the year before, warms the models once (as
+a restored checkpoint would: both learners give opinions and learn every matured
+example, their steady state). A simulated city is parsed once; each run restores
+the warm checkpoint and replays the city through the scorecard (untimed) and
+:meth:`EarlyWarning.observe` (timed, one ``perf_counter`` pair per call). The
+figure is the median over the runs of the mean µs per ``observe``. As wall-clock
+time counts the moments other processes hold the CPU, each run is also measured in
+CPU time: the process time of the replay less that of the same replay without the
+models, per event. One more run splits ``observe``'s time into its parts: the
+features, and per learner the watermark advance (where matured examples are
+learned), the prediction and the queueing of the example; the timer calls add a
+little to every part, so the split is given as shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from creditbrain.models.features import subject_features
+from creditbrain.models.scorecard import DEFAULT_SCORECARD, Applied, apply_event, evaluate
+from creditbrain.models.subject import EarlyWarning
+from creditbrain.schemas.events import CreditEvent, ParseContext
+from creditbrain.schemas.parse import DeadLetter, parse_event
+from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
+from creditbrain.simulator import CityConfig
+from creditbrain.simulator.simulation import Simulator
+
+KEY = b"benchmark-pseudonym-key"
+
+
+def events(scale: float, seed: int, start: date | None = None) -> list[CreditEvent]:
+    """The valid events of a simulated city, parsed, in event-time order."""
+    config = CityConfig.scaled(scale, seed=seed, error_rate=0.0)
+    if start is not None:
+        config = CityConfig.scaled(scale, seed=seed, error_rate=0.0, start=start)
+    sim = Simulator(config, pseudonym_key=KEY)
+    ctx = ParseContext(KEY)
+    parsed = (parse_event(message.value, ctx) for message in sim.events())
+    return [event for event in parsed if not isinstance(event, DeadLetter)]
+
+
+def replay(city: list[CreditEvent], model: EarlyWarning | None) -> tuple[int, float]:
+    """Replay ``city`` through the scorecard and ``model``: (observe calls, seconds in them)."""
+    states: dict[str, EntityState] = {}
+    clock = time.perf_counter
+    calls, spent = 0, 0.0
+    for event in city:
+        subject_id = event.subject.id
+        state = states.get(subject_id) or EntityState.for_event(event)
+        if not isinstance(apply_event(state, event, DEFAULT_SCORECARD), Applied):
+            continue
+        states[subject_id] = state
+        at_ms = max(state.as_of_ms, to_epoch_ms(event.occurred_at))
+        result = evaluate(state, at_ms, DEFAULT_SCORECARD)
+        state.record_score(result, at_ms)
+        record = Record.from_event(event)
+        if model is None:
+            continue
+        started = clock()
+        model.observe(state, result, at_ms, record)
+        spent += clock() - started
+        calls += 1
+    return calls, spent
+
+
+def _timed(parts: dict[str, float], name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    clock = time.perf_counter
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = clock()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            parts[name] = parts.get(name, 0.0) + clock() - started
+
+    return timed
+
+
+def split(city: list[CreditEvent], warm: bytes) -> dict[str, float]:
+    """Share of ``observe``'s time per part, from one instrumented run."""
+    from creditbrain.models.subject import early_warning
+
+    parts: dict[str, float] = {}
+    model = EarlyWarning.from_bytes(warm)
+    for name, learner in model.learners.items():
+        for method in ("advance", "predict_proba_one", "add"):
+            setattr(learner, method, _timed(parts, f"{name}.{method}", getattr(learner, method)))
+    original = early_warning.subject_features
+    early_warning.subject_features = _timed(parts, "features", subject_features)  # type: ignore[assignment]
+    try:
+        _, spent = replay(city, model)
+    finally:
+        early_warning.subject_features = original  # type: ignore[assignment]
+    parts["rest"] = spent - sum(parts.values())
+    return {name: round(seconds / spent, 3) for name, seconds in parts.items()}
+
+
+def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
+    """µs per ``observe`` (median of ``runs`` cold replays) and the share of each part."""
+    city = events(scale, seed)
+    first = min(event.occurred_at for event in city).date()
+    model = EarlyWarning()
+    replay(events(scale, seed + 1, first - timedelta(days=365)), model)
+    warm = model.to_bytes()
+    cpu = time.process_time
+    per_event, cpu_per_event = [], []
+    calls = 0
+    for _ in range(runs):
+        started = cpu()
+        replay(city, None)
+        baseline = cpu() - started
+        started = cpu()
+        calls, spent = replay(city, EarlyWarning.from_bytes(warm))
+        cpu_per_event.append(1e6 * (cpu() - started - baseline) / calls)
+        per_event.append(1e6 * spent / calls)
+    return {
+        "scale": scale,
+        "seed": seed,
+        "warm_seed": seed + 1,
+        "events": calls,
+        "runs": runs,
+        "us_per_event_median": round(statistics.median(per_event), 1),
+        "us_per_event_runs": [round(value, 1) for value in per_event],
+        "cpu_us_per_event_median": round(statistics.median(cpu_per_event), 1),
+        "cpu_us_per_event_runs": [round(value, 1) for value in cpu_per_event],
+        "share": split(city, warm),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.models")
+    parser.add_argument("--scale", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print(json.dumps(models(args.scale, args.seed, args.runs), indent=2))
+
+
+if __name__ == "__main__":
+    main()
