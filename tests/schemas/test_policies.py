@@ -36,7 +36,7 @@ DOMAIN_TABLE = {
     "social_insurance_arrears_3m": ("orange", {"months": 3}),
     "wage_arrears": ("orange", {"red_workers": 10}),
     "penalty_burst": ("yellow", {"count": 3, "window_days": 90}),
-    "anomalous_deterioration": ("yellow", {"threshold": 0.95}),
+    "anomalous_deterioration": ("yellow", {"threshold": 0.6}),
     "predicted_serious_default": ("yellow", {"probability": 0.5}),
     "first_negative_record": ("blue", {}),
     "metric_anomaly": ("orange", {"threshold": 0.95}),
