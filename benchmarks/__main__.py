@@ -2,7 +2,8 @@
 
 Options: ``--scale`` (city size of the throughput backlog, default 0.5 = ~108k events),
 ``--rate`` / ``--seconds`` (latency load, default 1,000 events/s for 30 s),
-``--subjects`` (memory, default 100,000), ``--check-events`` (history for the
+``--subjects`` (memory, default 100,000), ``--models-scale`` (city replayed through
+the early-warning models, default 0.2), ``--check-events`` (history for the
 credit-check latency, default 10,000,000; 0 skips it), ``--json``.
 """
 
@@ -15,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import pipeline
+from benchmarks import models, pipeline
 
 
 def main() -> None:
@@ -24,6 +25,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--subjects", type=int, default=100_000)
+    parser.add_argument("--models-scale", type=float, default=0.2)
     parser.add_argument("--check-events", type=int, default=10_000_000)
     parser.add_argument(
         "--check-dir",
@@ -42,6 +44,8 @@ def main() -> None:
     print(json.dumps(figures["latency"]), flush=True)
     figures["memory"] = pipeline.memory(args.subjects)
     print(json.dumps(figures["memory"]), flush=True)
+    figures["models"] = models.models(args.models_scale)
+    print(json.dumps(figures["models"]), flush=True)
     if args.check_events:
         # Its own process: chDB allows one data path per process.
         out = subprocess.run(
