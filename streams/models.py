@@ -136,7 +136,8 @@ class SeriesWatch:
         A day is closed (scored) once a count for a day this much later has arrived;
         counts for a closed day are counted as late and left out.
     make_detector
-        A fresh detector for a series seen for the first time.
+        A fresh detector for a series seen for the first time (by default one that
+        keeps 400 days of history: enough to find a weekly cycle, small to checkpoint).
 
     Series without events on a day are not visited every day: their zero days are
     scored when their next count closes, so a series that falls silent is judged
@@ -147,7 +148,7 @@ class SeriesWatch:
         self,
         policies: Callable[[], PolicySet],
         grace_days: int = 1,
-        make_detector: Callable[[], SeriesDetector] = SeriesDetector,
+        make_detector: Callable[[], SeriesDetector] = lambda: SeriesDetector(history=400),
     ) -> None:
         self.policies = policies
         self.grace_days = grace_days

@@ -331,7 +331,8 @@ class Processor:
         """The models' opinion of a re-scoring; a failing model never stops the scoring.
 
         A model that raises (say, restored from a checkpoint an older version wrote)
-        is replaced by a fresh one, which learns from scratch; the error is logged.
+        is replaced by a fresh one, which learns from scratch; if that one fails too,
+        the worker goes on with the rules alone. Each failure is logged.
         """
         model = self.model
         if model is None:
@@ -340,8 +341,14 @@ class Processor:
             return model.observe(state, scored, as_of_ms, record)
         except Exception:
             self.counters.model_errors += 1
+            if self.counters.model_errors > 1:
+                log.exception("early-warning models failed again; going on with the rules alone")
+                self.model = None
+                return None, None
             log.exception("early-warning models failed; starting them afresh")
-            self.model = type(model)(model.feature_states)
+            from creditbrain.models.subject import EarlyWarning
+
+            self.model = EarlyWarning(model.feature_states)
             return None, None
 
     def _judge(

@@ -1,0 +1,199 @@
+"""The online models as the stream uses them, without a broker: counts, series watch, memo."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+
+from creditbrain.alerts.metric import SeriesKey
+from creditbrain.models.features import FeatureState
+from creditbrain.models.scorecard import DEFAULT_SCORECARD
+from creditbrain.models.subject import EarlyWarning
+from creditbrain.schemas.contract import WARNINGS
+from creditbrain.schemas.events import ParseContext
+from creditbrain.schemas.policies import DEFAULT_POLICIES
+from creditbrain.schemas.state import EntityState
+from creditbrain.simulator import CityConfig
+from creditbrain.simulator.simulation import Simulator
+from creditbrain.streams.messages import Inbound, Outbound
+from creditbrain.streams.models import (
+    METRIC_COUNTS,
+    FeatureStates,
+    SeriesWatch,
+    bank_key,
+    count_message,
+    day_of,
+)
+from creditbrain.streams.processor import Processor
+
+KEY = b"test-pseudonym-key"
+SERIES = SeriesKey("food_drug", "371102", "penalty")
+
+
+def _inbound(messages: list[Outbound], partition: int = 0) -> list[Inbound]:
+    return [Inbound("counts", partition, i, m.key, m.value) for i, m in enumerate(messages)]
+
+
+def _city(seed: int) -> list[bytes]:
+    sim = Simulator(CityConfig.scaled(0.02, seed=seed), pseudonym_key=KEY)
+    return [e.value for e in sim.events()]
+
+
+def test_every_applied_event_is_counted_once_in_its_series_and_day() -> None:
+    processor = Processor({}, ParseContext(pseudonym_key=KEY), DEFAULT_SCORECARD, count_series=True)
+    values = _city(3)
+    counted = 0
+    for start in range(0, len(values), 500):
+        batch = [Inbound("in", 0, i, None, v) for i, v in enumerate(values[start : start + 500])]
+        out = processor.process(batch)
+        counts = [orjson.loads(m.value) for m in out.outbound if m.topic == METRIC_COUNTS]
+        # One message per series and day per batch: partial sums, not one per event.
+        assert len({(c["sector"], c["district"], c["kind"], c["day"]) for c in counts}) == len(
+            counts
+        )
+        counted += sum(c["count"] for c in counts)
+    assert processor.counters.applied > 0
+    assert counted == processor.counters.applied
+
+
+def test_the_processor_without_series_counting_sends_no_counts() -> None:
+    processor = Processor({}, ParseContext(pseudonym_key=KEY), DEFAULT_SCORECARD)
+    batch = [Inbound("in", 0, i, None, v) for i, v in enumerate(_city(4)[:300])]
+    assert not [m for m in processor.process(batch).outbound if m.topic == METRIC_COUNTS]
+
+
+def test_the_processor_asks_the_models_and_keeps_their_memo_in_the_subject_state() -> None:
+    states: dict[str, EntityState] = {}
+    model = EarlyWarning(FeatureStates(states))
+    processor = Processor(states, ParseContext(pseudonym_key=KEY), DEFAULT_SCORECARD, model=model)
+    batch = [Inbound("in", 0, i, None, v) for i, v in enumerate(_city(5))]
+    processor.process(batch)
+    remembered = [s for s in states.values() if s.model_memo]
+    assert remembered, "no subject state holds the models' memo"
+    # The memo survives the state's changelog form.
+    again = EntityState.from_json(remembered[0].to_json())
+    assert again.model_memo == remembered[0].model_memo
+    assert FeatureState.from_json(again.model_memo) == FeatureStates(states)[again.subject_id]
+
+
+def test_a_failing_model_is_replaced_and_scoring_goes_on() -> None:
+    class Broken(EarlyWarning):
+        def observe(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            raise RuntimeError("a checkpoint from another version")
+
+    states: dict[str, EntityState] = {}
+    processor = Processor(
+        states,
+        ParseContext(pseudonym_key=KEY),
+        DEFAULT_SCORECARD,
+        model=Broken(FeatureStates(states)),
+    )
+    reference = Processor({}, ParseContext(pseudonym_key=KEY), DEFAULT_SCORECARD)
+    batch = [Inbound("in", 0, i, None, v) for i, v in enumerate(_city(6)[:400])]
+    processor.process(batch)
+    reference.process(batch)
+    assert processor.counters.model_errors == 1
+    assert type(processor.model) is EarlyWarning
+    assert processor.counters.applied == reference.counters.applied
+    assert processor.counters.score_changes == reference.counters.score_changes
+
+
+def test_feature_states_is_a_mapping_over_the_subject_states() -> None:
+    states = {"a": EntityState.from_json(EntityState("a", _enterprise()).to_json())}
+    features = FeatureStates(states)
+    assert "a" not in features and len(features) == 0
+    features["a"] = FeatureState().after(0, 900)
+    assert list(features) == ["a"] and features["a"].history == ((0, 900),)
+    del features["a"]
+    with pytest.raises(KeyError):
+        features["a"]
+
+
+def _enterprise():  # type: ignore[no-untyped-def]
+    from creditbrain.schemas.events import SubjectType
+
+    return SubjectType.ENTERPRISE
+
+
+def _daily(days: range, rate: float, seed: int) -> dict[int, int]:
+    rng = random.Random(seed)
+    # Poisson-ish counts with a weekly rhythm, like a department's working week.
+    return {d: sum(rng.random() < rate / 20 for _ in range(20 if d % 7 < 5 else 6)) for d in days}
+
+
+def test_partial_counts_from_several_workers_are_summed_and_a_spike_is_warned_once() -> None:
+    watch = SeriesWatch(lambda: DEFAULT_POLICIES)
+    start = day_of(1_700_000_000_000)
+    counts = _daily(range(start, start + 120), 6.0, seed=1)
+    spike = start + 100
+    counts[spike] = 40
+    warnings: list[Outbound] = []
+    for day in sorted(counts):
+        # Two workers each saw part of the day's events.
+        half = counts[day] // 2
+        parts = [count_message(SERIES, day, half), count_message(SERIES, day, counts[day] - half)]
+        warnings += [m for m in watch.process(_inbound(parts)) if m.topic == WARNINGS]
+    # Close the last days too.
+    warnings += [
+        m
+        for m in watch.process(_inbound([count_message(SERIES, start + 125, 1)]))
+        if m.topic == WARNINGS
+    ]
+    days = [orjson.loads(m.value)["data"]["metric"] for m in warnings]
+    spikes = [d for d in days if d["value"] == 40.0]
+    assert len(spikes) == 1 and spikes[0]["kind"] == "penalty"
+    assert len(days) <= 3, days  # a quiet, regular series: (almost) nothing else
+    # Days start .. start + 119 are closed by the count of start + 125 (no count after 119).
+    assert watch.counters.days_scored == 120
+
+
+def test_quiet_days_are_scored_as_zeros_and_late_counts_are_left_out() -> None:
+    watch = SeriesWatch(lambda: DEFAULT_POLICIES, grace_days=1)
+    watch.process(_inbound([count_message(SERIES, 10, 3)]))
+    watch.process(_inbound([count_message(SERIES, 20, 2)]))  # closes day 10
+    assert watch.counters.days_scored == 1
+    watch.process(_inbound([count_message(SERIES, 22, 1)]))  # days 11..19 zero, then day 20
+    assert watch.counters.days_scored == 11
+    watch.process(_inbound([count_message(SERIES, 15, 5)]))  # day 15 is closed already
+    assert watch.counters.late_counts == 5
+    watch.process(_inbound([Outbound(METRIC_COUNTS, b"x", b"not json")]))
+    assert watch.counters.bad_messages == 1
+
+
+def test_a_series_checkpoint_restores_the_tracks_of_its_partition() -> None:
+    watch = SeriesWatch(lambda: DEFAULT_POLICIES)
+    for day in range(100, 160):
+        watch.process(_inbound([count_message(SERIES, day, 3 + day % 2)], partition=2))
+    blobs = watch.checkpoints()
+    assert list(blobs) == [bank_key(2)]
+    assert watch.checkpoints() == {}  # nothing changed since
+
+    restored = SeriesWatch(lambda: DEFAULT_POLICIES)
+    track = restored.bank(2, blobs[bank_key(2)])[SERIES.key]
+    original = watch.banks[2][SERIES.key]
+    assert (
+        (track.scored_through, track.open)
+        == (original.scored_through, original.open)
+        == (
+            158,
+            {159: 4},
+        )
+    )
+    # The detector resumes where it was: the same opinion of the next day.
+    point = {"timestamp": 159 * 86_400.0, "value": 4.0}
+    assert track.detector.score_one(point) == original.detector.score_one(point)
+    assert restored.watermark_day == 159
+
+    fresh = SeriesWatch(lambda: DEFAULT_POLICIES)
+    fresh.process(_inbound([count_message(SERIES, 160, 3)], partition=2))
+    assert fresh.banks[2][SERIES.key].scored_through is None
+
+
+def test_a_worker_forgets_the_series_of_partitions_it_gave_away() -> None:
+    watch = SeriesWatch(lambda: DEFAULT_POLICIES)
+    for partition in (0, 1, 2):
+        watch.process(_inbound([count_message(SERIES, 5, 1)], partition=partition))
+    watch.keep_only({1})
+    assert set(watch.banks) == {1}
