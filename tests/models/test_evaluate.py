@@ -7,7 +7,14 @@ import json
 from typer.testing import CliRunner
 
 from creditbrain.cli_models import models_app
-from creditbrain.models.evaluate import Replay, score_warnings
+from creditbrain.models.evaluate import (
+    ANOMALY_THRESHOLDS,
+    DEFAULT_ANOMALY_THRESHOLD,
+    PROBABILITY_THRESHOLD,
+    Replay,
+    score_warnings,
+)
+from creditbrain.schemas.policies import PolicySet
 
 DAY = 86_400_000
 
@@ -45,3 +52,27 @@ def test_warning_definitions() -> None:
     assert outcome.recall == 1 / 2
     assert outcome.median_lead_days == 50
     assert outcome.false_per_1000_month == 1 / 1 / 10
+
+
+def test_the_evaluated_thresholds_are_the_default_policies() -> None:
+    policies = PolicySet()
+    anomaly = policies.resolve("anomalous_deterioration", "finance", "371102")
+    probability = policies.resolve("predicted_serious_default", "finance", "371102")
+    assert DEFAULT_ANOMALY_THRESHOLD == anomaly.thresholds["threshold"]
+    assert PROBABILITY_THRESHOLD == probability.thresholds["probability"]
+    assert DEFAULT_ANOMALY_THRESHOLD in ANOMALY_THRESHOLDS
+
+
+def test_a_slide_flagged_earlier_lengthens_the_lead() -> None:
+    """Rules + models takes each subject's earliest warning: a model warning before the rule."""
+    from creditbrain.models.evaluate import _earliest
+
+    found = Replay(0, 300 * DAY, subjects=1000, reds={"a": [200 * DAY]})
+    rules = {"a": 140 * DAY}
+    models = {"a": 120 * DAY, "z": 5 * DAY}  # z: never red, no story: a false warning
+    merged = _earliest(rules, models)
+    assert merged == {"a": 120 * DAY, "z": 5 * DAY}
+    both = score_warnings("rules + models", merged, found, deteriorating=set())
+    alone = score_warnings("rules only", rules, found, deteriorating=set())
+    assert (alone.median_lead_days, both.median_lead_days) == (60, 80)
+    assert (alone.precision, both.precision) == (1.0, 0.5)
