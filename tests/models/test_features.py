@@ -89,3 +89,29 @@ def test_red_records() -> None:
     assert is_red(Record(0, "a", "list_entry", "serious_dishonesty"))
     assert not is_red(Record(0, "a", "list_entry", "key_attention"))
     assert not is_red(Record(0, "a", "wage_arrears", quantity=9))
+
+
+def test_trajectory_features_see_new_trouble_of_several_kinds() -> None:
+    state = slide()
+    at = 60 * DAY_MS
+    x, _ = subject_features(state, evaluate(state, at, DEFAULT_SCORECARD), at, None)
+    assert x["arrears_kinds_90d"] == 2 / 3  # social insurance and tax
+    assert x["arrears_new"] == 1.0  # no arrears before the last 90 days
+    assert x["trouble_kinds_90d"] == 3 / 5  # two arrears kinds and a penalty
+    assert x["trouble_recent"] == 1.0
+    # A year on, the same arrears are old news.
+    later = 420 * DAY_MS
+    y, _ = subject_features(state, evaluate(state, later, DEFAULT_SCORECARD), later, None)
+    assert y["arrears_kinds_90d"] == 0.0 and y["arrears_new"] == 0.0
+    assert y["trouble_recent"] == 1.0  # only the serious penalty of day 400 is within a year
+
+
+def test_a_faster_fall_shows_as_speedup() -> None:
+    state = slide()
+    at = 60 * DAY_MS
+    result = evaluate(state, at, DEFAULT_SCORECARD)
+    steady = FeatureState().after(0, result.score + 60).after(30 * DAY_MS, result.score + 30)
+    sudden = FeatureState().after(0, result.score + 60).after(30 * DAY_MS, result.score + 60)
+    x_steady, _ = subject_features(state, result, at, steady)
+    x_sudden, _ = subject_features(state, result, at, sudden)
+    assert x_sudden["fall_speedup"] > x_steady["fall_speedup"]
