@@ -71,8 +71,10 @@ _STRICT = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
 #: DateTime64 range (1900-2299). A time outside is a ``bad_field``, not a crash downstream.
 EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_EVENT_TIME = datetime(2200, 1, 1, tzinfo=UTC)
-Amount = Annotated[int | float, Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0)]
+#: Numbers travel in the subject's state as 64-bit JSON integers (orjson's limit).
+_LARGEST = 2**63 - 1
+Amount = Annotated[int | float, Field(ge=0, le=_LARGEST, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=_LARGEST)]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
 
 

@@ -58,9 +58,15 @@ def run_processor(messages: list[Message]) -> Processor:
     processor = Processor({}, CTX, DEFAULT_SCORECARD)
     for offset, message in enumerate(messages):
         inbound = Inbound(f"t.{message.suffix}", 0, offset, message.key, message.value)
-        for out in processor.process([inbound]).outbound:
+        result = processor.process([inbound])
+        for out in result.outbound:
             headers = {k: v.decode(errors="replace") for k, v in out.headers}
             rows_of(out.topic, out.value, headers, NOW, (f"t.{out.topic}", 0, offset))
+        # What the worker writes to the tables' changelogs after every batch.
+        for subject_id in result.dirty:
+            processor.states[subject_id].to_json()
+        for subject_id in result.dirty_alerts:
+            processor.alert_states[subject_id].to_json()
     return processor
 
 
@@ -82,8 +88,8 @@ def test_the_corpus_covers_every_category_and_its_verdicts_add_up() -> None:
 
 
 def test_every_corpus_message_goes_through_the_processor_and_the_sink_rows() -> None:
-    """Year 1 and year 9999 made the processor and the sink's rows raise before the door
-    refused event times outside 1970..2200."""
+    """Year 1 and year 9999 made the processor and the sink's rows raise, and an amount of
+    10^31 made the state's changelog form raise, before the door refused them."""
     messages = build_corpus(seed=6)
     processor = run_processor(messages)
     offline = expected(m.value for m in messages)
