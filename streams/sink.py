@@ -6,6 +6,11 @@ batch is in ClickHouse, so a store outage just lets the lag grow: Kafka is the
 buffer, the worker keeps processing, and nothing is lost once the store is back.
 Duplicates after a crash are harmless because every table collapses repeated rows
 (ReplacingMergeTree keyed by event id, score change, alert id or source offset).
+
+While the store refuses writes, the batch in hand is retried with a backoff that
+doubles up to ``retry_max_delay`` (5 s by default, so the store's return is noticed
+within seconds); the tables already written are not written again. A stop during
+an outage leaves without committing, so the next start writes the batch again.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError
 
 from creditbrain.schemas.contract import DLQ, SCORES, topic_name
 from creditbrain.streams import rows
@@ -57,6 +63,10 @@ class ClickHouseSink:
         ``write(table, rows, columns)``: one insert (blocking; runs in a thread).
     group_id
         Consumer group of the sink.
+    max_records
+        Most records in one batch.
+    retry_max_delay
+        Longest wait, in seconds, between two tries of a write the store refused.
     """
 
     def __init__(
@@ -66,12 +76,14 @@ class ClickHouseSink:
         write: RowWriter,
         group_id: str,
         max_records: int = 20_000,
+        retry_max_delay: float = 5.0,
     ) -> None:
         self.bootstrap = bootstrap
         self.prefix = prefix
         self.write = write
         self.group_id = group_id
         self.max_records = max_records
+        self.retry_max_delay = retry_max_delay
         self.stats = SinkStats()
         self._handlers: dict[str, Handler] = {
             topic_name(prefix, suffix): handler for suffix, handler in HANDLERS.items()
@@ -102,8 +114,15 @@ class ClickHouseSink:
                 if not batch:
                     continue
                 tables = self._to_rows(batch)
-                await self._write_until_done(tables)
-                await consumer.commit()
+                if not await self._write_until_done(tables):
+                    break  # stopped during an outage: the batch stays uncommitted
+                try:
+                    await consumer.commit()
+                except CommitFailedError as error:
+                    # The group moved on (e.g. after an outage longer than the poll
+                    # interval): the batch is stored and will be read again; the tables'
+                    # keys collapse the repeated rows.
+                    log.warning("sink commit failed (%s); the batch will be re-read", error)
         finally:
             await consumer.stop()
 
@@ -119,24 +138,36 @@ class ClickHouseSink:
                     tables[table].extend(new_rows)
         return tables
 
-    async def _write_until_done(self, tables: dict[str, list[Any]]) -> None:
-        delay = 0.5
+    async def _write_until_done(self, tables: dict[str, list[Any]]) -> bool:
+        """Write every table of the batch; ``False`` if stopped before all were written."""
+        delay = min(0.5, self.retry_max_delay)
         pending = {t: r for t, r in tables.items() if r}
+        refused = False
         while pending:
+            if refused and self._stopping.is_set():
+                return False
             table, table_rows = next(iter(pending.items()))
             try:
                 await asyncio.to_thread(self.write, table, table_rows, rows.TABLE_COLUMNS[table])
             except Exception as error:  # the store is down or refusing: keep the batch, retry
+                refused = True
                 self.stats.failures += 1
                 self.stats.last_error = f"{table}: {error}"[:500]
                 log.warning("sink write to %s failed (%s); retrying in %.1fs", table, error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                await self._sleep_unless_stopped(delay)
+                delay = min(delay * 2, self.retry_max_delay)
                 continue
             self.stats.rows[table] += len(table_rows)
             del pending[table]
         self.stats.batches += 1
         self.stats.last_flush_at = time.time()
+        return True
+
+    async def _sleep_unless_stopped(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
 
 
 Position = tuple[str, int, int]

@@ -102,6 +102,8 @@ async def _change(
     after: PolicyOverride | None,
     reason: str,
 ) -> PolicyChange:
+    if not reason.strip():  # blanks state no reason
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a reason is required")
     try:
         parsed = Scope.parse(scope)
     except PolicyError as error:

@@ -125,6 +125,8 @@ def credit_check(
     store: Annotated[Store, Depends(get_store)],
 ) -> CreditCheck:
     """Score, grade, reasons, lists, applicable measures, open alerts and score history."""
+    if not purpose.strip():  # blanks state no purpose
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a purpose is required")
     _limit(context, principal)
     settings = context.settings
     ids = candidate_ids(
