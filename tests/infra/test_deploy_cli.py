@@ -1,0 +1,128 @@
+"""``creditbrain topics create`` and ``creditbrain sink`` against the real embedded broker.
+
+The split deployment of infra/compose.yaml in miniature: the topics job, the
+migration job, a stream worker without a sink and a sink-only process, each a child
+process; the store is chDB in the sink's data dir (one process may open it at a time,
+so the migration runs before the sink and the check after it stops).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+from creditbrain.cli_deploy import pipeline_topics
+from creditbrain.infra.broker import EmbeddedBroker
+from creditbrain.schemas.contract import POLICIES, topic_name
+from creditbrain.simulator import CityConfig
+from creditbrain.simulator.simulation import Simulator
+from tests.fixtures.serve import CLI, ServeFactory, ServeProcess
+
+pytestmark = pytest.mark.integration
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, check=False, timeout=180
+    )
+
+
+def test_topics_create_lays_out_every_pipeline_topic(
+    embedded_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    env = ServeProcess(embedded_broker.bootstrap, tmp_path, prefix, "cb", partitions=3).env
+
+    first = _run(env, "topics", "create", "--wait", "30")
+    assert first.returncode == 0, first.stderr
+    planned = pipeline_topics(prefix, 3, 1)
+    for spec in planned:
+        assert f"{spec.name}: created" in first.stdout, first.stdout
+
+    again = _run(env, "topics", "create", "--wait", "30")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count(": exists") == len(planned)
+
+    admin = KafkaAdminClient(bootstrap_servers=embedded_broker.bootstrap)
+    try:
+        described = {t["name"]: t for t in admin.describe_topics([s.name for s in planned])}
+        policies = topic_name(prefix, POLICIES)
+        resource = ConfigResource(ConfigResourceType.TOPIC, policies)
+        # Tansu labels a topic's own settings DEFAULT_CONFIG: ask for all of them.
+        configs = admin.describe_configs([resource], config_filter="all")
+    finally:
+        admin.close()
+    for spec in planned:
+        assert len(described[spec.name]["partitions"]) == spec.partitions, spec.name
+    assert len(described[policies]["partitions"]) == 1
+    assert configs["topic"][policies]["cleanup.policy"]["value"] == "compact"
+
+
+def test_topics_create_needs_a_broker(tmp_path: Path) -> None:
+    env = ServeProcess("", tmp_path, "t", "cb").env
+    env.pop("CREDITBRAIN_KAFKA__BOOTSTRAP")
+    result = _run(env, "topics", "create")
+    assert result.returncode == 1
+    assert "CREDITBRAIN_KAFKA__BOOTSTRAP" in result.stderr
+
+
+def test_a_worker_without_sink_and_a_sink_alone_store_everything(
+    serve_factory: ServeFactory,
+) -> None:
+    deployment = serve_factory(partitions=2)
+    env = deployment.env
+
+    refused = ServeProcess(**{**_fields(deployment), "command": ("sink",), "log_name": "s0.log"})
+    refused.start()
+    assert refused.process is not None
+    assert refused.process.wait(120) == 1
+    assert "run `creditbrain db migrate` first" in refused.log()
+
+    migrated = _run(env, "db", "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    sink = ServeProcess(**{**_fields(deployment), "command": ("sink",), "log_name": "sink.log"})
+    worker = serve_factory.worker(deployment)
+    serve_factory.made.append(sink)
+    worker.start()
+    sink.start()
+
+    sim = Simulator(CityConfig.scaled(0.002, seed=7), pseudonym_key=b"test-pseudonym-key")
+    events = list(sim.events())
+    producer = KafkaProducer(bootstrap_servers=deployment.bootstrap, linger_ms=5)
+    for event in events:
+        producer.send(deployment.topic(event.topic_suffix), key=event.key, value=event.value)
+    producer.flush()
+    producer.close()
+
+    deployment.wait_until_sunk(timeout=240)
+    assert sink.stop() == 0, sink.log()[-2000:]
+    assert worker.stop() == 0, worker.log()[-2000:]
+    assert "sink stopped:" in sink.log()
+
+    # Every input message ends in `events` or in `dlq` (a repair parked before its
+    # record may be in both): count the distinct source positions.
+    [stored] = deployment.query(
+        "SELECT uniqExact(topic, `partition`, `offset`) AS n FROM ("
+        " SELECT topic, `partition`, `offset` FROM events"
+        " UNION ALL SELECT topic, `partition`, `offset` FROM dlq)"
+    )
+    assert int(str(stored["n"])) == len(events)
+    [subjects] = deployment.query("SELECT count() AS n FROM entity_state FINAL")
+    assert int(str(subjects["n"])) > 0
+
+
+def _fields(process: ServeProcess) -> dict[str, object]:
+    return {
+        "bootstrap": process.bootstrap,
+        "data_dir": process.data_dir,
+        "prefix": process.prefix,
+        "app_id": process.app_id,
+        "partitions": process.partitions,
+        "extra_env": dict(process.extra_env),
+        "api_port": process.api_port,
+    }
