@@ -47,7 +47,7 @@ def pipeline_topics(prefix: str, partitions: int, replication_factor: int) -> li
     from creditbrain.schemas.contract import TopicSpec, topic_name, topic_specs
     from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG
 
-    specs = topic_specs(prefix, partitions, replication_factor)
+    specs: list[TopicSpec] = topic_specs(prefix, partitions, replication_factor)
     for suffix in (ACCEPTED, ALERTS_LOG):
         specs.append(TopicSpec(topic_name(prefix, suffix), partitions, replication_factor))
     return specs
