@@ -72,6 +72,9 @@ pytestmark = pytest.mark.integration
 Message = tuple[str, bytes, bytes]
 SECTORS = ("food_drug", "construction", "finance", "market_regulation")
 OUTAGE_S = 60.0
+#: Rules judged on the online models' opinions: close, not identical, across a crash
+#: (``streams/models.py``: a restarted worker resumes from a checkpoint).
+MODEL_RULES = ("anomalous_deterioration", "predicted_serious_default", "metric_anomaly")
 SECRET = "webhook-secret-of-the-fault-test"  # noqa: S105 - a test fixture's key
 ONE_TRY = RetryPolicy(attempts=1)  # as POST /subscriptions/{id}/replay tries
 
@@ -171,35 +174,44 @@ def read_topic(bootstrap: str, topic: str) -> list[Any]:
         consumer.close()
 
 
-def transitions(records: Sequence[Any]) -> Counter[tuple[str, str, str, str]]:
-    """Warnings on a topic as (alert id, type, level, time), counted."""
+def transitions(records: Sequence[Any]) -> Counter[tuple[str, str, str, str, str]]:
+    """Warnings on a topic as (alert id, type, level, time, rule), counted."""
     docs = [orjson.loads(record.value) for record in records]
-    return Counter((d["id"], d["type"], d["data"]["level"], d["time"]) for d in docs)
+    return Counter(
+        (d["id"], d["type"], d["data"]["level"], d["time"], d["data"]["rule"]) for d in docs
+    )
+
+
+def by_rules(found: Counter[tuple[str, ...]]) -> Counter[tuple[str, ...]]:
+    """Only the warnings of the rules (not of the online models)."""
+    return Counter({t: n for t, n in found.items() if t[-1] not in MODEL_RULES})
 
 
 def alert_state(serve: ServeProcess) -> set[tuple[object, ...]]:
+    """The rules' alerts as stored: id, subject, rule, level, status, version."""
     rows = serve.query(
         "SELECT alert_id, subject_id, rule, level, status, version FROM alerts FINAL"
     )
-    return {tuple(row.values()) for row in rows}
+    return {tuple(row.values()) for row in rows if row["rule"] not in MODEL_RULES}
 
 
 def alert_events(serve: ServeProcess) -> set[tuple[object, ...]]:
-    rows = serve.query("SELECT alert_id, type, level, time FROM alert_events FINAL")
-    return {tuple(row.values()) for row in rows}
+    """The rules' stored warning transitions: id, type, level, time."""
+    rows = serve.query("SELECT alert_id, type, level, time, rule FROM alert_events FINAL")
+    return {tuple(row.values())[:4] for row in rows if row["rule"] not in MODEL_RULES}
 
 
 def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_factory) -> None:
-    messages = warning_city(3000, seed=5)
-    half = len(messages) // 2
+    messages = warning_city(1500, seed=5)
+    third = len(messages) // 3
     reference, killed = serve_factory(), serve_factory()
     reference.start()  # the uninterrupted run, beside the one that is killed
     killed.start()
     produce(reference, messages)
-    produce(killed, messages[:half])
+    produce(killed, messages[:third])
     killed.wait_until_sunk()
-    produce(killed, messages[half:])
-    time.sleep(0.5)  # mid-stream: the second half is being processed
+    produce(killed, messages[third:])
+    time.sleep(0.3)  # mid-stream: the rest is being processed
     killed.kill()
     # Committed offsets do not move after a kill: work was still outstanding.
     outstanding = group_lag(killed.bootstrap, killed.app_id, input_topics(killed.prefix), True)
@@ -212,7 +224,7 @@ def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_facto
     assert reference.stop() == 0
 
     expected = alert_state(reference)
-    assert len(expected) >= 1000, len(expected)  # the input opens many warnings
+    assert len(expected) >= 3000, len(expected)  # the input opens many warnings
     assert alert_state(killed) == expected
     assert alert_events(killed) == alert_events(reference)
     assert stored_scores(killed) == stored_scores(reference) == expected_scores(messages)
@@ -223,17 +235,20 @@ def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_facto
         "WHERE status != 'resolved' GROUP BY subject_id, rule HAVING n > 1"
     )
     assert doubled == []
-    # ... and on the topic every transition of the reference run, and no other.
-    sent = transitions(read_topic(killed.bootstrap, killed.topic(WARNINGS)))
-    reference_sent = transitions(read_topic(reference.bootstrap, reference.topic(WARNINGS)))
+    # ... and on the topic every transition of the reference run, and no other, once.
+    everything = transitions(read_topic(killed.bootstrap, killed.topic(WARNINGS)))
+    reference_sent = by_rules(
+        transitions(read_topic(reference.bootstrap, reference.topic(WARNINGS)))
+    )
+    sent = by_rules(everything)
     assert set(reference_sent.values()) == {1}
     assert set(sent) == set(reference_sent)
-    repeated = {transition: n for transition, n in sent.items() if n > 1}
-    assert not repeated, (len(repeated), sum(sent.values()) - len(sent))
+    repeated = {transition: n for transition, n in everything.items() if n > 1}
+    assert not repeated, (len(repeated), sum(everything.values()) - len(everything))
     print(
         f"\nkill -9 under load: {len(messages)} messages (+{len(messages)} replayed), "
-        f"{len(expected)} alerts, {len(reference_sent)} warning transitions, "
-        f"{sum(sent.values()) - len(sent)} repeated on the topic, 0 lost"
+        f"{len(expected)} rule alerts, {len(reference_sent)} rule warning transitions "
+        f"({len(everything) - len(sent)} more from the models), 0 repeated on the topic, 0 lost"
     )
 
 
@@ -363,6 +378,12 @@ async def test_store_and_subscriber_down_for_a_minute_lose_and_double_nothing(
         await asyncio.sleep(max(0.0, outage_started + OUTAGE_S / 2 - time.monotonic()))
         receiver.statuses = [500] * 100_000  # listening now, but failing
         receiver.start()
+        await wait_for(
+            "the first dead letter",
+            lambda: store.query_rows("SELECT count() AS n FROM webhook_dead_letters")[0]["n"],
+            outage_started + OUTAGE_S - 5 - time.monotonic(),
+            worker,
+        )
         async with httpx.AsyncClient(timeout=10) as client:  # an operator tries a replay
             early = await replay_dead_letters(store, subscription, Deliverer(client, ONE_TRY))
         assert early.delivered == 0 and early.remaining >= 1
