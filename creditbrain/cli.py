@@ -12,7 +12,7 @@ import click
 import typer
 from rich.console import Console
 
-from creditbrain.api.server import api_command
+from creditbrain.cli_api import api_command
 from creditbrain.cli_backfill import backfill_command
 from creditbrain.cli_contract import replay_command, schemas_app, validate_command
 from creditbrain.cli_dashboards import dashboards_app

@@ -9,7 +9,6 @@ import orjson
 import typer
 
 from creditbrain.errors import CreditBrainError
-from creditbrain.models.evaluate import format_report, run
 from creditbrain.models.series.io import STDIO, detect_csv
 
 models_app = typer.Typer(help="Run the anomaly detection models on files.", no_args_is_help=True)
@@ -61,6 +60,9 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Compare rules-only warnings with rules + online models on a simulated city."""
+    # Imported here: the models' training stack is slow to import and only this needs it.
+    from creditbrain.models.evaluate import format_report, run
+
     report = run(seed, scale, None if warm_seed < 0 else warm_seed, days=days, series=series)
     if as_json:
         typer.echo(orjson.dumps(report.as_dict()).decode())

@@ -4,7 +4,7 @@
   service, so ``creditbrain serve`` hosts the API next to the Faust worker and the
   sinks (chDB allows one process per store). uvicorn's own signal handlers stay off:
   the worker owns SIGINT/SIGTERM and stops the service.
-- :func:`api_command` runs the API (and, with ``--webhooks``, the webhook
+- :func:`run_api` runs the API (and, with ``--webhooks``, the webhook
   dispatcher) in a process of its own, against a ClickHouse server.
 
 Access logs are off: a credit check's path may hold a clear resident id, which must
@@ -17,9 +17,8 @@ import asyncio
 import contextlib
 import ipaddress
 from collections.abc import Generator
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -169,14 +168,8 @@ def _refuse_public_demo_keys(settings: Settings, host: str) -> None:
         )
 
 
-def api_command(
-    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    webhooks: Annotated[
-        bool, typer.Option(help="Also deliver warnings to webhook subscribers.")
-    ] = False,
-) -> None:
-    """Run the HTTP API alone (a ClickHouse server, CREDITBRAIN_CLICKHOUSE__DSN)."""
+def run_api(host: str | None, port: int | None, webhooks: bool) -> None:
+    """Run the HTTP API alone until Ctrl-C (the ``creditbrain api`` command)."""
     settings = get_settings()
     bootstrap = settings.kafka.bootstrap
     if webhooks and not bootstrap:
