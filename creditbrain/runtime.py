@@ -47,6 +47,7 @@ def stream_config(settings: Settings, bootstrap: str, embedded_broker: bool) -> 
         max_message_bytes=settings.max_message_bytes,
         data_dir=str(settings.data_dir / "faust"),
         replication_factor=settings.kafka.replication_factor,
+        acks=settings.kafka.acks,
         models=settings.stream.models,
         checkpoint_interval=settings.stream.checkpoint_interval_s,
     )
@@ -89,7 +90,7 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
         from creditbrain.infra.store import connect, migrate
 
         store = connect(settings.clickhouse_dsn, settings.clickhouse.database)
-        migrate(store)
+        migrate(store, settings.clickhouse.cluster)
 
         def write(table: str, rows: Any, columns: Any) -> None:
             store.client.insert(table, rows, column_names=list(columns), database=store.database)

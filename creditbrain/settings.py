@@ -36,6 +36,11 @@ class KafkaSettings(BaseModel):
     topic_prefix: str = "credit"
     partitions: int = Field(default=4, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1)
+    acks: Literal["1", "all"] = Field(
+        default="all",
+        description="Acknowledgement the worker's producers wait for: `all` (every in-sync "
+        "replica, so min.insync.replicas protects outputs) or `1` (the leader only).",
+    )
 
 
 class ClickHouseSettings(BaseModel):

@@ -105,6 +105,8 @@ class StreamConfig:
     max_message_bytes: int = 1024 * 1024
     data_dir: str = ".creditbrain/faust"
     replication_factor: int = 1
+    #: ``"all"`` or ``"1"``: what every producer of the worker waits for.
+    acks: str = "all"
     models: bool = True
     checkpoint_interval: float = 30.0
 
@@ -187,6 +189,7 @@ def _model_keeper(
         loaded,
         interval=config.checkpoint_interval,
         replication_factor=config.replication_factor,
+        acks=config.acks,
     )
 
 
@@ -213,7 +216,7 @@ def create_stream(config: StreamConfig) -> Stream:
         table_standby_replicas=0,
         producer_linger_ms=5,
         producer_max_batch_size=512 * 1024,
-        producer_acks=1,
+        producer_acks=-1 if config.acks == "all" else 1,
         stream_wait_empty=True,
     )
     source = app.topic(
@@ -239,7 +242,7 @@ def create_stream(config: StreamConfig) -> Stream:
         for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID, ALERTS_LOG)
     }
     outputs[METRIC_COUNTS] = counts.get_topic_name()
-    publisher = OutputProducer(config.bootstrap, outputs)
+    publisher = OutputProducer(config.bootstrap, outputs, acks=config.acks)
     subjects = _table(app, config, "subjects", "entity_state")
     alerts = _table(app, config, "alerts", "alert_state")
     subjects_log = subjects.changelog_topic.get_topic_name()

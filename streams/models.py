@@ -303,6 +303,8 @@ class ModelKeeper(Service):
         Seconds between checkpoints.
     replication_factor
         Of the topic, when it is created here.
+    acks
+        ``"all"`` or ``"1"``, as the worker's other producers.
     """
 
     def __init__(
@@ -313,9 +315,11 @@ class ModelKeeper(Service):
         on_loaded: Callable[[dict[str, bytes]], None],
         interval: float = 30.0,
         replication_factor: int = 1,
+        acks: str = "all",
         **kwargs: Any,
     ) -> None:
         self.bootstrap = bootstrap
+        self.acks: int | str = "all" if acks == "all" else 1
         self.topic = topic
         self.snapshot = snapshot
         self.on_loaded = on_loaded
@@ -331,7 +335,7 @@ class ModelKeeper(Service):
     async def on_start(self) -> None:
         await self._ensure_topic()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks=1, max_request_size=64 * 1024 * 1024
+            bootstrap_servers=self.bootstrap, acks=self.acks, max_request_size=64 * 1024 * 1024
         )
         await self._producer.start()
         consumer = self._consumer = AIOKafkaConsumer(

@@ -23,8 +23,11 @@ from creditbrain.streams.messages import Outbound
 class OutputProducer(Service):
     """One aiokafka producer for the contract's output topics."""
 
-    def __init__(self, bootstrap: str, topics: dict[str, str], **kwargs: Any) -> None:
+    def __init__(
+        self, bootstrap: str, topics: dict[str, str], acks: str = "all", **kwargs: Any
+    ) -> None:
         self.bootstrap = bootstrap
+        self.acks: int | str = "all" if acks == "all" else 1
         self.topics = topics  # contract suffix -> full topic name
         self.ready = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -33,7 +36,7 @@ class OutputProducer(Service):
     async def on_start(self) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
-            acks=1,
+            acks=self.acks,
             linger_ms=5,
             max_batch_size=1024 * 1024,
             max_request_size=4 * 1024 * 1024,
