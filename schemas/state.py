@@ -24,7 +24,7 @@ import sys
 from bisect import insort
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -253,6 +253,12 @@ class Parked(NamedTuple):
     memo: str = ""
 
 
+class Memo(Protocol):
+    """Something that writes itself as JSON (a model's per-subject memory)."""
+
+    def to_json(self) -> bytes: ...
+
+
 @dataclass(slots=True)
 class EntityState:
     """Everything the stream remembers about one subject.
@@ -287,7 +293,8 @@ class EntityState:
         type/sector/district come from.
     model_memo
         What the online early-warning models remember about the subject (their
-        feature state as JSON text); empty until a model has seen the subject.
+        feature state: JSON text, or the object itself while the worker uses it);
+        empty until a model has seen the subject.
 
     Examples
     --------
@@ -317,9 +324,9 @@ class EntityState:
     place_reported_at: int | None = None
     parked: tuple[Parked, ...] = ()
     partition: int = -1
-    #: The online models' per-subject memory (opaque JSON text, see
-    #: :mod:`creditbrain.streams.models`): kept here so it moves with the subject.
-    model_memo: str = ""
+    #: The online models' per-subject memory (see :mod:`creditbrain.streams.models`):
+    #: JSON text as read from the changelog, or the live object the models work on.
+    model_memo: str | Memo = ""
 
     @classmethod
     def for_event(cls, event: CreditEvent) -> EntityState:
@@ -432,8 +439,9 @@ class EntityState:
             doc["pk"] = [[list(p.record), p.memo] for p in self.parked]
         if self.partition >= 0:
             doc["p"] = self.partition
-        if self.model_memo:
-            doc["m"] = self.model_memo
+        memo = self.model_memo
+        if memo:
+            doc["m"] = memo if isinstance(memo, str) else memo.to_json().decode()
         # orjson does not take NamedTuples itself; ``default=tuple`` makes them arrays.
         return orjson.dumps(doc, default=tuple)
 

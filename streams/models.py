@@ -6,7 +6,8 @@ Three pieces, each small:
   (:class:`~creditbrain.models.subject.EarlyWarning`) keep what they remember about
   a subject inside that subject's :class:`~creditbrain.schemas.state.EntityState`
   (``model_memo``), so it travels on the subjects table's changelog and moves with
-  the subject's partition; no second table, no second write.
+  the subject's partition; no second table, no second write, and no JSON per event
+  (the object is kept and written as JSON with the subject's changelog record).
 * :class:`SeriesWatch` turns the daily event counts per sector × district × kind
   into ``metric_anomaly`` warnings. Each worker counts the events it applies and
   sends the partial counts to the internal topic ``<app id>-metric-counts`` keyed
@@ -79,13 +80,19 @@ class FeatureStates(MutableMapping[str, FeatureState]):
         self.states = states
 
     def __getitem__(self, subject_id: str) -> FeatureState:
-        memo = self.states[subject_id].model_memo
+        state = self.states[subject_id]
+        memo = state.model_memo
+        if isinstance(memo, FeatureState):
+            return memo
         if not memo:
             raise KeyError(subject_id)
-        return FeatureState.from_json(memo)
+        # Read from the changelog as text: parsed once, then kept as the object.
+        state.model_memo = features = FeatureState.from_json(str(memo))
+        return features
 
     def __setitem__(self, subject_id: str, value: FeatureState) -> None:
-        self.states[subject_id].model_memo = value.to_json().decode()
+        # Kept as the object; the subject's changelog record writes it as JSON.
+        self.states[subject_id].model_memo = value
 
     def __delitem__(self, subject_id: str) -> None:
         state = self.states[subject_id]

@@ -74,8 +74,11 @@ def test_the_processor_asks_the_models_and_keeps_their_memo_in_the_subject_state
     assert remembered, "no subject state holds the models' memo"
     # The memo survives the state's changelog form.
     again = EntityState.from_json(remembered[0].to_json())
-    assert again.model_memo == remembered[0].model_memo
+    assert isinstance(again.model_memo, str)
     assert FeatureState.from_json(again.model_memo) == FeatureStates(states)[again.subject_id]
+    # Read back from text, it is parsed once and then used as the object.
+    restored = FeatureStates({again.subject_id: again})
+    assert restored[again.subject_id] is restored[again.subject_id]
 
 
 def test_a_failing_model_is_replaced_and_scoring_goes_on() -> None:
