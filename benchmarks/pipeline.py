@@ -4,7 +4,8 @@ Each figure comes from real processes on a real (embedded) broker:
 
 * throughput: a backlog of simulated events is put on the input topics first; then
   (1) a raw aiokafka consumer reads it, (2) ``creditbrain worker`` processes it,
-  (3) a naive one-event-at-a-time Faust agent does the same work; each rate is
+  with the online models and (3) with the rules alone, (4) a naive
+  one-event-at-a-time Faust agent does the rules' work; each rate is
   messages divided by the time until the consumer group has committed the end;
 * latency: the worker runs, events go in at a fixed rate, and the time from an
   event's produce timestamp to the timestamp of the score change / warning it caused;
@@ -142,6 +143,18 @@ def throughput(scale: float, work: Path) -> dict[str, Any]:
             total,
             work / "ours.log",
         )
+        rules_only = timed_drain(
+            cli,
+            {
+                **worker_env(broker.bootstrap, prefix, "bench-rules", work / "rules"),
+                "CREDITBRAIN_STREAM__MODELS": "false",
+            },
+            broker.bootstrap,
+            prefix,
+            "bench-rules",
+            total,
+            work / "rules.log",
+        )
         naive_cmd = [sys.executable, "-m", "benchmarks.naive_agent", "worker", "-l", "warn"]
         naive = timed_drain(
             naive_cmd,
@@ -156,6 +169,7 @@ def throughput(scale: float, work: Path) -> dict[str, Any]:
         "messages": total,
         "raw_aiokafka_msg_s": round(raw),
         "worker_events_s": round(ours),
+        "worker_rules_only_events_s": round(rules_only),
         "naive_agent_events_s": round(naive),
     }
 
