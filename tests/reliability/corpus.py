@@ -13,8 +13,8 @@ The same seed gives the same bytes: the generator draws from one ``random.Random
 
 Examples
 --------
->>> first = build_corpus(seed=3, per_category=2)
->>> [m.value for m in first] == [m.value for m in build_corpus(seed=3, per_category=2)]
+>>> first = build_corpus(seed=3, per_category=5)
+>>> [m.value for m in first] == [m.value for m in build_corpus(seed=3, per_category=5)]
 True
 >>> sorted({m.category for m in first}) == sorted(CATEGORIES)
 True
