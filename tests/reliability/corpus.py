@@ -445,7 +445,7 @@ def valid_event(seed: int) -> dict[str, Any]:
     return builder.event(builder.subject())
 
 
-#: What the corpus covers (each category is present in every corpus).
+#: What the corpus covers (every category is present once ``per_category`` is 5 or more).
 CATEGORIES: tuple[str, ...] = (
     "random_bytes", "empty", "truncated", "deep_nesting", "oversize", "wrong_type",
     "missing_field", "bad_person_id", "bad_credit_code", "unknown_kind", "unknown_sector",
