@@ -244,6 +244,11 @@ class Processor:
         else:
             key = redact(message.key, self.ctx.pseudonym_key) if message.key else None
         raw = letter.raw if letter.raw or not message.value else b""
+        if message.value and not raw:
+            # A message over the size limit is not read, so it cannot be checked for
+            # personal data, and the DLQ topic need not take messages that large:
+            # its body stays behind, and this header says so.
+            headers.append(("body", b"dropped"))
         result.outbound.append(Outbound(DLQ, key, raw, headers))
 
     def _released(self, subject_id: str, late: Released, result: BatchResult) -> None:

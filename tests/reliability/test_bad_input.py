@@ -315,6 +315,7 @@ def test_the_corpus_through_serve_adds_up_and_the_worker_keeps_going(serve_facto
     too_large = [h for h in unresolved if h["reason"] == "too_large"]
     assert sorted(int(h["detail"].split()[0]) for h in too_large) == [MIB + 1, 2_000_000, 5 * MIB]
     assert {h["size"] for h in too_large} == {"0"}  # recorded, without the oversized body
+    assert {h.get("body") for h in too_large} == {"dropped"}  # and saying so
 
     assert serve.stop() == 0
     assert "Traceback" not in serve.log()
