@@ -65,7 +65,7 @@ def _context(info: ValidationInfo) -> ParseContext | None:
     return ctx if isinstance(ctx, ParseContext) else None
 
 
-_STRICT = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+_STRICT = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 #: Event times the pipeline can carry: epoch milliseconds stay positive and their
 #: versioned forms (ms x 10^6) fit 64 bits, and every expiry stays inside ClickHouse's
 #: DateTime64 range (1900-2299). A time outside is a ``bad_field``, not a crash downstream.
