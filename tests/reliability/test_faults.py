@@ -254,7 +254,8 @@ def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_facto
     repeated = {transition: n for transition, n in everything.items() if n > 1}
     assert not repeated, (len(repeated), sum(everything.values()) - len(everything))
     print(
-        f"\nkill -9 under load: {len(messages)} messages (+{len(messages)} replayed), "
+        f"\nkill -9 under load: {len(messages)} messages (+{len(messages)} replayed, "
+        f"{outstanding} uncommitted at the kill), "
         f"{len(expected)} rule alerts, {len(reference_sent)} rule warning transitions "
         f"({len(everything) - len(sent)} more from the models), 0 repeated on the topic, 0 lost"
     )
