@@ -53,11 +53,15 @@ BAD = [
     (wire(occurred_at="2030-01-01T00:00:00+08:00"), Reason.FUTURE_EVENT),
     # Not JSON numbers, though Python's json writes them: a wrong field, not a negative one.
     (
-        json.dumps(wire(payload={"decision_no": "D", "amount_cny": float("nan")})).encode(),
+        json.dumps(
+            wire(payload={"decision_no": "D", "severity": "general", "amount_cny": float("nan")})
+        ).encode(),
         Reason.BAD_FIELD,
     ),
     (
-        json.dumps(wire(payload={"decision_no": "D", "amount_cny": float("-inf")})).encode(),
+        json.dumps(
+            wire(payload={"decision_no": "D", "severity": "general", "amount_cny": float("-inf")})
+        ).encode(),
         Reason.BAD_FIELD,
     ),
     (wire(sector="'; DROP TABLE events; --"), Reason.UNKNOWN_SECTOR),
