@@ -63,8 +63,6 @@ class OutputProducer(Service):
         producer = self._producer
         if producer is None or not (messages or changelog):
             return
-        for topic, partition, key, value in changelog:
-            await producer.send(topic, value=value, key=key, partition=partition)
         for message in messages:
             await producer.send(
                 self.topics[message.topic],
@@ -72,4 +70,11 @@ class OutputProducer(Service):
                 key=message.key,
                 headers=message.headers or None,
             )
+        # Outputs first: a crash between the two flushes leaves the state without the
+        # batch, so the redelivered batch produces its outputs again (same ids, collapsed
+        # downstream). The other order could lose a warning: state saying it was sent,
+        # the warning never written.
+        await producer.flush()
+        for topic, partition, key, value in changelog:
+            await producer.send(topic, value=value, key=key, partition=partition)
         await producer.flush()
