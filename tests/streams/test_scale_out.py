@@ -9,12 +9,11 @@ warnings, accepted events and dead letters. In the failover variants one worker
 stops half-way (SIGINT, and ``kill -9``) and the other must take over all
 partitions, its state included, with the same end result.
 
-The city goes in rounds (every subject's first message, then every subject's second,
-each round once the one before is processed), because a worker reads a subject's six
-input topics independently: without rounds, the order in which it sees one subject's
-events, and with it the warnings of the trajectory rules, changes from run to run
-even with a single worker. Warnings of the online models are counted, not compared
-(:data:`MODEL_RULES`).
+The city goes in rounds (:func:`rounds`), each once the one before is processed,
+because a worker reads a subject's six input topics independently: without rounds,
+the order in which it sees one subject's events, and with it the warnings of the
+trajectory rules, changes from run to run even with a single worker. Warnings of the
+online models are counted, not compared (:data:`MODEL_RULES`).
 
 Who owns which partition comes from each worker's own log: Faust logs the partition
 set it is given at every rebalance ("Setting newly assigned partitions"). The
@@ -209,18 +208,23 @@ def wait_for_split(processes: list[ServeProcess], timeout: float = 90.0) -> list
 
 
 def rounds(messages: Messages) -> list[Messages]:
-    """``messages`` in rounds: round *k* holds every subject's *k*-th message.
+    """``messages`` in rounds that fix the order in which each subject's messages are seen.
 
     A subject's messages travel on up to six topics, which a worker reads
-    independently, so the order in which it sees them is not fixed by Kafka; rules that
-    follow a subject's trajectory depend on that order. Sending round *k* only once
-    round *k - 1* is processed fixes each subject's order for every run.
+    independently, so Kafka does not fix the order in which it sees them; rules that
+    follow a subject's trajectory depend on that order. Messages on one topic keep
+    their order (one key, one partition), so a subject's message joins the round of
+    its previous one when both are on the same topic, else the next round; each round
+    is sent once the one before is processed.
     """
-    seen: dict[bytes, int] = {}
+    last: dict[bytes, tuple[int, str]] = {}
     out: list[Messages] = []
     for message in messages:
-        k = seen.get(message[1], 0)
-        seen[message[1]] = k + 1
+        topic, key, _ = message
+        k, previous = last.get(key, (0, topic))
+        if previous != topic:
+            k += 1
+        last[key] = (k, topic)
         if k == len(out):
             out.append([])
         out[k].append(message)
