@@ -9,22 +9,29 @@ figure is the median over the runs of the mean µs per ``observe``. As wall-cloc
 time counts the moments other processes hold the CPU, each run is also measured in
 CPU time: the process time of the replay less that of the same replay without the
 models, per event. One more run splits ``observe``'s time into its parts: the
-features, and per learner the watermark advance (where matured examples are
+features, the feature state read from and written back to the subject's memo (as
+JSON text), and per learner the watermark advance (where matured examples are
 learned), the prediction and the queueing of the example; the timer calls add a
 little to every part, so the split is given as shares.
+
+As in the worker, each subject's feature state lives as JSON text in its
+``EntityState.model_memo`` (:class:`creditbrain.streams.models.FeatureStates`), so
+the cost of reading and writing it is part of the figure. The load average is
+printed beside the figures: the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from creditbrain.models.features import subject_features
+from creditbrain.models.features import FeatureState, sparse_features
 from creditbrain.models.scorecard import DEFAULT_SCORECARD, Applied, apply_event, evaluate
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.events import CreditEvent, ParseContext
@@ -32,6 +39,7 @@ from creditbrain.schemas.parse import DeadLetter, parse_event
 from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
+from creditbrain.streams.models import FeatureStates
 
 KEY = b"benchmark-pseudonym-key"
 
@@ -47,9 +55,17 @@ def events(scale: float, seed: int, start: date | None = None) -> list[CreditEve
     return [event for event in parsed if not isinstance(event, DeadLetter)]
 
 
-def replay(city: list[CreditEvent], model: EarlyWarning | None) -> tuple[int, float]:
-    """Replay ``city`` through the scorecard and ``model``: (observe calls, seconds in them)."""
+def replay(
+    city: list[CreditEvent], model: EarlyWarning | None, memo: type[FeatureStates] = FeatureStates
+) -> tuple[int, float]:
+    """Replay ``city`` through the scorecard and ``model``: (observe calls, seconds in them).
+
+    The model's feature states are kept in the subjects' memos (``memo`` over the
+    replay's subject states), as the worker keeps them.
+    """
     states: dict[str, EntityState] = {}
+    if model is not None:
+        model.feature_states = memo(states)
     clock = time.perf_counter
     calls, spent = 0, 0.0
     for event in city:
@@ -71,6 +87,11 @@ def replay(city: list[CreditEvent], model: EarlyWarning | None) -> tuple[int, fl
     return calls, spent
 
 
+def _timing(parts: dict[str, float], name: str) -> Callable[[Any], Any]:
+    """:func:`_timed` as a decorator."""
+    return lambda function: _timed(parts, name, function)
+
+
 def _timed(parts: dict[str, float], name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     clock = time.perf_counter
 
@@ -89,16 +110,26 @@ def split(city: list[CreditEvent], warm: bytes) -> dict[str, float]:
     from creditbrain.models.subject import early_warning
 
     parts: dict[str, float] = {}
+
+    class TimedMemo(FeatureStates):
+        @_timing(parts, "memo")
+        def __getitem__(self, subject_id: str) -> FeatureState:
+            return super().__getitem__(subject_id)
+
+        @_timing(parts, "memo")
+        def __setitem__(self, subject_id: str, value: FeatureState) -> None:
+            super().__setitem__(subject_id, value)
+
     model = EarlyWarning.from_bytes(warm)
     for name, learner in model.learners.items():
-        for method in ("advance", "predict_proba_one", "add"):
+        for method in ("advance", "predict_proba_one", "push"):
             setattr(learner, method, _timed(parts, f"{name}.{method}", getattr(learner, method)))
-    original = early_warning.subject_features
-    early_warning.subject_features = _timed(parts, "features", subject_features)  # type: ignore[assignment]
+    original = early_warning.sparse_features
+    early_warning.sparse_features = _timed(parts, "features", sparse_features)  # type: ignore[assignment]
     try:
-        _, spent = replay(city, model)
+        _, spent = replay(city, model, TimedMemo)
     finally:
-        early_warning.subject_features = original  # type: ignore[assignment]
+        early_warning.sparse_features = original  # type: ignore[assignment]
     parts["rest"] = spent - sum(parts.values())
     return {name: round(seconds / spent, 3) for name, seconds in parts.items()}
 
@@ -111,6 +142,7 @@ def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
     replay(events(scale, seed + 1, first - timedelta(days=365)), model)
     warm = model.to_bytes()
     cpu = time.process_time
+    load_before = os.getloadavg()
     per_event, cpu_per_event = [], []
     calls = 0
     for _ in range(runs):
@@ -132,6 +164,8 @@ def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
         "cpu_us_per_event_median": round(statistics.median(cpu_per_event), 1),
         "cpu_us_per_event_runs": [round(value, 1) for value in cpu_per_event],
         "share": split(city, warm),
+        "load_average_before": [round(value, 2) for value in load_before],
+        "load_average_after": [round(value, 2) for value in os.getloadavg()],
     }
 
 

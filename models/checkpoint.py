@@ -23,11 +23,15 @@ from creditbrain.errors import CreditBrainError
 from creditbrain.models.features import FeatureState
 from creditbrain.models.subject import EarlyWarning
 
-__all__ = ["CHECKPOINT_FORMAT", "MAGIC", "CheckpointError", "dump", "load"]
+__all__ = ["CHECKPOINT_FORMAT", "MAGIC", "READABLE_FORMATS", "CheckpointError", "dump", "load"]
 
 MAGIC = b"CBEW"
 #: Bumped whenever the pickled classes change in a way an old checkpoint cannot follow.
-CHECKPOINT_FORMAT = 2
+#: Format 3 keeps each waiting example as a dict of its non-zero features.
+CHECKPOINT_FORMAT = 3
+#: Older formats :func:`load` still reads (format 2: examples as tuples of pairs,
+#: turned into dicts on load).
+READABLE_FORMATS = frozenset((2, CHECKPOINT_FORMAT))
 
 
 class CheckpointError(CreditBrainError, ValueError):
@@ -52,7 +56,7 @@ def load(
     if data[: len(MAGIC)] != MAGIC:
         raise CheckpointError("not an early-warning checkpoint")
     version = data[len(MAGIC)] if len(data) > len(MAGIC) else None
-    if version != CHECKPOINT_FORMAT:
+    if version not in READABLE_FORMATS:
         raise CheckpointError(f"checkpoint format {version}, expected {CHECKPOINT_FORMAT}")
     # Trusted input: checkpoints are written by dump() into our own topic or table.
     model = pickle.loads(data[len(MAGIC) + 1 :])  # noqa: S301

@@ -28,15 +28,21 @@ What the features are (names in :data:`FEATURE_NAMES`):
 Only the score history cannot be read off the state, so the stream keeps a
 :class:`FeatureState` per subject: the last few score changes, at most
 :data:`HISTORY_LIMIT` pairs. Counting scans only the last 365 days of records
-(found by bisection), so the cost does not grow with a subject's history.
+(found by bisection), once for all groups and windows, so the cost does not grow
+with a subject's history.
+
+The models call :func:`sparse_features`, which builds only the non-zero features
+(most are zero for most transitions), in the order of :data:`FEATURE_NAMES`;
+:func:`subject_features` gives all of them.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from collections.abc import Iterable
 from operator import itemgetter
+from typing import Any
 
 import orjson
 
@@ -51,6 +57,7 @@ __all__ = [
     "SECTOR_GROUPS",
     "FeatureState",
     "is_red",
+    "sparse_features",
     "subject_features",
 ]
 
@@ -132,13 +139,31 @@ _TEN_YEARS_LOG = math.log1p(3650.0)
 _AMOUNT_LOG = math.log1p(10_000_000.0)
 _WORKERS_LOG = math.log1p(100.0)
 _occurred = itemgetter(0)
-#: The template every feature dict starts from (one dict copy instead of 40 stores).
+#: The template of the full feature dict.
 _ZEROS = dict.fromkeys(FEATURE_NAMES, 0.0)
+
+# One bit per kind of trouble (the reporting department's kind of record), so the
+# distinct kinds seen in a window are an int, and the arrears kinds a mask of it.
+_TROUBLE_KINDS = sorted({kind for (kind, _), group in KIND_GROUPS.items() if group in _TROUBLE})
+_KIND_BIT = {kind: 1 << index for index, kind in enumerate(_TROUBLE_KINDS)}
+_ARREARS_BITS = sum(_KIND_BIT[kind] for kind in _ARREARS)
+#: Record class -> (index of its group in ``_GROUPS``, its trouble-kind bit or 0).
+_CLASSES: dict[tuple[str, str | None], tuple[int, int]] = {
+    key: (_GROUPS.index(group), _KIND_BIT[key[0]] if group in _TROUBLE else 0)
+    for key, group in KIND_GROUPS.items()
+}
+#: Per group, the names of its 30-, 90- and 365-day counts.
+_WINDOW_NAMES = tuple(tuple(f"{group}_{suffix}" for _, suffix in _WINDOWS) for group in _GROUPS)
+_TYPE_FEATURE = {member: f"type_{member.value}" for member in SubjectType}
+_SECTOR_FEATURE = {sector: f"sector_{group}" for sector, group in SECTOR_GROUPS.items()}
+_WINDOW_365 = 365 * DAY_MS
+_WINDOW_90 = 90 * DAY_MS
+_WINDOW_30 = 30 * DAY_MS
 
 #: Score changes kept per subject: enough for a few per month over 90 days.
 HISTORY_LIMIT = 12
-#: Version of the JSON form of :class:`FeatureState`.
-FEATURE_STATE_FORMAT = 1
+#: Version of the JSON form of :class:`FeatureState` (format 1, pairs, is still read).
+FEATURE_STATE_FORMAT = 2
 
 
 def is_red(record: Record) -> bool:
@@ -157,9 +182,10 @@ def is_red(record: Record) -> bool:
     return kind == "wage_arrears" and workers >= 10
 
 
-@dataclass(frozen=True, slots=True)
 class FeatureState:
     """What the features need that the subject's state does not hold: the score history.
+
+    Immutable; :meth:`after` gives the next state.
 
     Parameters
     ----------
@@ -174,60 +200,167 @@ class FeatureState:
     (900, 1000)
     >>> FeatureState.from_json(s.to_json()) == s
     True
+    >>> s.to_json()
+    b'{"f":2,"h":[0,1000,864000000,900,4320000000,850]}'
     """
 
-    history: tuple[tuple[int, int], ...] = ()
+    # The pairs are kept flat, (at, score, at, score, ...): the JSON form is then one
+    # list of ints, which reads back without building a tuple per pair.
+    __slots__ = ("flat",)
+
+    def __init__(self, history: Iterable[tuple[int, int]] = ()) -> None:
+        #: The history flattened: ``(at_ms, score, at_ms, score, ...)``.
+        self.flat: tuple[int, ...] = tuple([value for pair in history for value in pair])
+
+    @classmethod
+    def from_flat(cls, flat: tuple[int, ...]) -> FeatureState:
+        """The state of the flattened history ``flat`` (:attr:`flat`)."""
+        state = cls.__new__(cls)
+        state.flat = flat
+        return state
+
+    @property
+    def history(self) -> tuple[tuple[int, int], ...]:
+        """``(at_ms, score)`` pairs, oldest first."""
+        flat = self.flat
+        return tuple(zip(flat[::2], flat[1::2], strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FeatureState):
+            return NotImplemented
+        return self.flat == other.flat
+
+    def __hash__(self) -> int:
+        return hash(self.flat)
+
+    def __repr__(self) -> str:
+        return f"FeatureState(history={self.history!r})"
 
     def score_at(self, at_ms: int) -> int:
         """The score the subject had at ``at_ms`` (1000 before its first record)."""
+        flat = self.flat
         score = _CLEAN_SCORE
-        for moment, value in self.history:
-            if moment > at_ms:
+        for index in range(0, len(flat), 2):
+            if flat[index] > at_ms:
                 break
-            score = value
+            score = flat[index + 1]
         return score
 
     def after(self, at_ms: int, score: int) -> FeatureState:
         """The state once the subject scored ``score`` at ``at_ms`` (not before the last entry)."""
-        history = self.history
-        if history and history[-1][1] == score:
+        flat = self.flat
+        if flat and flat[-1] == score:
             return self
-        horizon = at_ms - 90 * DAY_MS
+        horizon = at_ms - _WINDOW_90
+        size = len(flat)
         keep = 0
-        while keep + 1 < len(history) and history[keep + 1][0] <= horizon:
-            keep += 1
-        kept = (*history[keep:], (at_ms, score))
-        if len(kept) > HISTORY_LIMIT:
-            kept = (kept[0], *kept[-(HISTORY_LIMIT - 1) :])
-        return FeatureState(kept)
+        while keep + 2 < size and flat[keep + 2] <= horizon:
+            keep += 2
+        kept = (*flat[keep:], at_ms, score)
+        if len(kept) > 2 * HISTORY_LIMIT:
+            kept = (*kept[:2], *kept[-2 * (HISTORY_LIMIT - 1) :])
+        return FeatureState.from_flat(kept)
 
     def to_json(self) -> bytes:
-        """Compact JSON: ``{"f": format, "h": [[at_ms, score], ...]}``."""
-        return orjson.dumps({"f": FEATURE_STATE_FORMAT, "h": self.history})
+        """Compact JSON: ``{"f": format, "h": [at_ms, score, at_ms, score, ...]}``."""
+        return orjson.dumps({"f": FEATURE_STATE_FORMAT, "h": self.flat})
 
     @classmethod
     def from_json(cls, data: bytes | str) -> FeatureState:
-        """The state written by :meth:`to_json`."""
-        doc = orjson.loads(data)
-        if doc.get("f") != FEATURE_STATE_FORMAT:
-            raise ValueError(
-                f"feature state format {doc.get('f')!r}, expected {FEATURE_STATE_FORMAT}"
-            )
-        return cls(tuple((int(at), int(score)) for at, score in doc["h"]))
+        """The state written by :meth:`to_json`, of this format or of format 1.
+
+        Format 1 held the pairs as lists: ``{"f": 1, "h": [[at_ms, score], ...]}``.
+
+        >>> FeatureState.from_json('{"f": 1, "h": [[0, 1000], [5, 990]]}').history
+        ((0, 1000), (5, 990))
+        """
+        doc: Any = orjson.loads(data)
+        version = doc.get("f")
+        if version == FEATURE_STATE_FORMAT:
+            flat = doc["h"]
+            if len(flat) % 2:
+                raise ValueError("feature state history of odd length")
+            return cls.from_flat(tuple(flat))
+        if version == 1:
+            return cls((int(at), int(score)) for at, score in doc["h"])
+        raise ValueError(f"feature state format {version!r}, expected {FEATURE_STATE_FORMAT}")
 
 
-def _squash(count: int) -> float:
-    return count / (count + 2.0)
+_NO_HISTORY = FeatureState()
 
 
 def _clip(value: float) -> float:
     return 0.0 if value < 0.0 else 1.0 if value > 1.0 else value
 
 
+def sparse_features(
+    state: EntityState, result: ScoreResult, at_ms: int, previous: FeatureState | None
+) -> tuple[dict[str, float], FeatureState]:
+    """The non-zero features of ``state`` re-scored as ``result`` at ``at_ms``, and the next
+    feature state.
+
+    The items are those of :func:`subject_features` that are not zero, in the same
+    order (the order of :data:`FEATURE_NAMES`); the zero ones are never built.
+    Parameters as for :func:`subject_features`.
+
+    Examples
+    --------
+    >>> state = EntityState("91350100M000100Y43", SubjectType.PERSON)
+    >>> state.add(Record(0, "a", "penalty", "general"))
+    >>> from creditbrain.schemas.state import ScoreReason
+    >>> x, fs = sparse_features(state, ScoreResult(980, "A", (ScoreReason("a", "penalty", -20),)),
+    ...                         0, None)
+    >>> x  # doctest: +NORMALIZE_WHITESPACE
+    {'penalty_30d': 0.3333333333333333, 'penalty_90d': 0.3333333333333333,
+     'penalty_365d': 0.3333333333333333, 'score': 0.98, 'grade': 1.0,
+     'deductions': 0.3333333333333333, 'fall_30d': 0.06666666666666667,
+     'fall_90d': 0.06666666666666667, 'quiet': 1.0, 'trouble_kinds_90d': 0.3333333333333333,
+     'trouble_recent': 1.0, 'fall_speedup': 0.06666666666666667, 'type_person': 1.0,
+     'sector_other': 1.0}
+    """
+    x: dict[str, float] = {}
+    records = state.records
+    end = bisect_right(records, at_ms, key=_occurred)
+    start = bisect_left(records, at_ms - _WINDOW_365, hi=end, key=_occurred)
+    trajectory = _count_windows(x, records, start, end, at_ms) if start < end else None
+    deductions = 0
+    wanted: set[str] | None = None
+    for event_id, kind, effect in result.reasons:
+        if effect < 0:
+            deductions += 1
+        if kind in _ARREARS:
+            if wanted is None:
+                wanted = set()
+            wanted.add(event_id)
+    if wanted:
+        _open_arrears(x, records, wanted, end)
+    if previous is None:
+        previous = _NO_HISTORY
+    score = result.score
+    speedup = _score_features(x, result, deductions, previous, at_ms)
+    # The previous record is the latest one strictly before this moment.
+    before = bisect_left(records, at_ms, hi=end, key=_occurred)
+    if before:
+        days = (at_ms - records[before - 1][0]) / DAY_MS
+        quiet = min(1.0, math.log1p(days) / _TEN_YEARS_LOG)
+        if quiet:
+            x["quiet"] = quiet
+    else:
+        x["quiet"] = 1.0
+    if trajectory is not None:
+        _trajectory(x, *trajectory)
+    if speedup > 0.0:
+        x["fall_speedup"] = _clip(speedup)
+    x[_TYPE_FEATURE[state.subject_type]] = 1.0
+    x[_SECTOR_FEATURE.get(state.sector or "", "sector_other")] = 1.0
+    return x, previous.after(at_ms, score)
+
+
 def subject_features(
     state: EntityState, result: ScoreResult, at_ms: int, previous: FeatureState | None
 ) -> tuple[dict[str, float], FeatureState]:
-    """The features of ``state`` re-scored as ``result`` at ``at_ms``, and the next feature state.
+    """All the features of ``state`` re-scored as ``result`` at ``at_ms``, and the next
+    feature state.
 
     Parameters
     ----------
@@ -254,88 +387,101 @@ def subject_features(
     >>> round(x["fall_90d"], 3), x["sector_money"], x["type_enterprise"], fs.history
     (0.167, 1.0, 1.0, ((0, 970), (3456000000, 950)))
     """
+    sparse, after = sparse_features(state, result, at_ms, previous)
     features = _ZEROS.copy()
-    records = state.records
-    start = bisect_left(records, at_ms - 365 * DAY_MS, key=_occurred)
-    end = bisect_right(records, at_ms, key=_occurred)
-    if start < end:
-        _count_windows(features, records, start, end, at_ms)
-    if result.reasons:
-        _open_arrears(features, records, result, end)
-    previous = previous or FeatureState()
+    features.update(sparse)
+    return features, after
+
+
+def _score_features(
+    x: dict[str, float],
+    result: ScoreResult,
+    deductions: int,
+    previous: FeatureState,
+    at_ms: int,
+) -> float:
+    """Write the score's features into ``x``; return the fall's speed-up (not yet clipped)."""
     score = result.score
-    features["score"] = score / 1000.0
-    features["grade"] = _GRADE_VALUE[result.grade]
-    features["deductions"] = _squash(sum(1 for reason in result.reasons if reason.effect < 0))
-    change_30 = score - previous.score_at(at_ms - 30 * DAY_MS)
-    change_90 = score - previous.score_at(at_ms - 90 * DAY_MS)
-    features["fall_30d"] = _clip(-change_30 / 300.0)
-    features["fall_90d"] = _clip(-change_90 / 300.0)
-    features["rise_90d"] = _clip(change_90 / 300.0)
+    if score:
+        x["score"] = score / 1000.0
+    grade = _GRADE_VALUE[result.grade]
+    if grade:
+        x["grade"] = grade
+    if deductions:
+        x["deductions"] = deductions / (deductions + 2.0)
+    change_30 = score - previous.score_at(at_ms - _WINDOW_30)
+    change_90 = score - previous.score_at(at_ms - _WINDOW_90)
+    if change_30 < 0:
+        x["fall_30d"] = _clip(-change_30 / 300.0)
+    if change_90 < 0:
+        x["fall_90d"] = _clip(-change_90 / 300.0)
+    elif change_90 > 0:
+        x["rise_90d"] = _clip(change_90 / 300.0)
     # Speeding up: the last 30 days fell by more than the 30-day average of the 60 before.
-    features["fall_speedup"] = _clip((-change_30 + (change_90 - change_30) / 2) / 300.0)
-    # The previous record is the latest one strictly before this moment.
-    before = bisect_left(records, at_ms, key=_occurred)
-    if before:
-        days = (at_ms - records[before - 1].occurred_at) / DAY_MS
-        features["quiet"] = min(1.0, math.log1p(days) / _TEN_YEARS_LOG)
-    else:
-        features["quiet"] = 1.0
-    features["type_" + state.subject_type.value] = 1.0
-    features["sector_" + SECTOR_GROUPS.get(state.sector, "other")] = 1.0
-    return features, previous.after(at_ms, score)
+    return (-change_30 + (change_90 - change_30) / 2) / 300.0
 
 
 def _count_windows(
-    features: dict[str, float], records: list[Record], start: int, end: int, at_ms: int
-) -> None:
-    counts = dict.fromkeys(_GROUPS, 0)
-    counts_30 = dict.fromkeys(_GROUPS, 0)
-    counts_90 = dict.fromkeys(_GROUPS, 0)
-    # Distinct kinds of trouble (and of arrears) reported in the last 90 days.
-    kinds_90: set[str] = set()
-    since_30, since_90 = at_ms - 30 * DAY_MS, at_ms - 90 * DAY_MS
+    x: dict[str, float], records: list[Record], start: int, end: int, at_ms: int
+) -> tuple[int, bool, float] | None:
+    """Write the window counts of ``records[start:end]`` into ``x``, in one pass.
+
+    Returns, when trouble was reported in the last 90 days, its kinds (bits of
+    ``_KIND_BIT``), whether every arrears report of the year is of those 90 days, and
+    the share of the year's trouble records within them; otherwise ``None``.
+    """
+    total = [0, 0, 0, 0, 0]
+    last_90 = [0, 0, 0, 0, 0]
+    last_30 = [0, 0, 0, 0, 0]
+    kinds = 0
+    since_30, since_90 = at_ms - _WINDOW_30, at_ms - _WINDOW_90
+    classes = _CLASSES
     for index in range(start, end):
         record = records[index]
-        group = KIND_GROUPS.get((record[2], record[3]))
-        if group is None:
+        found = classes.get((record[2], record[3]))
+        if found is None:
             continue
-        counts[group] += 1
+        group, bit = found
+        total[group] += 1
         occurred = record[0]
         if occurred > since_90:
-            counts_90[group] += 1
-            if group in _TROUBLE:
-                kinds_90.add(record[2])
+            last_90[group] += 1
+            kinds |= bit
             if occurred > since_30:
-                counts_30[group] += 1
-    for group in _GROUPS:
-        if counts[group]:
-            features[group + "_365d"] = _squash(counts[group])
-            features[group + "_90d"] = _squash(counts_90[group])
-            features[group + "_30d"] = _squash(counts_30[group])
-    if kinds_90:
-        arrears_kinds = len(kinds_90 & _ARREARS)
-        features["arrears_kinds_90d"] = arrears_kinds / 3
-        if arrears_kinds and counts["arrears"] == counts_90["arrears"]:
-            features["arrears_new"] = 1.0
-        features["trouble_kinds_90d"] = _squash(len(kinds_90))
-        trouble = counts["penalty"] + counts["judgment"] + counts["arrears"] + counts["listing"]
-        recent = (
-            counts_90["penalty"]
-            + counts_90["judgment"]
-            + counts_90["arrears"]
-            + counts_90["listing"]
-        )
-        features["trouble_recent"] = recent / trouble
+                last_30[group] += 1
+    for group, names in enumerate(_WINDOW_NAMES):
+        count = total[group]
+        if count:
+            recent = last_30[group]
+            if recent:
+                x[names[0]] = recent / (recent + 2.0)
+            recent = last_90[group]
+            if recent:
+                x[names[1]] = recent / (recent + 2.0)
+            x[names[2]] = count / (count + 2.0)
+    if not kinds:
+        return None
+    # Groups 0-3 are the trouble groups, 2 the arrears (the order of ``_GROUPS``).
+    trouble = total[0] + total[1] + total[2] + total[3]
+    recent = last_90[0] + last_90[1] + last_90[2] + last_90[3]
+    return kinds, total[2] == last_90[2], recent / trouble
 
 
-def _open_arrears(
-    features: dict[str, float], records: list[Record], result: ScoreResult, end: int
-) -> None:
-    wanted = {reason.event_id for reason in result.reasons if reason.kind in _ARREARS}
-    if not wanted:
-        return
+def _trajectory(x: dict[str, float], kinds: int, arrears_new: bool, trouble_recent: float) -> None:
+    """Write the trajectory features (but the speed-up) of :func:`_count_windows`' findings."""
+    arrears_kinds = (kinds & _ARREARS_BITS).bit_count()
+    if arrears_kinds:
+        x["arrears_kinds_90d"] = arrears_kinds / 3
+        if arrears_new:
+            x["arrears_new"] = 1.0
+    distinct = kinds.bit_count()
+    x["trouble_kinds_90d"] = distinct / (distinct + 2.0)
+    x["trouble_recent"] = trouble_recent
+
+
+def _open_arrears(x: dict[str, float], records: list[Record], wanted: set[str], end: int) -> None:
     amount = 0.0
+    si_months = tax_months = wage_workers = open_arrears = 0.0
     # Counting arrears are the latest report of their kind, so a backward scan finds them soon.
     for index in range(end - 1, -1, -1):
         record = records[index]
@@ -345,12 +491,22 @@ def _open_arrears(
         kind, quantity = record[2], record[5] or 0
         amount += record[4] or 0.0
         if kind == "social_insurance_arrears":
-            features["si_months"] = min(1.0, quantity / 12.0)
+            si_months = min(1.0, quantity / 12.0)
         elif kind == "tax_arrears":
-            features["tax_months"] = min(1.0, quantity / 12.0)
+            tax_months = min(1.0, quantity / 12.0)
         else:
-            features["wage_workers"] = min(1.0, math.log1p(quantity) / _WORKERS_LOG)
-        features["open_arrears"] += 1 / 3
+            wage_workers = min(1.0, math.log1p(quantity) / _WORKERS_LOG)
+        open_arrears += 1 / 3
         if not wanted:
             break
-    features["arrears_amount"] = min(1.0, math.log1p(amount) / _AMOUNT_LOG)
+    if si_months:
+        x["si_months"] = si_months
+    if tax_months:
+        x["tax_months"] = tax_months
+    if wage_workers:
+        x["wage_workers"] = wage_workers
+    amount = min(1.0, math.log1p(amount) / _AMOUNT_LOG)
+    if amount:
+        x["arrears_amount"] = amount
+    if open_arrears:
+        x["open_arrears"] = open_arrears

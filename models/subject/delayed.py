@@ -12,6 +12,12 @@ Most transitions are of subjects without any deduction; only every
 ``clean_stride``-th of those is queued (chosen by a hash of subject and time, so a
 replay picks the same ones), weighted by ``clean_stride``, which keeps the
 probabilities calibrated at a fraction of the learning cost.
+
+An example waits as the dict of its non-zero features, the very dict that is later
+learned. The garbage collector does not track a dict of strings and floats, so a
+waiting example is one object to it (the queue's tuple) where a tuple of pairs was
+about twenty: with tens of thousands waiting, that made its passes a large part of
+the models' cost.
 """
 
 from __future__ import annotations
@@ -23,9 +29,27 @@ from typing import Any
 
 from river import base
 
-__all__ = ["DelayedLabels"]
+__all__ = ["DelayedLabels", "example_weight"]
 
 DAY_MS = 86_400_000
+
+
+def example_weight(subject_id: str, at_ms: int, clean: bool, stride: int) -> float:
+    """The weight an example of ``subject_id`` at ``at_ms`` is learned with; 0 to skip it.
+
+    Clean examples are kept one in ``stride`` (by a hash of subject and time), weighted
+    by ``stride``; the others are all kept with weight 1.
+
+    >>> example_weight("s", 0, False, 8), example_weight("s", 0, True, 1)
+    (1.0, 1.0)
+    >>> sorted({example_weight("s", at, True, 8) for at in range(40)})
+    [0.0, 8.0]
+    """
+    if clean and stride > 1:
+        if zlib.crc32(f"{subject_id}:{at_ms}".encode()) % stride:
+            return 0.0
+        return float(stride)
+    return 1.0
 
 
 class DelayedLabels:
@@ -70,7 +94,7 @@ class DelayedLabels:
         self.max_pending = max_pending
         self.clean_stride = clean_stride
         self._horizon_ms = horizon_days * DAY_MS
-        self._pending: list[tuple[int, int, str, tuple[tuple[str, float], ...], float]] = []
+        self._pending: list[tuple[int, int, str, dict[str, float], float]] = []
         self._reds: dict[str, list[int]] = {}
         self._red_order: list[tuple[int, str]] = []
         self._sequence = 0
@@ -81,19 +105,32 @@ class DelayedLabels:
 
     def add(self, subject_id: str, x: Mapping[str, float], at_ms: int, clean: bool = False) -> None:
         """Queue the example of ``subject_id`` at ``at_ms`` (sampled when ``clean``)."""
-        weight = 1.0
-        if clean and self.clean_stride > 1:
-            if zlib.crc32(f"{subject_id}:{at_ms}".encode()) % self.clean_stride:
-                return
-            weight = float(self.clean_stride)
+        weight = example_weight(subject_id, at_ms, clean, self.clean_stride)
+        if weight:
+            # Only the non-zero features wait: a zero adds nothing to a linear model's dot
+            # product nor to its gradient, and most features of most transitions are zero.
+            sparse = {name: value for name, value in x.items() if value}
+            self.push(subject_id, sparse, at_ms, weight)
+
+    def push(self, subject_id: str, x: dict[str, float], at_ms: int, weight: float) -> None:
+        """Queue ``x`` itself, sampled and weighted already (:func:`example_weight`).
+
+        ``x`` should hold only non-zero features; it is kept, and later learned, as it
+        is, so nobody may change it afterwards (one dict can wait in several learners).
+        """
         if len(self._pending) >= self.max_pending:
             self.dropped += 1
             return
-        # Only the non-zero features wait: a zero adds nothing to a linear model's dot
-        # product nor to its gradient, and most features of most transitions are zero.
-        values = tuple([item for item in x.items() if item[1]])
         self._sequence += 1
-        heapq.heappush(self._pending, (at_ms, self._sequence, subject_id, values, weight))
+        heapq.heappush(self._pending, (at_ms, self._sequence, subject_id, x, weight))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Checkpoints of format 2 kept each waiting example as a tuple of (name, value)
+        # pairs; the order of the queue does not depend on it, so it stays a heap.
+        pending = state["_pending"]
+        if pending and isinstance(pending[0][3], tuple):
+            state["_pending"] = [(a, s, i, dict(x), w) for a, s, i, x, w in pending]
+        self.__dict__.update(state)
 
     def red(self, subject_id: str, at_ms: int) -> None:
         """Note a red event of ``subject_id`` at ``at_ms``."""
@@ -109,9 +146,9 @@ class DelayedLabels:
         taught = 0
         learn: Any = self.classifier.learn_one
         while pending and pending[0][0] < mature_before:
-            moment, _, subject_id, values, weight = heapq.heappop(pending)
+            moment, _, subject_id, x, weight = heapq.heappop(pending)
             label = self._label(subject_id, moment)
-            learn(dict(values), label, w=weight)
+            learn(x, label, w=weight)
             taught += 1
             self.positives += label
         self.learned += taught

@@ -28,10 +28,10 @@ from typing import Any
 
 from river import linear_model, optim
 
-from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, subject_features
+from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, sparse_features
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
-from .delayed import DelayedLabels
+from .delayed import DelayedLabels, example_weight
 
 __all__ = ["EarlyWarning", "Opinion"]
 
@@ -121,24 +121,36 @@ class EarlyWarning:
         within ``horizon_days`` (for ``predicted_serious_default``).
         """
         subject_id = state.subject_id
-        x, self.feature_states[subject_id] = subject_features(
-            state, result, at_ms, self.feature_states.get(subject_id)
+        feature_states = self.feature_states
+        # Zero features change neither a logistic regression's output nor its update, so
+        # only the non-zero ones are built; the same dict is scored and queued by both.
+        x, feature_states[subject_id] = sparse_features(
+            state, result, at_ms, feature_states.get(subject_id)
         )
         red_at = record.occurred_at if record is not None and is_red(record) else None
-        clean = x["deductions"] == 0.0
-        # Zero features change neither a logistic regression's output nor its update.
-        sparse = {name: value for name, value in x.items() if value}
-        opinions: list[float | None] = []
-        for learner in (self._trajectory, self._predictor):
-            if red_at is not None:
-                learner.red(subject_id, red_at)
-            learner.advance(at_ms)
-            opinion = None
-            if learner.positives >= self.min_positives and learner.learned >= self.min_examples:
-                opinion = learner.predict_proba_one(sparse)
-            learner.add(subject_id, sparse, at_ms, clean=clean)
-            opinions.append(opinion)
-        return opinions[0], opinions[1]
+        weight = example_weight(subject_id, at_ms, "deductions" not in x, self.clean_stride)
+        trajectory = self._opinion(self._trajectory, subject_id, x, at_ms, red_at, weight)
+        return trajectory, self._opinion(self._predictor, subject_id, x, at_ms, red_at, weight)
+
+    def _opinion(
+        self,
+        learner: DelayedLabels,
+        subject_id: str,
+        x: dict[str, float],
+        at_ms: int,
+        red_at: int | None,
+        weight: float,
+    ) -> float | None:
+        """One learner's part of :meth:`observe`: note, learn what matured, score, queue."""
+        if red_at is not None:
+            learner.red(subject_id, red_at)
+        learner.advance(at_ms)
+        opinion = None
+        if learner.positives >= self.min_positives and learner.learned >= self.min_examples:
+            opinion = learner.predict_proba_one(x)
+        if weight:
+            learner.push(subject_id, x, at_ms, weight)
+        return opinion
 
     def to_bytes(self) -> bytes:
         """A checkpoint (:func:`creditbrain.models.checkpoint.dump`)."""

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import copy
+import gc
 import pickle
 import random
 
 import pytest
 from river import linear_model
 
-from creditbrain.models.checkpoint import CheckpointError, dump, load
-from creditbrain.models.features import FEATURE_NAMES, FeatureState
+from creditbrain.models.checkpoint import CHECKPOINT_FORMAT, MAGIC, CheckpointError, dump, load
+from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, subject_features
 from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, evaluate
 from creditbrain.models.subject import DelayedLabels, EarlyWarning
 from creditbrain.schemas.events import SubjectType
-from creditbrain.schemas.state import EntityState, Record
+from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
 KINDS = (
     ("penalty", "general", None),
@@ -227,3 +228,88 @@ def test_a_slide_raises_the_deterioration_score_above_a_clean_subject() -> None:
     quiet_score, _ = event("new-quiet", Record(late, "n3", "license"))
     assert slide_score is not None and quiet_score is not None
     assert slide_score > quiet_score
+
+
+# --- the fast path learns and says exactly what the plain one does ------------------------
+
+
+class PlainEarlyWarning:
+    """``observe`` done the plain way: all features built, each learner filtering its copy."""
+
+    def __init__(self, model: EarlyWarning) -> None:
+        self.model = model
+
+    def observe(
+        self, state: EntityState, result: ScoreResult, at: int, record: Record | None
+    ) -> tuple[float | None, float | None]:
+        model = self.model
+        subject = state.subject_id
+        x, model.feature_states[subject] = subject_features(
+            state, result, at, model.feature_states.get(subject)
+        )
+        red_at = record.occurred_at if record is not None and is_red(record) else None
+        sparse = {name: value for name, value in x.items() if value}
+        opinions: list[float | None] = []
+        for learner in (model.learners["trajectory"], model.learners["predictor"]):
+            if red_at is not None:
+                learner.red(subject, red_at)
+            learner.advance(at)
+            opinion = None
+            if learner.positives >= model.min_positives and learner.learned >= model.min_examples:
+                opinion = learner.predict_proba_one(sparse)
+            learner.add(subject, x, at, clean=x["deductions"] == 0.0)
+            opinions.append(opinion)
+        return opinions[0], opinions[1]
+
+
+def _weights(model: EarlyWarning) -> dict[str, tuple[float, dict[str, float]]]:
+    return {
+        name: (learner.classifier.intercept, learner.classifier.weights)
+        for name, learner in model.learners.items()
+    }
+
+
+def test_observe_gives_and_learns_exactly_what_the_plain_path_does() -> None:
+    stream = transitions(5, subjects=80, events=2500)
+    fast, plain = small_model(), PlainEarlyWarning(small_model())
+    fast_out = replay(fast, stream, {})
+    plain_out = replay(plain, stream, {})  # type: ignore[arg-type]
+    assert sum(p is not None for _, p in fast_out) > 500
+    assert fast_out == plain_out
+    assert _weights(fast) == _weights(plain.model)
+    assert fast.learned == plain.model.learned
+    assert dict(fast.feature_states) == dict(plain.model.feature_states)
+
+
+def test_a_checkpoint_of_format_2_is_read_and_learning_goes_on_identically() -> None:
+    stream = transitions(6)
+    first, rest = stream[:900], stream[900:]
+    model, states = small_model(), {}
+    replay(model, first, states)
+    assert model.learned["predictor"]["pending"] > 0
+    # Format 2 kept a waiting example as a tuple of (name, value) pairs.
+    old = copy.deepcopy(model)
+    old.feature_states = {}
+    for learner in old.learners.values():
+        learner._pending = [(a, s, i, tuple(x.items()), w) for a, s, i, x, w in learner._pending]
+    blob = MAGIC + bytes([2]) + pickle.dumps(old, protocol=pickle.HIGHEST_PROTOCOL)
+    restored = EarlyWarning.from_bytes(blob, dict(model.feature_states))
+    assert all(
+        isinstance(entry[3], dict)
+        for learner in restored.learners.values()
+        for entry in learner._pending
+    )
+    twin_states = copy.deepcopy(states)
+    assert replay(restored, rest, twin_states) == replay(model, rest, states)
+    assert _weights(restored) == _weights(model)
+    assert CHECKPOINT_FORMAT == 3 and model.to_bytes()[4] == 3
+
+
+def test_waiting_examples_give_the_garbage_collector_nothing_to_follow() -> None:
+    model = small_model()
+    replay(model, transitions(7, events=600), {})
+    gc.collect()
+    pending = [entry for learner in model.learners.values() for entry in learner._pending]
+    assert len(pending) > 100
+    # Each waiting example is one tuple whose items the collector need not follow.
+    assert not any(gc.is_tracked(item) for entry in pending for item in gc.get_referents(entry))

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import math
+import random
+
+import orjson
+import pytest
+
 from creditbrain.models.features import (
     FEATURE_NAMES,
     HISTORY_LIMIT,
+    KIND_GROUPS,
+    SECTOR_GROUPS,
     FeatureState,
     is_red,
+    sparse_features,
     subject_features,
 )
 from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, evaluate
 from creditbrain.schemas.events import SubjectType
-from creditbrain.schemas.state import EntityState, Record
+from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
 CODE = "91350100M000100Y43"
 
@@ -115,3 +124,153 @@ def test_a_faster_fall_shows_as_speedup() -> None:
     x_steady, _ = subject_features(state, result, at, steady)
     x_sudden, _ = subject_features(state, result, at, sudden)
     assert x_sudden["fall_speedup"] > x_steady["fall_speedup"]
+
+
+# --- the sparse features against a plain reading of their definitions ---------------------
+
+_CLASSES = (
+    ("penalty", "general", None, None),
+    ("penalty", "serious", 20_000, None),
+    ("penalty", "simple", None, None),
+    ("judgment", "defendant", 50_000, None),
+    ("judgment", "plaintiff", None, None),
+    ("tax_arrears", None, 80_000, 4),
+    ("social_insurance_arrears", None, 9_000, 2),
+    ("wage_arrears", None, 30_000, 12),
+    ("dishonest_debtor", None, None, None),
+    ("list_entry", "key_attention", None, None),
+    ("list_entry", "red", None, None),
+    ("commendation", "city", None, None),
+    ("arrears_cleared", "tax_arrears", None, None),
+    ("license", None, None, None),
+)
+
+
+def _reference(
+    state: EntityState, result: ScoreResult, at: int, previous: FeatureState | None
+) -> dict[str, float]:
+    """Every feature computed the slow, obvious way from the module docstring."""
+    x = dict.fromkeys(FEATURE_NAMES, 0.0)
+    seen = [r for r in state.records if r.occurred_at <= at]
+    year = [r for r in seen if r.occurred_at >= at - 365 * DAY_MS]
+
+    def group_of(record: Record) -> str | None:
+        return KIND_GROUPS.get((record.kind, record.label))
+
+    def squash(count: int) -> float:
+        return count / (count + 2.0)
+
+    for group in ("penalty", "judgment", "arrears", "listing", "positive"):
+        mine = [r for r in year if group_of(r) == group]
+        x[f"{group}_365d"] = squash(len(mine))
+        x[f"{group}_90d"] = squash(sum(r.occurred_at > at - 90 * DAY_MS for r in mine))
+        x[f"{group}_30d"] = squash(sum(r.occurred_at > at - 30 * DAY_MS for r in mine))
+    trouble = [r for r in year if group_of(r) in ("penalty", "judgment", "arrears", "listing")]
+    recent = [r for r in trouble if r.occurred_at > at - 90 * DAY_MS]
+    kinds = {r.kind for r in recent}
+    arrears_kinds = kinds & {"tax_arrears", "social_insurance_arrears", "wage_arrears"}
+    if kinds:
+        x["arrears_kinds_90d"] = len(arrears_kinds) / 3
+        year_arrears = [r for r in year if group_of(r) == "arrears"]
+        if arrears_kinds and all(r.occurred_at > at - 90 * DAY_MS for r in year_arrears):
+            x["arrears_new"] = 1.0
+        x["trouble_kinds_90d"] = squash(len(kinds))
+        x["trouble_recent"] = len(recent) / len(trouble)
+    counting = {r.event_id for r in result.reasons if r.kind.endswith("_arrears")}
+    amount = 0.0
+    for record in reversed(seen):
+        if record.event_id not in counting:
+            continue
+        counting.discard(record.event_id)
+        amount += record.amount_cny or 0.0
+        quantity = record.quantity or 0
+        if record.kind == "social_insurance_arrears":
+            x["si_months"] = min(1.0, quantity / 12)
+        elif record.kind == "tax_arrears":
+            x["tax_months"] = min(1.0, quantity / 12)
+        else:
+            x["wage_workers"] = min(1.0, math.log1p(quantity) / math.log1p(100.0))
+        x["open_arrears"] += 1 / 3
+    x["arrears_amount"] = min(1.0, math.log1p(amount) / math.log1p(10_000_000.0))
+    x["score"] = result.score / 1000
+    x["grade"] = {"A": 1.0, "B": 2 / 3, "C": 1 / 3, "D": 0.0}[result.grade]
+    x["deductions"] = squash(sum(r.effect < 0 for r in result.reasons))
+    history = previous or FeatureState()
+    change_30 = result.score - history.score_at(at - 30 * DAY_MS)
+    change_90 = result.score - history.score_at(at - 90 * DAY_MS)
+
+    def clip(value: float) -> float:
+        return max(0.0, min(1.0, value))
+
+    x["fall_30d"] = clip(-change_30 / 300)
+    x["fall_90d"] = clip(-change_90 / 300)
+    x["rise_90d"] = clip(change_90 / 300)
+    x["fall_speedup"] = clip((-change_30 + (change_90 - change_30) / 2) / 300)
+    earlier = [r.occurred_at for r in seen if r.occurred_at < at]
+    days = (at - max(earlier)) / DAY_MS if earlier else None
+    x["quiet"] = 1.0 if days is None else min(1.0, math.log1p(days) / math.log1p(3650.0))
+    x[f"type_{state.subject_type.value}"] = 1.0
+    x[f"sector_{SECTOR_GROUPS.get(state.sector or '', 'other')}"] = 1.0
+    return x
+
+
+def test_sparse_features_are_the_non_zero_features_in_order_on_random_subjects() -> None:
+    rng = random.Random(11)
+    sectors = (None, "finance", "construction", "health", "market_regulation", "unknown")
+    for case in range(300):
+        state = EntityState(CODE, rng.choice(list(SubjectType)), sector=rng.choice(sectors))
+        for index in range(rng.randrange(0, 25)):
+            kind, label, amount, quantity = rng.choice(_CLASSES)
+            if quantity is not None:
+                quantity = rng.randrange(0, 30)
+            at = rng.randrange(0, 800) * DAY_MS
+            state.add(Record(at, f"e{case}-{index}", kind, label, amount, quantity))
+        at = rng.randrange(0, 900) * DAY_MS
+        previous = None
+        if rng.random() < 0.7:
+            previous = FeatureState()
+            for day in sorted(rng.sample(range(900), rng.randrange(1, 8))):
+                if day * DAY_MS <= at:
+                    previous = previous.after(day * DAY_MS, rng.randrange(400, 1001))
+        result = evaluate(state, at, DEFAULT_SCORECARD)
+        expected = _reference(state, result, at, previous)
+        sparse, after = sparse_features(state, result, at, previous)
+        non_zero = [name for name in FEATURE_NAMES if expected[name]]
+        assert list(sparse) == non_zero, case
+        for name in non_zero:
+            assert sparse[name] == pytest.approx(expected[name], rel=1e-12, abs=1e-15), name
+        dense, dense_after = subject_features(state, result, at, previous)
+        assert dense == {**dict.fromkeys(FEATURE_NAMES, 0.0), **sparse}
+        assert after == dense_after == (previous or FeatureState()).after(at, result.score)
+
+
+def test_feature_state_json_is_flat_and_reads_the_pair_format() -> None:
+    state = FeatureState(((0, 990), (5 * DAY_MS, 950)))
+    assert orjson.loads(state.to_json()) == {"f": 2, "h": [0, 990, 5 * DAY_MS, 950]}
+    old = orjson.dumps({"f": 1, "h": [[0, 990], [5 * DAY_MS, 950]]})
+    assert FeatureState.from_json(old) == state
+    assert FeatureState.from_json(old.decode()).history == ((0, 990), (5 * DAY_MS, 950))
+    assert FeatureState.from_json(state.to_json().decode()) == state
+    assert hash(FeatureState.from_json(state.to_json())) == hash(state)
+    assert FeatureState().after(0, 990) != state
+    with pytest.raises(ValueError, match="format"):
+        FeatureState.from_json(b'{"f": 9, "h": []}')
+    with pytest.raises(ValueError, match="odd"):
+        FeatureState.from_json(b'{"f": 2, "h": [0, 990, 5]}')
+
+
+def test_feature_state_keeps_the_score_of_90_days_ago_and_the_limit() -> None:
+    state = FeatureState()
+    for day in (0, 10, 50, 95, 99):
+        state = state.after(day * DAY_MS, 1000 - day)
+    # At day 99, 90 days back is day 9, when the score was day 0's: that entry stays.
+    assert state.history == tuple((day * DAY_MS, 1000 - day) for day in (0, 10, 50, 95, 99))
+    state = state.after(105 * DAY_MS, 895)
+    # At day 105 it is day 15, whose score is day 10's: day 0's entry goes.
+    assert state.history == tuple((day * DAY_MS, 1000 - day) for day in (10, 50, 95, 99, 105))
+    assert state.after(106 * DAY_MS, 895) is state  # no change of score, nothing to keep
+    crowded = FeatureState()
+    for day in range(30):
+        crowded = crowded.after(day * DAY_MS, 1000 - day)
+    assert len(crowded.history) == HISTORY_LIMIT
+    assert crowded.history[0] == (0, 1000) and crowded.history[-1] == (29 * DAY_MS, 971)
