@@ -147,13 +147,13 @@ _ZEROS = dict.fromkeys(FEATURE_NAMES, 0.0)
 _TROUBLE_KINDS = sorted({kind for (kind, _), group in KIND_GROUPS.items() if group in _TROUBLE})
 _KIND_BIT = {kind: 1 << index for index, kind in enumerate(_TROUBLE_KINDS)}
 _ARREARS_BITS = sum(_KIND_BIT[kind] for kind in _ARREARS)
-#: Record class -> (index of its group in ``_GROUPS``, its trouble-kind bit or 0).
+#: Record class -> (index of its group's 30-day count in FEATURE_NAMES, its trouble-kind
+#: bit or 0); the 90- and 365-day counts follow the 30-day one.
 _CLASSES: dict[tuple[str, str | None], tuple[int, int]] = {
-    key: (_GROUPS.index(group), _KIND_BIT[key[0]] if group in _TROUBLE else 0)
+    key: (FEATURE_NAMES.index(f"{group}_30d"), _KIND_BIT[key[0]] if group in _TROUBLE else 0)
     for key, group in KIND_GROUPS.items()
 }
-#: Per group, the names of its 30-, 90- and 365-day counts.
-_WINDOW_NAMES = tuple(tuple(f"{group}_{suffix}" for _, suffix in _WINDOWS) for group in _GROUPS)
+_COUNTS = len(_GROUPS) * len(_WINDOWS)
 _TYPE_FEATURE = {member: f"type_{member.value}" for member in SubjectType}
 _SECTOR_FEATURE = {sector: f"sector_{group}" for sector, group in SECTOR_GROUPS.items()}
 _WINDOW_365 = 365 * DAY_MS
@@ -338,8 +338,11 @@ def sparse_features(
         previous = _NO_HISTORY
     score = result.score
     speedup = _score_features(x, result, deductions, previous, at_ms)
-    # The previous record is the latest one strictly before this moment.
-    before = bisect_left(records, at_ms, hi=end, key=_occurred)
+    # The previous record is the latest one strictly before this moment (records[:end]
+    # are at or before it; usually only the event's own record is at it).
+    before = end
+    while before and records[before - 1][0] == at_ms:
+        before -= 1
     if before:
         days = (at_ms - records[before - 1][0]) / DAY_MS
         quiet = min(1.0, math.log1p(days) / _TEN_YEARS_LOG)
@@ -430,41 +433,39 @@ def _count_windows(
     ``_KIND_BIT``), whether every arrears report of the year is of those 90 days, and
     the share of the year's trouble records within them; otherwise ``None``.
     """
-    total = [0, 0, 0, 0, 0]
-    last_90 = [0, 0, 0, 0, 0]
-    last_30 = [0, 0, 0, 0, 0]
+    # counts[3 * group + window]: the first 15 features, in their order.
+    counts = [0] * _COUNTS
     kinds = 0
     since_30, since_90 = at_ms - _WINDOW_30, at_ms - _WINDOW_90
     classes = _CLASSES
-    for index in range(start, end):
-        record = records[index]
+    for record in records[start:end]:
         found = classes.get((record[2], record[3]))
         if found is None:
             continue
-        group, bit = found
-        total[group] += 1
+        base, bit = found
         occurred = record[0]
         if occurred > since_90:
-            last_90[group] += 1
             kinds |= bit
             if occurred > since_30:
-                last_30[group] += 1
-    for group, names in enumerate(_WINDOW_NAMES):
-        count = total[group]
+                counts[base] += 1
+            counts[base + 1] += 1
+        counts[base + 2] += 1
+    for base in range(0, _COUNTS, 3):
+        count = counts[base + 2]
         if count:
-            recent = last_30[group]
+            recent = counts[base]
             if recent:
-                x[names[0]] = recent / (recent + 2.0)
-            recent = last_90[group]
+                x[FEATURE_NAMES[base]] = recent / (recent + 2.0)
+            recent = counts[base + 1]
             if recent:
-                x[names[1]] = recent / (recent + 2.0)
-            x[names[2]] = count / (count + 2.0)
+                x[FEATURE_NAMES[base + 1]] = recent / (recent + 2.0)
+            x[FEATURE_NAMES[base + 2]] = count / (count + 2.0)
     if not kinds:
         return None
     # Groups 0-3 are the trouble groups, 2 the arrears (the order of ``_GROUPS``).
-    trouble = total[0] + total[1] + total[2] + total[3]
-    recent = last_90[0] + last_90[1] + last_90[2] + last_90[3]
-    return kinds, total[2] == last_90[2], recent / trouble
+    trouble = counts[2] + counts[5] + counts[8] + counts[11]
+    recent = counts[1] + counts[4] + counts[7] + counts[10]
+    return kinds, counts[8] == counts[7], recent / trouble
 
 
 def _trajectory(x: dict[str, float], kinds: int, arrears_new: bool, trouble_recent: float) -> None:
