@@ -9,14 +9,18 @@ figure is the median over the runs of the mean µs per ``observe``. As wall-cloc
 time counts the moments other processes hold the CPU, each run is also measured in
 CPU time: the process time of the replay less that of the same replay without the
 models, per event. One more run splits ``observe``'s time into its parts: the
-features, the feature state read from and written back to the subject's memo (as
-JSON text), and per learner the watermark advance (where matured examples are
-learned), the prediction and the queueing of the example; the timer calls add a
-little to every part, so the split is given as shares.
+features, the feature state read from and written back to the subject's memo, and
+per learner the watermark advance (where matured examples are learned), the
+prediction and the queueing of the example; the timer calls add a little to every
+part, so the split is given as shares.
 
-As in the worker, each subject's feature state lives as JSON text in its
-``EntityState.model_memo`` (:class:`creditbrain.streams.models.FeatureStates`), so
-the cost of reading and writing it is part of the figure. The load average is
+As in the worker, each subject's feature state is kept in its
+``EntityState.model_memo`` through :class:`creditbrain.streams.models.FeatureStates`
+(as the object; it becomes JSON text only with the subject's changelog record, and
+is parsed once when a subject's state is read back from it). Those two conversions
+are measured apart, in CPU µs per :meth:`FeatureState.to_json` (with the decode to
+text the state's JSON needs) and per :meth:`FeatureState.from_json`, over the
+feature states the replay leaves (median of five passes). The load average is
 printed beside the figures: the machine may be shared.
 """
 
@@ -134,6 +138,26 @@ def split(city: list[CreditEvent], warm: bytes) -> dict[str, float]:
     return {name: round(seconds / spent, 3) for name, seconds in parts.items()}
 
 
+def memo_json(feature_states: list[FeatureState], passes: int = 5) -> dict[str, float]:
+    """CPU µs per feature state written as JSON text and read back (median of ``passes``)."""
+    cpu = time.process_time
+    write, read = [], []
+    for _ in range(passes):
+        started = cpu()
+        texts = [state.to_json().decode() for state in feature_states]
+        write.append(cpu() - started)
+        started = cpu()
+        for text in texts:
+            FeatureState.from_json(text)
+        read.append(cpu() - started)
+    count = len(feature_states)
+    return {
+        "states": count,
+        "to_json_us": round(1e6 * statistics.median(write) / count, 2),
+        "from_json_us": round(1e6 * statistics.median(read) / count, 2),
+    }
+
+
 def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
     """µs per ``observe`` (median of ``runs`` cold replays) and the share of each part."""
     city = events(scale, seed)
@@ -150,9 +174,10 @@ def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
         replay(city, None)
         baseline = cpu() - started
         started = cpu()
-        calls, spent = replay(city, EarlyWarning.from_bytes(warm))
+        calls, spent = replay(city, model := EarlyWarning.from_bytes(warm))
         cpu_per_event.append(1e6 * (cpu() - started - baseline) / calls)
         per_event.append(1e6 * spent / calls)
+    memo = memo_json(list(model.feature_states.values()))
     return {
         "scale": scale,
         "seed": seed,
@@ -164,6 +189,7 @@ def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
         "cpu_us_per_event_median": round(statistics.median(cpu_per_event), 1),
         "cpu_us_per_event_runs": [round(value, 1) for value in cpu_per_event],
         "share": split(city, warm),
+        "memo_json": memo,
         "load_average_before": [round(value, 2) for value in load_before],
         "load_average_after": [round(value, 2) for value in os.getloadavg()],
     }
