@@ -377,7 +377,7 @@ def _failover(runs: ServeFactory, messages: Messages, baseline: Outcome, how: st
         worker.kill()
     (alone,) = wait_for_split([serve])
     assert alone == {topic: set(range(PARTITIONS)) for topic in input_topics(serve.prefix)}
-    feeder.wait()
+    feeder.wait()  # including what the stopped worker had not committed: redelivered here
     feeder.feed(batches[half + 1 :])
     feeder.close()
     serve.wait_until_sunk()
