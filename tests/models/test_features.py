@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 import random
 
 import orjson
@@ -252,6 +254,7 @@ def test_feature_state_json_is_flat_and_reads_the_pair_format() -> None:
     assert FeatureState.from_json(old.decode()).history == ((0, 990), (5 * DAY_MS, 950))
     assert FeatureState.from_json(state.to_json().decode()) == state
     assert hash(FeatureState.from_json(state.to_json())) == hash(state)
+    assert pickle.loads(pickle.dumps(state)) == copy.deepcopy(state) == state
     assert FeatureState().after(0, 990) != state
     with pytest.raises(ValueError, match="format"):
         FeatureState.from_json(b'{"f": 9, "h": []}')
