@@ -47,7 +47,7 @@ def stream_config(settings: Settings, bootstrap: str, embedded_broker: bool) -> 
         max_message_bytes=settings.max_message_bytes,
         data_dir=str(settings.data_dir / "faust"),
         replication_factor=settings.kafka.replication_factor,
-        acks=settings.kafka.acks,
+        acks=settings.kafka.acks or ("1" if embedded_broker else "all"),
         models=settings.stream.models,
         checkpoint_interval=settings.stream.checkpoint_interval_s,
     )

@@ -36,10 +36,12 @@ class KafkaSettings(BaseModel):
     topic_prefix: str = "credit"
     partitions: int = Field(default=4, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1)
-    acks: Literal["1", "all"] = Field(
-        default="all",
+    acks: Literal["1", "all"] | None = Field(
+        default=None,
         description="Acknowledgement the worker's producers wait for: `all` (every in-sync "
-        "replica, so min.insync.replicas protects outputs) or `1` (the leader only).",
+        "replica, so min.insync.replicas protects outputs) or `1` (the leader only). "
+        "Default: `all`, except `1` on the embedded broker (one node, where `all` adds "
+        "nothing and stalled the worker's offset commits, measured).",
     )
 
 
@@ -131,6 +133,12 @@ class WebhookSettings(BaseModel):
         "dead letters for this long, so one subscriber that is down does not stall the others.",
     )
     refresh_s: float = Field(default=5.0, gt=0, description="How often subscriptions reload.")
+    replay_every_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often dead letters are re-sent to subscribers that answer again "
+        "(0: only on POST /subscriptions/{id}/replay).",
+    )
 
 
 class Settings(BaseSettings):

@@ -29,7 +29,7 @@ from creditbrain.alerts.delivery import DEAD_LETTER_COLUMNS, RetryPolicy
 from creditbrain.api.app import create_app
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import PolicySource, SinkLag, Stats, policies_from_audit
-from creditbrain.api.webhooks import WebhookDispatcher, load_subscriptions
+from creditbrain.api.webhooks import WebhookDispatcher, load_subscriptions, replay_dead_letters
 from creditbrain.errors import BrokerError, ConfigurationError
 from creditbrain.infra.store import Store, connect
 from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID, topic_name
@@ -150,6 +150,8 @@ def build_webhook_dispatcher(settings: Settings, bootstrap: str) -> WebhookDispa
         timeout_s=hooks.timeout_s,
         pause_after_failure_s=hooks.pause_after_failure_s,
         refresh_s=hooks.refresh_s,
+        replay=lambda sub, deliverer: replay_dead_letters(store, sub, deliverer),
+        replay_every_s=hooks.replay_every_s,
     )
 
 

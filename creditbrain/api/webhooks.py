@@ -7,7 +7,9 @@ decides who, how it is signed and how often it is retried), writes the deliverie
 that gave up to ``webhook_dead_letters``, and only then commits the batch. A
 subscriber that is down therefore loses nothing: what it missed is either still on
 the topic (the dispatcher crashed before the commit, and redelivers) or a dead
-letter, re-sent by :func:`replay_dead_letters` (``POST /subscriptions/{id}/replay``).
+letter, re-sent by :func:`replay_dead_letters`: by the dispatcher itself every
+``replay_every_s`` once the subscriber answers again, or at once through
+``POST /subscriptions/{id}/replay``.
 
 Subscribers are served concurrently and each in order. After a subscriber's dead
 letter, its later warnings go straight to dead letters for a while
@@ -175,6 +177,8 @@ class WebhookDispatcher(Service):
         timeout_s: float = 10.0,
         pause_after_failure_s: float = 60.0,
         refresh_s: float = 5.0,
+        replay: Callable[[Subscription, Deliverer], Awaitable[ReplayResult]] | None = None,
+        replay_every_s: float = 30.0,
         **kwargs: Any,
     ) -> None:
         self.bootstrap = bootstrap
@@ -186,8 +190,11 @@ class WebhookDispatcher(Service):
         self.timeout_s = timeout_s
         self.pause_after_failure_s = pause_after_failure_s
         self.refresh_s = refresh_s
+        self.replay = replay
+        self.replay_every_s = replay_every_s
         self.delivered = 0
         self.dead_lettered = 0
+        self.replayed = 0
         self._subscriptions: Sequence[Subscription] = ()
         self._loaded_at = float("-inf")
         self._paused_until: dict[str, float] = {}
@@ -219,6 +226,33 @@ class WebhookDispatcher(Service):
                     await consumer.commit()
         finally:
             await consumer.stop()
+
+    @Service.task
+    async def _replay_dead_letters(self) -> None:
+        """Every ``replay_every_s``, re-send each subscriber's dead letters, oldest first.
+
+        A replay stops at the subscriber's first failure (one try), so a subscriber
+        that is still down costs one request per round; one that answers again gets
+        everything it missed without anyone asking.
+        """
+        replay = self.replay
+        if replay is None or self.replay_every_s <= 0:
+            return
+        async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_s)) as client:
+            deliverer = Deliverer(client, RetryPolicy(attempts=1))
+            while not self.should_stop:
+                await self.sleep(self.replay_every_s)
+                for sub in await self._current_subscriptions():
+                    if self.should_stop or time.monotonic() < self._paused_until.get(sub.id, 0.0):
+                        continue
+                    try:
+                        result = await replay(sub, deliverer)
+                    except Exception:
+                        log.exception("replay of the dead letters of %s failed", sub.id)
+                        continue
+                    self.replayed += result.delivered
+                    if result.delivered:
+                        log.info("%d dead letters re-sent to %s", result.delivered, sub.id)
 
     async def dispatch(self, deliverer: Deliverer, messages: Sequence[tuple[str, bytes]]) -> None:
         """Deliver one batch of ``(topic, body)``; return once each is delivered or dead."""
