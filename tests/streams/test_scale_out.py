@@ -49,6 +49,8 @@ from tests.streams.test_stream_integration import KEY, city
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 4
+#: Messages of the city sent a second time, in a round after all the others.
+REPEATS = 150
 Messages = list[tuple[str, bytes, bytes]]
 #: Warnings from the online models, which learn from what one worker sees in the order
 #: it sees it: close across topologies, not identical (streams/models.py). They are
@@ -231,6 +233,16 @@ def rounds(messages: Messages) -> list[Messages]:
     return out
 
 
+def batches(messages: Messages) -> list[Messages]:
+    """The city's rounds, then the repeats in a last round of their own.
+
+    A repeat sent while its first copy is still unjudged (a repair waiting for its
+    record) is a duplicate, but a dead letter again once the first copy was rejected
+    (RELIABILITY.md, known limits); sent last, each repeat meets a final verdict.
+    """
+    return [*rounds(messages[:-REPEATS]), messages[-REPEATS:]]
+
+
 class Feeder:
     """Sends rounds of messages to a deployment's input topics and waits until they are processed.
 
@@ -299,9 +311,9 @@ def runs(
 
 @pytest.fixture(scope="module")
 def messages() -> Messages:
-    """A city of 3,880 subjects, 300 of its messages sent twice."""
-    events = city(0.1, seed=23)
-    return events + random.Random(5).sample(events, 300)
+    """A city of about 1,900 subjects, then :data:`REPEATS` of its messages sent again."""
+    events = city(0.05, seed=23)
+    return events + random.Random(5).sample(events, REPEATS)
 
 
 @pytest.fixture(scope="module")
@@ -311,7 +323,7 @@ def baseline(runs: ServeFactory, messages: Messages) -> Outcome:
     serve.start()
     wait_for_split([serve])
     feeder = Feeder(serve)
-    feeder.feed(rounds(messages))
+    feeder.feed(batches(messages))
     feeder.close()
     serve.wait_until_sunk()
     assert serve.stop() == 0
@@ -343,7 +355,7 @@ def test_two_workers_share_the_partitions_and_give_one_workers_results(
     assert all(first.values()) and all(second.values()), (first, second)
 
     feeder = Feeder(serve)
-    feeder.feed(rounds(messages))
+    feeder.feed(batches(messages))
     feeder.close()
     serve.wait_until_sunk()
     # Nobody left or joined while the city went through: the split held all along.
@@ -361,14 +373,14 @@ def _failover(runs: ServeFactory, messages: Messages, baseline: Outcome, how: st
     worker.start()
     wait_for_split([serve, worker])
 
-    batches = rounds(messages)
-    sizes = [len(b) for b in batches]
-    half = next(k for k in range(len(batches)) if sum(sizes[: k + 1]) >= len(messages) // 2)
+    rounds_ = batches(messages)
+    sizes = [len(b) for b in rounds_]
+    half = next(k for k in range(len(rounds_)) if sum(sizes[: k + 1]) >= len(messages) // 2)
     feeder = Feeder(serve)
-    feeder.feed(batches[:half])  # both workers now hold state of their subjects
-    feeder.send(batches[half])
+    feeder.feed(rounds_[:half])  # both workers now hold state of their subjects
+    feeder.send(rounds_[half])
     deadline = time.monotonic() + 60
-    while feeder.left() == len(batches[half]):  # until part of the round is committed
+    while feeder.left() == len(rounds_[half]):  # until part of the round is committed
         assert time.monotonic() < deadline, "the workers did not start on the round"
         time.sleep(0.01)
     if how == "sigint":
@@ -378,7 +390,7 @@ def _failover(runs: ServeFactory, messages: Messages, baseline: Outcome, how: st
     (alone,) = wait_for_split([serve])
     assert alone == {topic: set(range(PARTITIONS)) for topic in input_topics(serve.prefix)}
     feeder.wait()  # including what the stopped worker had not committed: redelivered here
-    feeder.feed(batches[half + 1 :])
+    feeder.feed(rounds_[half + 1 :])
     feeder.close()
     serve.wait_until_sunk()
     assert serve.stop() == 0
