@@ -20,9 +20,10 @@ Three pieces, each small:
   hands the latest checkpoints to the worker when it starts: a restarted worker
   resumes learning where the last checkpoint left it.
 
-What is exact and what is not: scores and rule warnings are a function of each
-subject's events only and are reproduced exactly by any number of workers and
-restarts. The online models learn from the order in which one worker sees its
+What is exact and what is not: scores are a function of each subject's events only,
+and rule warnings of those events in the order the worker saw them; both are
+reproduced exactly by any number of workers and restarts for the same per-subject
+order (docs/stream.md). The online models learn from the order in which one worker sees its
 partitions and resume from a checkpoint taken up to ``interval`` seconds before a
 crash, so their opinions (``anomalous_deterioration``, ``predicted_serious_default``,
 ``metric_anomaly``) are close, not identical, across topologies and crashes.
