@@ -11,7 +11,7 @@ Three pieces, each small:
 * :class:`SeriesWatch` turns the daily event counts per sector × district × kind
   into ``metric_anomaly`` warnings. Each worker counts the events it applies and
   sends the partial counts to the internal topic ``<app id>-metric-counts`` keyed
-  by series, so every series is summed and watched by exactly one worker whatever
+  by district, so every series is summed and watched by exactly one worker whatever
   the number of workers; a day is scored by the series detector
   (:class:`~creditbrain.models.series.SeriesDetector`) once the event-time
   watermark of the watch is ``grace_days`` past it.
@@ -108,12 +108,30 @@ class FeatureStates(MutableMapping[str, FeatureState]):
         return sum(1 for state in self.states.values() if state.model_memo)
 
 
+def count_messages(counts: Mapping[tuple[str, str, str, int], int]) -> list[Outbound]:
+    """One worker's counts of a batch, ``(sector, district, kind, day) -> n``, as messages.
+
+    One message per district (its key), listing ``[sector, kind, day, n]``: a batch
+    of a thousand events touches hundreds of series-days but a handful of districts,
+    and each message costs the series agent far more than its entries do. Every
+    series of a district is therefore summed by the worker that holds the district's
+    partition of ``<app id>-metric-counts``.
+    """
+    by_district: dict[str, list[list[str | int]]] = {}
+    for (sector, district, kind, day), count in sorted(counts.items()):
+        by_district.setdefault(district, []).append([sector, kind, day, count])
+    return [
+        Outbound(
+            METRIC_COUNTS, district.encode(), orjson.dumps({"district": district, "counts": rows})
+        )
+        for district, rows in by_district.items()
+    ]
+
+
 def count_message(series: SeriesKey, day: int, count: int) -> Outbound:
-    """One worker's count of ``series`` events on ``day`` (a partial sum)."""
-    body = {"sector": series.sector, "district": series.district, "kind": series.kind}
-    return Outbound(
-        METRIC_COUNTS, series.key.encode(), orjson.dumps({**body, "day": day, "count": count})
-    )
+    """The message of a single count (:func:`count_messages` of one entry)."""
+    (message,) = count_messages({(series.sector, series.district, series.kind, day): count})
+    return message
 
 
 @dataclass
@@ -197,24 +215,31 @@ class SeriesWatch:
         for message in batch:
             try:
                 doc = orjson.loads(message.value)
-                series = SeriesKey(str(doc["sector"]), str(doc["district"]), str(doc["kind"]))
-                day, count = int(doc["day"]), int(doc["count"])
+                district = str(doc["district"])
+                entries = [
+                    (SeriesKey(str(sector), district, str(kind)), int(day), int(count))
+                    for sector, kind, day, count in doc["counts"]
+                ]
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 self.counters.bad_messages += 1
                 log.warning("series count message at offset %d skipped", message.offset)
                 continue
             partition = message.partition
             bank = self.bank(partition, checkpoints.get(bank_key(partition)))
-            track = bank.get(series.key)
-            if track is None:
-                track = bank[series.key] = SeriesTrack(self.make_detector())
-            if track.scored_through is not None and day <= track.scored_through:
-                self.counters.late_counts += count
-                continue
-            track.open[day] = track.open.get(day, 0) + count
+            for series, day, count in entries:
+                self._add(bank, series, day, count)
             self.dirty.add(partition)
-            self._see(day)
         return self._close()
+
+    def _add(self, bank: dict[str, SeriesTrack], series: SeriesKey, day: int, count: int) -> None:
+        track = bank.get(series.key)
+        if track is None:
+            track = bank[series.key] = SeriesTrack(self.make_detector())
+        if track.scored_through is not None and day <= track.scored_through:
+            self.counters.late_counts += count
+            return
+        track.open[day] = track.open.get(day, 0) + count
+        self._see(day)
 
     def _see(self, day: int) -> None:
         if self.watermark_day is None or day > self.watermark_day:

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 import orjson
 
 from creditbrain.alerts import AlertState, AlertUpdate, Transition, judge, last_score
-from creditbrain.alerts.metric import SeriesKey
 from creditbrain.models.scorecard import (
     Applied,
     Duplicate,
@@ -40,7 +39,7 @@ from creditbrain.schemas.parse import DeadLetter, Reason, parse_event, redact, r
 from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.state import EntityState, Record, ScoreResult, to_epoch_ms
 from creditbrain.streams.messages import Inbound, Outbound, source_headers
-from creditbrain.streams.models import count_message, day_of
+from creditbrain.streams.models import count_messages, day_of
 
 if TYPE_CHECKING:
     from creditbrain.models.subject import EarlyWarning
@@ -159,8 +158,7 @@ class Processor:
             self._handle(message, result)
         self._advance(result)
         if self._series:
-            for (sector, district, kind, day), count in sorted(self._series.items()):
-                result.outbound.append(count_message(SeriesKey(sector, district, kind), day, count))
+            result.outbound.extend(count_messages(self._series))
             self._series.clear()
         return result
 

@@ -48,12 +48,13 @@ def test_every_applied_event_is_counted_once_in_its_series_and_day() -> None:
     for start in range(0, len(values), 500):
         batch = [Inbound("in", 0, i, None, v) for i, v in enumerate(values[start : start + 500])]
         out = processor.process(batch)
-        counts = [orjson.loads(m.value) for m in out.outbound if m.topic == METRIC_COUNTS]
-        # One message per series and day per batch: partial sums, not one per event.
-        assert len({(c["sector"], c["district"], c["kind"], c["day"]) for c in counts}) == len(
-            counts
-        )
-        counted += sum(c["count"] for c in counts)
+        docs = [orjson.loads(m.value) for m in out.outbound if m.topic == METRIC_COUNTS]
+        # One message per district per batch, one entry per series and day in it:
+        # partial sums, not one per event.
+        assert len({d["district"] for d in docs}) == len(docs)
+        entries = [(d["district"], *entry) for d in docs for entry in d["counts"]]
+        assert len({tuple(e[:4]) for e in entries}) == len(entries)
+        counted += sum(e[4] for e in entries)
     assert processor.counters.applied > 0
     assert counted == processor.counters.applied
 
