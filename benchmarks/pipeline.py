@@ -133,37 +133,25 @@ def throughput(scale: float, work: Path) -> dict[str, Any]:
         produce(broker.bootstrap, prefix, messages)
         total = len(messages)
         raw = asyncio.run(raw_consume_rate(broker.bootstrap, prefix, total))
-        cli = [sys.executable, "-m", "creditbrain.cli", "worker", "--no-sink"]
-        ours = timed_drain(
-            cli,
-            worker_env(broker.bootstrap, prefix, "bench-ours", work / "ours"),
-            broker.bootstrap,
-            prefix,
-            "bench-ours",
-            total,
-            work / "ours.log",
-        )
-        rules_only = timed_drain(
-            cli,
-            {
-                **worker_env(broker.bootstrap, prefix, "bench-rules", work / "rules"),
-                "CREDITBRAIN_STREAM__MODELS": "false",
-            },
-            broker.bootstrap,
-            prefix,
-            "bench-rules",
-            total,
-            work / "rules.log",
-        )
-        naive_cmd = [sys.executable, "-m", "benchmarks.naive_agent", "worker", "-l", "warn"]
-        naive = timed_drain(
-            naive_cmd,
-            worker_env(broker.bootstrap, prefix, "bench-naive", work / "naive"),
-            broker.bootstrap,
-            prefix,
-            "bench-naive",
-            total,
-            work / "naive.log",
+
+        def drain(name: str, command: list[str], **env: str) -> float:
+            """The rate of one consumer group of its own on the whole backlog."""
+            group = f"bench-{name}"
+            return timed_drain(
+                command,
+                {**worker_env(broker.bootstrap, prefix, group, work / name), **env},
+                broker.bootstrap,
+                prefix,
+                group,
+                total,
+                work / f"{name}.log",
+            )
+
+        worker = [sys.executable, "-m", "creditbrain.cli", "worker", "--no-sink"]
+        ours = drain("ours", worker)
+        rules_only = drain("rules", worker, CREDITBRAIN_STREAM__MODELS="false")
+        naive = drain(
+            "naive", [sys.executable, "-m", "benchmarks.naive_agent", "worker", "-l", "warn"]
         )
     return {
         "messages": total,
