@@ -45,7 +45,7 @@ def pipeline_topics(prefix: str, partitions: int, replication_factor: int) -> li
     ['credit.events.accepted', 'credit.alerts.log']
     """
     from creditbrain.schemas.contract import TopicSpec, topic_name, topic_specs
-    from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG
+    from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG
 
     specs: list[TopicSpec] = topic_specs(prefix, partitions, replication_factor)
     for suffix in (ACCEPTED, ALERTS_LOG):

@@ -38,7 +38,7 @@ from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.state import EntityState
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
-from creditbrain.streams.messages import Inbound
+from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, Inbound
 from creditbrain.streams.models import (
     EARLY_WARNING_KEY,
     METRIC_COUNTS,
@@ -48,7 +48,7 @@ from creditbrain.streams.models import (
 )
 from creditbrain.streams.output import OutputProducer
 from creditbrain.streams.policies import PolicyFollower
-from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG, BatchResult, Processor
+from creditbrain.streams.processor import BatchResult, Processor
 
 log = logging.getLogger(__name__)
 

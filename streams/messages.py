@@ -2,12 +2,25 @@
 
 :class:`Inbound` is one consumed Kafka message; :class:`Outbound` is one message to
 produce (topic suffix of the contract, key, value, headers). Keeping them plain lets
-the processor be tested without a broker.
+the processor be tested without a broker. :func:`alert_messages` says where one alert
+change goes; the subject processor and the series watch both send alerts through it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import orjson
+
+from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID
+
+if TYPE_CHECKING:
+    from creditbrain.alerts import AlertUpdate
+
+ACCEPTED = "events.accepted"
+#: Every change of every alert (also the repeats that are only stored), for the store.
+ALERTS_LOG = "alerts.log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +51,22 @@ def source_headers(message: Inbound) -> list[tuple[str, bytes]]:
         ("source-partition", str(message.partition).encode()),
         ("source-offset", str(message.offset).encode()),
     ]
+
+
+def alert_messages(update: AlertUpdate) -> list[Outbound]:
+    """Where an alert change goes: the store always, the warning topics when it is news."""
+    key = update.key
+    log = orjson.dumps(
+        {
+            "change": update.change,
+            "notify": update.notify,
+            "version": update.version,
+            "doc": update.doc,
+        }
+    )
+    messages = [Outbound(ALERTS_LOG, key, log)]
+    if update.notify:
+        messages.append(Outbound(WARNINGS, key, update.body))
+    if update.grid and update.grid_body is not None:
+        messages.append(Outbound(WARNINGS_GRID, key, update.grid_body))
+    return messages

@@ -51,7 +51,7 @@ from creditbrain.models.features import FeatureState
 from creditbrain.models.series import SeriesDetector
 from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.state import EntityState
-from creditbrain.streams.messages import Inbound, Outbound
+from creditbrain.streams.messages import Inbound, Outbound, alert_messages
 
 log = logging.getLogger(__name__)
 
@@ -279,9 +279,6 @@ class SeriesWatch:
         if update is None:
             return []
         self.counters.warnings += 1
-        # Imported here: the processor imports this module.
-        from creditbrain.streams.processor import alert_messages
-
         return alert_messages(update)
 
     def checkpoints(self, everything: bool = False) -> dict[str, bytes]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from creditbrain.alerts import AlertState, AlertUpdate, Transition, judge, last_score
+from creditbrain.alerts import AlertState, Transition, judge, last_score
 from creditbrain.models.scorecard import (
     Applied,
     Duplicate,
@@ -33,12 +33,18 @@ from creditbrain.models.scorecard import (
     apply_event,
     evaluate,
 )
-from creditbrain.schemas.contract import DLQ, SCORES, WARNINGS, WARNINGS_GRID
+from creditbrain.schemas.contract import DLQ, SCORES
 from creditbrain.schemas.events import ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, Reason, parse_event, redact, rejected
 from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.state import EntityState, Record, ScoreResult, to_epoch_ms
-from creditbrain.streams.messages import Inbound, Outbound, source_headers
+from creditbrain.streams.messages import (
+    ACCEPTED,
+    Inbound,
+    Outbound,
+    alert_messages,
+    source_headers,
+)
 from creditbrain.streams.models import count_messages, day_of
 
 if TYPE_CHECKING:
@@ -46,9 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = "events.accepted"
-#: Every change of every alert (also the repeats that are only stored), for the store.
-ALERTS_LOG = "alerts.log"
 _REFERRING = frozenset({"repair", "objection"})
 
 
@@ -436,22 +439,3 @@ def _score_message(
             "version": state.as_of_ms * 1_000_000 + min(state.version, 999_999),
         }
     )
-
-
-def alert_messages(update: AlertUpdate) -> list[Outbound]:
-    """Where an alert change goes: the store always, the warning topics when it is news."""
-    key = update.key
-    log = orjson.dumps(
-        {
-            "change": update.change,
-            "notify": update.notify,
-            "version": update.version,
-            "doc": update.doc,
-        }
-    )
-    messages = [Outbound(ALERTS_LOG, key, log)]
-    if update.notify:
-        messages.append(Outbound(WARNINGS, key, update.body))
-    if update.grid and update.grid_body is not None:
-        messages.append(Outbound(WARNINGS_GRID, key, update.grid_body))
-    return messages

@@ -29,7 +29,7 @@ from aiokafka.errors import CommitFailedError
 
 from creditbrain.schemas.contract import DLQ, SCORES, topic_name
 from creditbrain.streams import rows
-from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG
+from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG
 
 log = logging.getLogger(__name__)
 

@@ -61,7 +61,7 @@ from creditbrain.schemas.events import event_to_json
 from creditbrain.schemas.identifiers import credit_code_check_digit, generate_credit_code
 from creditbrain.schemas.reference import DISTRICTS
 from creditbrain.settings import Settings
-from creditbrain.streams.processor import ACCEPTED, ALERTS_LOG
+from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG
 from creditbrain.streams.sink import ClickHouseSink
 from tests.alerts.test_delivery import Receiver
 from tests.fixtures.serve import CLI, ServeProcess
