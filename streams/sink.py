@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError
 
+from creditbrain.infra.groups import group_consumer
 from creditbrain.schemas.contract import DLQ, SCORES, topic_name
 from creditbrain.streams import rows
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG
@@ -96,16 +96,8 @@ class ClickHouseSink:
 
     async def run(self) -> None:
         """Consume and write until :meth:`stop`; a failed write is retried, never skipped."""
-        consumer = AIOKafkaConsumer(
-            *self._handlers,
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
+        consumer = group_consumer(
+            self.bootstrap, self.group_id, *self._handlers, max_partition_fetch_bytes=8 << 20
         )
         await consumer.start()
         try:

@@ -30,7 +30,6 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer
 from mode import Service
 
 from creditbrain.alerts.delivery import (
@@ -44,6 +43,7 @@ from creditbrain.alerts.delivery import (
     matching,
     sign,
 )
+from creditbrain.infra.groups import group_consumer
 from creditbrain.infra.store import Store
 
 log = logging.getLogger(__name__)
@@ -202,16 +202,7 @@ class WebhookDispatcher(Service):
 
     @Service.task
     async def _run(self) -> None:
-        consumer = AIOKafkaConsumer(
-            *self.feeds,
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-        )
+        consumer = group_consumer(self.bootstrap, self.group_id, *self.feeds)
         await consumer.start()
         timeout = httpx.Timeout(self.timeout_s)
         try:
