@@ -161,7 +161,11 @@ def _inbound(batch: Any) -> list[Inbound]:
 
 
 def _model_keeper(
-    config: StreamConfig, processor: Processor, watch: SeriesWatch, features: FeatureStates
+    config: StreamConfig,
+    processor: Processor,
+    watch: SeriesWatch,
+    features: FeatureStates,
+    also_create: dict[str, int],
 ) -> ModelKeeper:
     """Checkpoints of the early-warning models and the series watch on ``<app id>-models``."""
 
@@ -190,6 +194,7 @@ def _model_keeper(
         interval=config.checkpoint_interval,
         replication_factor=config.replication_factor,
         acks=config.acks,
+        also_create=also_create,
     )
 
 
@@ -267,7 +272,9 @@ def create_stream(config: StreamConfig) -> Stream:
         PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
     )
 
-    keeper = stream.keeper = _model_keeper(config, processor, watch, feature_states)
+    keeper = stream.keeper = _model_keeper(
+        config, processor, watch, feature_states, {counts.get_topic_name(): config.partitions}
+    )
     stream.services.append(keeper)
 
     inputs = set(input_topics(config.prefix))

@@ -335,6 +335,9 @@ class ModelKeeper(Service):
         Of the topic, when it is created here.
     acks
         ``"all"`` or ``"1"``, as the worker's other producers.
+    also_create
+        Other internal topics (name -> partitions) that must exist before the agents
+        take their first batch: the producer must not meet a topic being created.
     """
 
     def __init__(
@@ -346,9 +349,11 @@ class ModelKeeper(Service):
         interval: float = 30.0,
         replication_factor: int = 1,
         acks: str = "all",
+        also_create: dict[str, int] | None = None,
         **kwargs: Any,
     ) -> None:
         self.bootstrap = bootstrap
+        self.also_create = also_create or {}
         self.acks: int | str = "all" if acks == "all" else 1
         self.topic = topic
         self.snapshot = snapshot
@@ -435,19 +440,27 @@ class ModelKeeper(Service):
                     await client.stop()
 
     async def _ensure_topic(self) -> None:
+        """Create the checkpoint topic and the ``also_create`` topics that are missing."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await admin.start()
         try:
-            if self.topic in await admin.list_topics():
-                return
-            topic = NewTopic(
-                self.topic,
-                num_partitions=1,
-                replication_factor=self.replication_factor,
-                topic_configs={"cleanup.policy": "compact"},
-            )
+            existing = set(await admin.list_topics())
+            wanted = [
+                NewTopic(
+                    self.topic,
+                    num_partitions=1,
+                    replication_factor=self.replication_factor,
+                    topic_configs={"cleanup.policy": "compact"},
+                ),
+                *(
+                    NewTopic(name, num_partitions=n, replication_factor=self.replication_factor)
+                    for name, n in self.also_create.items()
+                ),
+            ]
+            missing = [topic for topic in wanted if topic.name not in existing]
             try:
-                await admin.create_topics([topic])
+                if missing:
+                    await admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass
         finally:

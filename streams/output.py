@@ -11,6 +11,7 @@ offsets: outputs stay at-least-once.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,13 @@ from aiokafka import AIOKafkaProducer
 from mode import Service
 
 from creditbrain.streams.messages import Outbound
+
+log = logging.getLogger(__name__)
+
+#: Tries of one record before the batch fails (about 20 s of waiting in all).
+_ATTEMPTS = 8
+#: ``(topic, partition or None, key, value, headers or None)``
+_Record = tuple[str, int | None, bytes | None, bytes, list[tuple[str, bytes]] | None]
 
 
 class OutputProducer(Service):
@@ -63,18 +71,41 @@ class OutputProducer(Service):
         producer = self._producer
         if producer is None or not (messages or changelog):
             return
-        for message in messages:
-            await producer.send(
-                self.topics[message.topic],
-                value=message.value,
-                key=message.key,
-                headers=message.headers or None,
-            )
-        # Outputs first: a crash between the two flushes leaves the state without the
+        outputs = [
+            (self.topics[m.topic], None, m.key, m.value, m.headers or None) for m in messages
+        ]
+        # Outputs first: a crash between the two sends leaves the state without the
         # batch, so the redelivered batch produces its outputs again (same ids, collapsed
         # downstream). The other order could lose a warning: state saying it was sent,
         # the warning never written.
-        await producer.flush()
-        for topic, partition, key, value in changelog:
-            await producer.send(topic, value=value, key=key, partition=partition)
-        await producer.flush()
+        await self._send_all(producer, outputs)
+        await self._send_all(
+            producer, [(topic, part, key, value, None) for topic, part, key, value in changelog]
+        )
+
+    async def _send_all(self, producer: AIOKafkaProducer, records: list[_Record]) -> None:
+        """Send and wait for every record; re-send those the broker refused for a while.
+
+        A refusal such as NotLeaderForPartition (a topic just created, a leader moving)
+        fails only that record's delivery future, which a flush does not report: every
+        future is awaited, so no output is dropped without anyone knowing.
+        """
+        for attempt in range(_ATTEMPTS):
+            futures = [
+                await producer.send(topic, value=value, key=key, partition=part, headers=headers)
+                for topic, part, key, value, headers in records
+            ]
+            outcomes = await asyncio.gather(*futures, return_exceptions=True)
+            failed = [
+                (record, outcome)
+                for record, outcome in zip(records, outcomes, strict=True)
+                if isinstance(outcome, BaseException)
+            ]
+            if not failed:
+                return
+            error = failed[0][1]
+            if attempt + 1 == _ATTEMPTS or not getattr(error, "retriable", False):
+                raise RuntimeError(f"{len(failed)} outputs not delivered: {error!r}") from error
+            log.warning("%d outputs refused (%r); sending them again", len(failed), error)
+            records = [record for record, _ in failed]
+            await asyncio.sleep(0.5 * (attempt + 1))
