@@ -15,6 +15,7 @@ Three layers, each against the offline reference (:mod:`creditbrain.models.offli
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import re
@@ -157,7 +158,9 @@ def mutated(draw: st.DrawFn) -> bytes:
         if action == "delete" and paths:
             _delete(doc, draw(st.sampled_from(paths)))
         elif action == "swap" and paths:
-            _set(doc, draw(st.sampled_from(paths)), draw(_SWAPS))
+            # a copy: the sampled values are shared between examples, and a dict swapped in
+            # and then swapped into itself would make the document circular
+            _set(doc, draw(st.sampled_from(paths)), copy.deepcopy(draw(_SWAPS)))
         elif action == "digit" and isinstance(doc.get("subject"), dict):
             ident = str(doc["subject"].get("id", ""))
             if ident:
