@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import sys
 from bisect import insort
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -254,7 +255,7 @@ class Parked(NamedTuple):
 
 
 class Memo(Protocol):
-    """Something that writes itself as JSON (a model's per-subject memory)."""
+    """Something that writes itself as JSON (a per-subject memory kept in the state)."""
 
     def to_json(self) -> bytes: ...
 
@@ -295,6 +296,11 @@ class EntityState:
         What the online early-warning models remember about the subject (their
         feature state: JSON text, or the object itself while the worker uses it);
         empty until a model has seen the subject.
+    alert_memo
+        The subject's open warnings (the warning lifecycle's state, in the same two
+        forms); empty while it has none. Kept here rather than in a table of its own
+        so that one changelog record holds both halves of a subject: a crash can
+        never leave the events applied and the warnings they opened forgotten.
 
     Examples
     --------
@@ -327,6 +333,8 @@ class EntityState:
     #: The online models' per-subject memory (see :mod:`creditbrain.streams.models`):
     #: JSON text as read from the changelog, or the live object the models work on.
     model_memo: str | Memo = ""
+    #: The subject's open warnings (see :mod:`creditbrain.alerts`), in the same two forms.
+    alert_memo: str | Memo = ""
 
     @classmethod
     def for_event(cls, event: CreditEvent) -> EntityState:
@@ -439,9 +447,9 @@ class EntityState:
             doc["pk"] = [[list(p.record), p.memo] for p in self.parked]
         if self.partition >= 0:
             doc["p"] = self.partition
-        memo = self.model_memo
-        if memo:
-            doc["m"] = memo if isinstance(memo, str) else memo.to_json().decode()
+        for key, memo in (("m", self.model_memo), ("al", self.alert_memo)):
+            if memo:
+                doc[key] = memo if isinstance(memo, str) else memo.to_json().decode()
         # orjson does not take NamedTuples itself; ``default=tuple`` makes them arrays.
         return orjson.dumps(doc, default=tuple)
 
@@ -480,7 +488,64 @@ class EntityState:
             parked=tuple(Parked(_record(row), memo) for row, memo in doc.get("pk", ())),
             partition=doc.get("p", -1),
             model_memo=doc.get("m", ""),
+            alert_memo=doc.get("al", ""),
         )
+
+
+M = TypeVar("M", bound=Memo)
+
+
+class Memos(MutableMapping[str, M]):
+    """One memo slot of the subjects' states, seen as ``subject id -> object``.
+
+    The slot holds JSON text after a restore and the live object once something has
+    asked for it: each memo is parsed on first use, then kept parsed. A subject
+    without the memo (empty slot) is a missing key.
+
+    >>> class Note(str):
+    ...     def to_json(self) -> bytes:
+    ...         return self.encode()
+    >>> states = {"a": EntityState("a", SubjectType.PERSON)}
+    >>> notes = Memos(states, "alert_memo", Note)
+    >>> notes["a"] = Note("x"); list(notes), states["a"].to_json().endswith(b'"al":"x"}')
+    (['a'], True)
+    """
+
+    def __init__(
+        self, states: Mapping[str, EntityState], slot: str, parse: Callable[[str], M]
+    ) -> None:
+        self.states = states
+        self.slot = slot
+        self.parse = parse
+
+    def __getitem__(self, subject_id: str) -> M:
+        state = self.states[subject_id]
+        memo = getattr(state, self.slot)
+        if not isinstance(memo, str):
+            return memo  # type: ignore[no-any-return]
+        if not memo:
+            raise KeyError(subject_id)
+        parsed = self.parse(memo)
+        setattr(state, self.slot, parsed)
+        return parsed
+
+    def __setitem__(self, subject_id: str, value: M) -> None:
+        # Kept as the object; the subject's changelog record writes it as JSON.
+        setattr(self.states[subject_id], self.slot, value)
+
+    def __delitem__(self, subject_id: str) -> None:
+        state = self.states[subject_id]
+        if not getattr(state, self.slot):
+            raise KeyError(subject_id)
+        setattr(state, self.slot, "")
+
+    def __iter__(self) -> Iterator[str]:
+        slot = self.slot
+        return (key for key, state in self.states.items() if getattr(state, slot))
+
+    def __len__(self) -> int:
+        slot = self.slot
+        return sum(1 for state in self.states.values() if getattr(state, slot))
 
 
 def _record(row: list[Any]) -> Record:

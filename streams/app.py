@@ -35,7 +35,7 @@ from creditbrain.schemas.contract import (
     topic_name,
 )
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.state import EntityState
+from creditbrain.schemas.state import EntityState, Memos
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, Inbound
@@ -73,18 +73,7 @@ class SubjectKeyCodec(codecs.Codec):
         return s.decode()
 
 
-class AlertStateCodec(codecs.Codec):
-    """A subject's open alerts travel on their changelog as :meth:`AlertState.to_json`."""
-
-    def _dumps(self, obj: Any) -> bytes:
-        return obj.to_json()  # type: ignore[no-any-return]
-
-    def _loads(self, s: bytes) -> Any:
-        return AlertState.from_json(s)
-
-
 codecs.register("entity_state", EntityStateCodec())
-codecs.register("alert_state", AlertStateCodec())
 codecs.register("subject_key", SubjectKeyCodec())
 
 
@@ -252,16 +241,18 @@ def create_stream(config: StreamConfig) -> Stream:
     outputs[METRIC_COUNTS] = counts.get_topic_name()
     publisher = OutputProducer(config.bootstrap, outputs, acks=config.acks)
     subjects = _table(app, config, "subjects", "entity_state")
-    alerts = _table(app, config, "alerts", "alert_state")
     subjects_log = subjects.changelog_topic.get_topic_name()
-    alerts_log = alerts.changelog_topic.get_topic_name()
     feature_states = FeatureStates(subjects.data)
+    # A subject's open warnings live in its own record (``alert_memo``), not in a second
+    # table: the two could be written half (measured: a kill between the two
+    # changelog writes left applied events whose warnings were forgotten).
+    alert_states = Memos(subjects.data, "alert_memo", AlertState.from_json)
     processor = Processor(
         subjects.data,
         config.ctx,
         config.scorecard,
         config.max_message_bytes,
-        alerts.data,
+        alert_states,
         model=EarlyWarning(feature_states) if config.models else None,
         count_series=config.models,
     )
@@ -282,8 +273,6 @@ def create_stream(config: StreamConfig) -> Stream:
     async def _restore() -> None:
         assignment = app.consumer.assignment()
         processor.restore({tp.partition for tp in assignment if tp.topic in inputs})
-        for subject_id in [k for k in alerts.data if k not in subjects.data]:
-            del alerts.data[subject_id]
         counts_name = counts.get_topic_name()
         watch.keep_only({tp.partition for tp in assignment if tp.topic == counts_name})
         log.info("recovered %d subjects, watermark %d", len(subjects.data), processor.watermark_ms)
@@ -301,13 +290,10 @@ def create_stream(config: StreamConfig) -> Stream:
         async for batch in events.take_events(config.batch_size, within=config.batch_within):
             await keeper.ready.wait()
             result = processor.process(_inbound(batch))
+            dirty = result.dirty | result.dirty_alerts
             changelog = [
                 (subjects_log, partition, key.encode(), subjects.data[key].to_json())
-                for key, partition in result.dirty.items()
-            ]
-            changelog += [
-                (alerts_log, partition, key.encode(), alerts.data[key].to_json())
-                for key, partition in result.dirty_alerts.items()
+                for key, partition in dirty.items()
             ]
             await publisher.publish(result.outbound, changelog)
             for callback in stream.on_batch:

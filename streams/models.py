@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -50,7 +50,7 @@ from creditbrain.alerts.rules import DAY_MS
 from creditbrain.models.features import FeatureState
 from creditbrain.models.series import SeriesDetector
 from creditbrain.schemas.policies import PolicySet
-from creditbrain.schemas.state import EntityState
+from creditbrain.schemas.state import EntityState, Memos
 from creditbrain.streams.messages import Inbound, Outbound, alert_messages
 
 log = logging.getLogger(__name__)
@@ -74,38 +74,11 @@ def day_of(epoch_ms: int) -> int:
     return (epoch_ms + _CST_MS) // DAY_MS
 
 
-class FeatureStates(MutableMapping[str, FeatureState]):
+class FeatureStates(Memos[FeatureState]):
     """The early-warning models' feature states, held in each subject's ``model_memo``."""
 
     def __init__(self, states: Mapping[str, EntityState]) -> None:
-        self.states = states
-
-    def __getitem__(self, subject_id: str) -> FeatureState:
-        state = self.states[subject_id]
-        memo = state.model_memo
-        if isinstance(memo, FeatureState):
-            return memo
-        if not memo:
-            raise KeyError(subject_id)
-        # Read from the changelog as text: parsed once, then kept as the object.
-        state.model_memo = features = FeatureState.from_json(str(memo))
-        return features
-
-    def __setitem__(self, subject_id: str, value: FeatureState) -> None:
-        # Kept as the object; the subject's changelog record writes it as JSON.
-        self.states[subject_id].model_memo = value
-
-    def __delitem__(self, subject_id: str) -> None:
-        state = self.states[subject_id]
-        if not state.model_memo:
-            raise KeyError(subject_id)
-        state.model_memo = ""
-
-    def __iter__(self) -> Iterator[str]:
-        return (key for key, state in self.states.items() if state.model_memo)
-
-    def __len__(self) -> int:
-        return sum(1 for state in self.states.values() if state.model_memo)
+        super().__init__(states, "model_memo", FeatureState.from_json)
 
 
 def count_messages(counts: Mapping[tuple[str, str, str, int], int]) -> list[Outbound]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Tries of one record before the batch fails (about 20 s of waiting in all).
 _ATTEMPTS = 8
+#: Seconds of waiting for deliveries after which the worker says what it waits for.
+_SLOW_S = 10.0
 #: ``(topic, partition or None, key, value, headers or None)``
 _Record = tuple[str, int | None, bytes | None, bytes, list[tuple[str, bytes]] | None]
 
@@ -71,7 +74,7 @@ class OutputProducer(Service):
         producer = self._producer
         if producer is None or not (messages or changelog):
             return
-        outputs = [
+        outputs: list[_Record] = [
             (self.topics[m.topic], None, m.key, m.value, m.headers or None) for m in messages
         ]
         # Outputs first: a crash between the two sends leaves the state without the
@@ -95,7 +98,7 @@ class OutputProducer(Service):
                 await producer.send(topic, value=value, key=key, partition=part, headers=headers)
                 for topic, part, key, value, headers in records
             ]
-            outcomes = await asyncio.gather(*futures, return_exceptions=True)
+            outcomes = await self._outcomes(records, futures)
             failed = [
                 (record, outcome)
                 for record, outcome in zip(records, outcomes, strict=True)
@@ -109,3 +112,20 @@ class OutputProducer(Service):
             log.warning("%d outputs refused (%r); sending them again", len(failed), error)
             records = [record for record, _ in failed]
             await asyncio.sleep(0.5 * (attempt + 1))
+
+    @staticmethod
+    async def _outcomes(records: list[_Record], futures: list[asyncio.Future[Any]]) -> list[Any]:
+        """Each delivery's result or exception; says which partitions keep it waiting."""
+        waited = 0.0
+        pending = set(futures)
+        while pending:
+            _, pending = await asyncio.wait(pending, timeout=_SLOW_S)
+            if pending:
+                waited += _SLOW_S
+                slow = Counter(
+                    topic if part is None else f"{topic}[{part}]"
+                    for (topic, part, *_), fut in zip(records, futures, strict=True)
+                    if fut in pending
+                )
+                log.warning("%d outputs undelivered after %.0f s: %s", len(pending), waited, slow)
+        return [fut.exception() or fut.result() for fut in futures]

@@ -103,7 +103,7 @@ class Processor:
     max_bytes
         Messages over this size are dead letters (``too_large``).
     alert_states
-        Subject id -> its open alerts (the alerts table's local data).
+        Subject id -> its open alerts (in the worker, the ``alert_memo`` of the states).
     model
         The early-warning models, asked about every re-scoring (none: rules only).
     count_series
