@@ -35,10 +35,16 @@ class OutputProducer(Service):
     """One aiokafka producer for the contract's output topics."""
 
     def __init__(
-        self, bootstrap: str, topics: dict[str, str], acks: str = "all", **kwargs: Any
+        self,
+        bootstrap: str,
+        topics: dict[str, str],
+        acks: str = "all",
+        request_timeout_ms: int = 40_000,
+        **kwargs: Any,
     ) -> None:
         self.bootstrap = bootstrap
         self.acks: int | str = "all" if acks == "all" else 1
+        self.request_timeout_ms = request_timeout_ms
         self.topics = topics  # contract suffix -> full topic name
         self.ready = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -51,6 +57,7 @@ class OutputProducer(Service):
             linger_ms=5,
             max_batch_size=1024 * 1024,
             max_request_size=4 * 1024 * 1024,
+            request_timeout_ms=self.request_timeout_ms,
         )
         await self._producer.start()
         self.ready.set()
