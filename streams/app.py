@@ -21,7 +21,6 @@ from typing import Any
 import faust
 from faust.serializers import codecs
 
-from creditbrain.alerts import AlertState
 from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.models.subject import EarlyWarning
@@ -35,7 +34,7 @@ from creditbrain.schemas.contract import (
     topic_name,
 )
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.state import EntityState, Memos
+from creditbrain.schemas.state import EntityState
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, Inbound
@@ -46,7 +45,7 @@ from creditbrain.streams.models import (
     ModelKeeper,
     SeriesWatch,
 )
-from creditbrain.streams.output import OutputProducer
+from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProducer
 from creditbrain.streams.policies import PolicyFollower
 from creditbrain.streams.processor import BatchResult, Processor
 
@@ -252,21 +251,18 @@ def create_stream(config: StreamConfig) -> Stream:
         config.bootstrap,
         outputs,
         acks=config.acks,
-        request_timeout_ms=_EMBEDDED_REQUEST_TIMEOUT_MS if config.embedded_broker else 40_000,
+        request_timeout_ms=(
+            _EMBEDDED_REQUEST_TIMEOUT_MS if config.embedded_broker else DEFAULT_REQUEST_TIMEOUT_MS
+        ),
     )
     subjects = _table(app, config, "subjects", "entity_state")
     subjects_log = subjects.changelog_topic.get_topic_name()
     feature_states = FeatureStates(subjects.data)
-    # A subject's open warnings live in its own record (``alert_memo``), not in a second
-    # table: the two could be written half (measured: a kill between the two
-    # changelog writes left applied events whose warnings were forgotten).
-    alert_states = Memos(subjects.data, "alert_memo", AlertState.from_json)
     processor = Processor(
         subjects.data,
         config.ctx,
         config.scorecard,
         config.max_message_bytes,
-        alert_states,
         model=EarlyWarning(feature_states) if config.models else None,
         count_series=config.models,
     )
@@ -304,10 +300,9 @@ def create_stream(config: StreamConfig) -> Stream:
         async for batch in events.take_events(config.batch_size, within=config.batch_within):
             await keeper.ready.wait()
             result = processor.process(_inbound(batch))
-            dirty = result.dirty | result.dirty_alerts
             changelog = [
                 (subjects_log, partition, key.encode(), subjects.data[key].to_json())
-                for key, partition in dirty.items()
+                for key, partition in result.dirty.items()
             ]
             await publisher.publish(result.outbound, changelog)
             for callback in stream.on_batch:

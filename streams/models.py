@@ -101,12 +101,6 @@ def count_messages(counts: Mapping[tuple[str, str, str, int], int]) -> list[Outb
     ]
 
 
-def count_message(series: SeriesKey, day: int, count: int) -> Outbound:
-    """The message of a single count (:func:`count_messages` of one entry)."""
-    (message,) = count_messages({(series.sector, series.district, series.kind, day): count})
-    return message
-
-
 @dataclass
 class SeriesTrack:
     """One series being watched: its detector, the counts of its open days, the last scored day."""

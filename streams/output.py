@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Tries of one record before the batch fails (about 20 s of waiting in all).
 _ATTEMPTS = 8
+#: How long a request may wait for the broker's answer (aiokafka's default).
+DEFAULT_REQUEST_TIMEOUT_MS = 40_000
 #: Seconds of waiting for deliveries after which the worker says what it waits for.
 _SLOW_S = 10.0
 #: ``(topic, partition or None, key, value, headers or None)``
@@ -39,7 +41,7 @@ class OutputProducer(Service):
         bootstrap: str,
         topics: dict[str, str],
         acks: str = "all",
-        request_timeout_ms: int = 40_000,
+        request_timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS,
         **kwargs: Any,
     ) -> None:
         self.bootstrap = bootstrap

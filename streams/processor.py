@@ -37,7 +37,7 @@ from creditbrain.schemas.contract import DLQ, SCORES
 from creditbrain.schemas.events import ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, Reason, parse_event, redact, rejected
 from creditbrain.schemas.policies import PolicySet
-from creditbrain.schemas.state import EntityState, Record, ScoreResult, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Memos, Record, ScoreResult, to_epoch_ms
 from creditbrain.streams.messages import (
     ACCEPTED,
     Inbound,
@@ -84,8 +84,8 @@ class BatchResult:
     """What a batch produced: messages to send and the subjects whose state changed."""
 
     outbound: list[Outbound] = field(default_factory=list)
-    dirty: dict[str, int] = field(default_factory=dict)  # subject id -> partition
-    dirty_alerts: dict[str, int] = field(default_factory=dict)  # subject id -> partition
+    #: Subjects whose record (state, warnings, models' memo) changed: id -> partition.
+    dirty: dict[str, int] = field(default_factory=dict)
 
 
 class Processor:
@@ -102,8 +102,6 @@ class Processor:
         Weights and periods.
     max_bytes
         Messages over this size are dead letters (``too_large``).
-    alert_states
-        Subject id -> its open alerts (in the worker, the ``alert_memo`` of the states).
     model
         The early-warning models, asked about every re-scoring (none: rules only).
     count_series
@@ -117,14 +115,14 @@ class Processor:
         ctx: ParseContext,
         scorecard: ScorecardConfig,
         max_bytes: int = 1024 * 1024,
-        alert_states: MutableMapping[str, AlertState] | None = None,
         model: EarlyWarning | None = None,
         count_series: bool = False,
     ) -> None:
         self.states = states
-        self.alert_states: MutableMapping[str, AlertState] = (
-            {} if alert_states is None else alert_states
-        )
+        #: Subject id -> its open alerts, kept in the subject's own state (``alert_memo``)
+        #: so that one changelog record holds both: a crash cannot save one without the
+        #: other (with a table of their own, a kill did: 160 of 6,600 alerts differed).
+        self.alert_states: Memos[AlertState] = Memos(states, "alert_memo", AlertState.from_json)
         #: The warning policies in force; replaced whole when a supervisor changes one.
         self.policies = PolicySet()
         self.ctx = ctx
@@ -368,7 +366,7 @@ class Processor:
         updates = judge(alerts, transition, self.policies)
         if alerts or not fresh:
             self.alert_states[subject_id] = alerts
-            result.dirty_alerts[subject_id] = state.partition
+            result.dirty[subject_id] = state.partition
         for update in updates:
             self.counters.alert_changes += 1
             result.outbound.extend(alert_messages(update))

@@ -63,11 +63,10 @@ def run_processor(messages: list[Message]) -> Processor:
         for out in result.outbound:
             headers = {k: v.decode(errors="replace") for k, v in out.headers}
             rows_of(out.topic, out.value, headers, NOW, (f"t.{out.topic}", 0, offset))
-        # What the worker writes to the tables' changelogs after every batch.
+        # What the worker writes to the subjects' changelog after every batch (the
+        # subject's warnings and models' memo included).
         for subject_id in result.dirty:
             processor.states[subject_id].to_json()
-        for subject_id in result.dirty_alerts:
-            processor.alert_states[subject_id].to_json()
     return processor
 
 

@@ -23,13 +23,19 @@ from creditbrain.streams.models import (
     FeatureStates,
     SeriesWatch,
     bank_key,
-    count_message,
+    count_messages,
     day_of,
 )
 from creditbrain.streams.processor import Processor
 
 KEY = b"test-pseudonym-key"
 SERIES = SeriesKey("food_drug", "371102", "penalty")
+
+
+def count_message(series: SeriesKey, day: int, count: int) -> Outbound:
+    """The message of a single count (:func:`count_messages` of one entry)."""
+    (message,) = count_messages({(series.sector, series.district, series.kind, day): count})
+    return message
 
 
 def _inbound(messages: list[Outbound], partition: int = 0) -> list[Inbound]:
