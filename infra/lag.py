@@ -44,20 +44,35 @@ def end_offsets(
     return true_highwaters(bootstrap, listed)
 
 
-def group_lag(bootstrap: str, group: str, topics: Sequence[str], tansu: bool) -> int:
-    """Messages of ``topics`` that ``group`` has not committed yet."""
-    tps = partitions_of(bootstrap, topics)
+def committed_and_ends(
+    bootstrap: str, group: str, tps: Sequence[TopicPartition], tansu: bool
+) -> dict[TopicPartition, tuple[int, int]]:
+    """``(committed offset, end offset)`` of each partition for ``group`` (0: nothing committed)."""
     ends = end_offsets(bootstrap, tps, tansu)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         committed = admin.list_group_offsets(group).get(group, {})
     finally:
         admin.close()
-    lag = 0
-    for tp, end in ends.items():
-        done = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0
-        lag += max(0, end - done)
-    return lag
+    return {
+        tp: (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0, end)
+        for tp, end in ends.items()
+    }
+
+
+def group_lag(bootstrap: str, group: str, topics: Sequence[str], tansu: bool) -> int:
+    """Messages of ``topics`` that ``group`` has not committed yet."""
+    tps = partitions_of(bootstrap, topics)
+    offsets = committed_and_ends(bootstrap, group, tps, tansu)
+    return sum(max(0, end - done) for done, end in offsets.values())
+
+
+def backlog(
+    bootstrap: str, group: str, tps: Sequence[TopicPartition], tansu: bool
+) -> dict[TopicPartition, int]:
+    """The last offset of each partition where ``group`` has not committed all (others left out)."""
+    offsets = committed_and_ends(bootstrap, group, tps, tansu)
+    return {tp: end - 1 for tp, (done, end) in offsets.items() if done < end}
 
 
 def wait_until_drained(

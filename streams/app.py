@@ -13,14 +13,17 @@ that partition explicitly because one batch mixes partitions.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 from faust.serializers import codecs
+from kafka.structs import TopicPartition
 
+from creditbrain.infra.lag import backlog
 from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.models.subject import EarlyWarning
@@ -48,6 +51,7 @@ from creditbrain.streams.models import (
 from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProducer
 from creditbrain.streams.policies import PolicyFollower
 from creditbrain.streams.processor import BatchResult, Processor
+from creditbrain.streams.sent import fence_key, oldest, parse_fence
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +160,12 @@ def _model_keeper(
     processor: Processor,
     watch: SeriesWatch,
     features: FeatureStates,
-    also_create: dict[str, int],
+    publisher: OutputProducer,
 ) -> ModelKeeper:
-    """Checkpoints of the early-warning models and the series watch on ``<app id>-models``."""
+    """Checkpoints of the early-warning models and the series watch on ``<app id>-models``.
+
+    The same topic holds the fences of the warning topics (:mod:`creditbrain.streams.sent`).
+    """
 
     def snapshot(everything: bool) -> dict[str, bytes]:
         blobs = watch.checkpoints(everything)
@@ -185,8 +192,54 @@ def _model_keeper(
         interval=config.checkpoint_interval,
         replication_factor=config.replication_factor,
         acks=config.acks,
-        also_create=also_create,
+        also_create={publisher.topics[METRIC_COUNTS]: config.partitions},
     )
+
+
+async def _recall_warnings(
+    config: StreamConfig,
+    publisher: OutputProducer,
+    latest: Mapping[str, bytes],
+    inputs: set[str],
+    partitions: list[int],
+) -> None:
+    """Read back the warnings sent above the fences of the input partitions just taken.
+
+    ``latest`` holds the fences as last written (keys ``fence-score-<p>``). Each
+    partition keeps its old fence until the worker has processed what the partition
+    held uncommitted now (:class:`~creditbrain.streams.sent.Fences`).
+    """
+    if not partitions:  # nothing held: nothing of ours can come again
+        publisher.sent.found.clear()
+        return
+    found = {fence_key("score", p): latest.get(fence_key("score", p)) for p in partitions}
+    since = oldest([parse_fence(fence) for fence in found.values()])
+    tps = [TopicPartition(topic, p) for p in partitions for topic in sorted(inputs)]
+    loop = asyncio.get_running_loop()
+    for attempt in range(5):
+        try:
+            left = await loop.run_in_executor(
+                None, backlog, config.bootstrap, config.app_id, tps, config.embedded_broker
+            )
+            read = await publisher.sent.recall(config.bootstrap, since)
+        except Exception as error:  # the broker is busy or moving a leader
+            log.warning("reading back the warnings failed (%r); trying again", error)
+            await asyncio.sleep(1.0 + attempt)
+            continue
+        by_scope: dict[str, dict[tuple[str, int], int]] = {}
+        for tp, last in left.items():
+            scope = by_scope.setdefault(fence_key("score", tp.partition), {})
+            scope[(tp.topic, tp.partition)] = last
+        publisher.fences.restored(found, by_scope)
+        log.info(
+            "%d warning records read back %s; %d changes already sent; %d partitions to catch up",
+            read,
+            "from the fences" if since is not None else "from the beginning",
+            len(publisher.sent.found),
+            len(left),
+        )
+        return
+    log.error("warnings could not be read back: a redelivered batch may repeat some")
 
 
 def create_stream(config: StreamConfig) -> Stream:
@@ -254,6 +307,7 @@ def create_stream(config: StreamConfig) -> Stream:
         request_timeout_ms=(
             _EMBEDDED_REQUEST_TIMEOUT_MS if config.embedded_broker else DEFAULT_REQUEST_TIMEOUT_MS
         ),
+        fence_topic=f"{config.app_id}-models",
     )
     subjects = _table(app, config, "subjects", "entity_state")
     subjects_log = subjects.changelog_topic.get_topic_name()
@@ -273,21 +327,20 @@ def create_stream(config: StreamConfig) -> Stream:
         PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
     )
 
-    keeper = stream.keeper = _model_keeper(
-        config, processor, watch, feature_states, {counts.get_topic_name(): config.partitions}
-    )
+    keeper = stream.keeper = _model_keeper(config, processor, watch, feature_states, publisher)
     stream.services.append(keeper)
 
     inputs = set(input_topics(config.prefix))
 
     async def _restore() -> None:
         assignment = app.consumer.assignment()
-        processor.restore({tp.partition for tp in assignment if tp.topic in inputs})
+        held = {tp.partition for tp in assignment if tp.topic in inputs}
+        processor.restore(held)
         counts_name = counts.get_topic_name()
         watch.keep_only({tp.partition for tp in assignment if tp.topic == counts_name})
         log.info("recovered %d subjects, watermark %d", len(subjects.data), processor.watermark_ms)
-
-    subjects.on_recover(_restore)
+        await keeper.ready.wait()  # the fences are read with the checkpoints
+        await _recall_warnings(config, publisher, keeper.latest, inputs, sorted(held))
 
     @app.agent(counts, name="series")
     async def watch_series(partials: Any) -> None:
@@ -304,7 +357,11 @@ def create_stream(config: StreamConfig) -> Stream:
                 (subjects_log, partition, key.encode(), subjects.data[key].to_json())
                 for key, partition in result.dirty.items()
             ]
-            await publisher.publish(result.outbound, changelog)
+            reached = {(e.message.topic, e.message.partition): e.message.offset for e in batch}
+            fences = sorted({fence_key("score", p) for _, p in reached})
+            await publisher.publish(result.outbound, changelog, fences)
+            for (topic, p), offset in reached.items():
+                publisher.fences.processed(fence_key("score", p), topic, p, offset)
             for callback in stream.on_batch:
                 callback(result)
 

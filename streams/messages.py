@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID
+from creditbrain.streams.sent import ALERT_ID, ALERT_VERSION
 
 if TYPE_CHECKING:
     from creditbrain.alerts import AlertUpdate
@@ -54,7 +55,11 @@ def source_headers(message: Inbound) -> list[tuple[str, bytes]]:
 
 
 def alert_messages(update: AlertUpdate) -> list[Outbound]:
-    """Where an alert change goes: the store always, the warning topics when it is news."""
+    """Where an alert change goes: the store always, the warning topics when it is news.
+
+    Warning records name the change in their headers (``alert-id``, ``alert-version``),
+    so that a change is never sent twice (:mod:`creditbrain.streams.sent`).
+    """
     key = update.key
     log = orjson.dumps(
         {
@@ -65,8 +70,9 @@ def alert_messages(update: AlertUpdate) -> list[Outbound]:
         }
     )
     messages = [Outbound(ALERTS_LOG, key, log)]
+    change = [(ALERT_ID, update.alert_id.encode()), (ALERT_VERSION, str(update.version).encode())]
     if update.notify:
-        messages.append(Outbound(WARNINGS, key, update.body))
+        messages.append(Outbound(WARNINGS, key, update.body, change))
     if update.grid and update.grid_body is not None:
-        messages.append(Outbound(WARNINGS_GRID, key, update.grid_body))
+        messages.append(Outbound(WARNINGS_GRID, key, update.grid_body, change))
     return messages

@@ -19,7 +19,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from mode import Service
 
+from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID
 from creditbrain.streams.messages import Outbound
+from creditbrain.streams.sent import Fences, SentWarnings
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +44,19 @@ class OutputProducer(Service):
         topics: dict[str, str],
         acks: str = "all",
         request_timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS,
+        fence_topic: str | None = None,
         **kwargs: Any,
     ) -> None:
         self.bootstrap = bootstrap
         self.acks: int | str = "all" if acks == "all" else 1
         self.request_timeout_ms = request_timeout_ms
         self.topics = topics  # contract suffix -> full topic name
+        #: Where fences are written (one partition, compacted); none: no fences.
+        self.fence_topic = fence_topic
+        self.sent = SentWarnings(
+            name for suffix, name in topics.items() if suffix in (WARNINGS, WARNINGS_GRID)
+        )
+        self.fences = Fences()
         self.ready = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         super().__init__(**kwargs)
@@ -72,28 +81,49 @@ class OutputProducer(Service):
         self,
         messages: Sequence[Outbound],
         changelog: Sequence[tuple[str, int, bytes, bytes]] = (),
+        fences: Sequence[str] = (),
     ) -> None:
         """Send every message (and table changelog record) and wait until the broker has them.
 
         ``changelog`` holds ``(topic, partition, key, value)`` records for the tables'
         changelog topics: written here with the partition the table keeps the key in,
-        exactly as Faust would write them, without its per-message buffer.
+        exactly as Faust would write them, without its per-message buffer. ``fences``
+        are the keys (:func:`~creditbrain.streams.sent.fence_key`) of the partitions
+        in the batch: their fences (:attr:`fences`) are written with the changelog
+        records. A warning found on its topic above the fences (a batch redelivered
+        after a crash) is not sent again.
         """
         await self.ready.wait()
         producer = self._producer
         if producer is None or not (messages or changelog):
             return
+        sent = self.sent
+        fence = sent.fence()
         outputs: list[_Record] = [
-            (self.topics[m.topic], None, m.key, m.value, m.headers or None) for m in messages
+            (self.topics[m.topic], None, m.key, m.value, m.headers or None)
+            for m in messages
+            if not sent.already_sent(self.topics[m.topic], m.headers)
         ]
+        if len(outputs) < len(messages):
+            log.info(
+                "%d warnings already on their topics not sent again", len(messages) - len(outputs)
+            )
         # Outputs first: a crash between the two sends leaves the state without the
-        # batch, so the redelivered batch produces its outputs again (same ids, collapsed
-        # downstream). The other order could lose a warning: state saying it was sent,
-        # the warning never written.
+        # batch, so the redelivered batch produces its outputs again: warnings are
+        # found above the fence and left out, the rest collapse by id downstream. The
+        # other order could lose a warning: state saying it was sent, never written.
         await self._send_all(producer, outputs)
-        await self._send_all(
-            producer, [(topic, part, key, value, None) for topic, part, key, value in changelog]
-        )
+        records: list[_Record] = [
+            (topic, part, key, value, None) for topic, part, key, value in changelog
+        ]
+        if self.fence_topic is not None:
+            # With the state that makes it true: if the fence lands and part of the
+            # changelog does not, the redelivered batch's warnings still lie above it.
+            for key in fences:
+                value = self.fences.value(key, fence)
+                if value is not None:
+                    records.append((self.fence_topic, 0, key.encode(), value, None))
+        await self._send_all(producer, records)
 
     async def _send_all(self, producer: AIOKafkaProducer, records: list[_Record]) -> None:
         """Send and wait for every record; re-send those the broker refused for a while.
@@ -108,6 +138,9 @@ class OutputProducer(Service):
                 for topic, part, key, value, headers in records
             ]
             outcomes = await self._outcomes(records, futures)
+            for (topic, *_), outcome in zip(records, outcomes, strict=True):
+                if not isinstance(outcome, BaseException):
+                    self.sent.delivered(topic, outcome.partition, outcome.offset)
             failed = [
                 (record, outcome)
                 for record, outcome in zip(records, outcomes, strict=True)
