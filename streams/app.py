@@ -342,6 +342,8 @@ def create_stream(config: StreamConfig) -> Stream:
         await keeper.ready.wait()  # the fences are read with the checkpoints
         await _recall_warnings(config, publisher, keeper.latest, inputs, sorted(held))
 
+    subjects.on_recover(_restore)
+
     @app.agent(counts, name="series")
     async def watch_series(partials: Any) -> None:
         async for batch in partials.take_events(config.batch_size, within=config.batch_within):
