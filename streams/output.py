@@ -21,7 +21,7 @@ from mode import Service
 
 from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID
 from creditbrain.streams.messages import Outbound
-from creditbrain.streams.sent import Fences, SentWarnings
+from creditbrain.streams.sent import Fences, Positions, SentWarnings, change_of, parse_fence
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class OutputProducer(Service):
         # batch, so the redelivered batch produces its outputs again: warnings are
         # found above the fence and left out, the rest collapse by id downstream. The
         # other order could lose a warning: state saying it was sent, never written.
-        await self._send_all(producer, outputs)
+        await self._send_all(producer, outputs, since=parse_fence(fence))
         records: list[_Record] = [
             (topic, part, key, value, None) for topic, part, key, value in changelog
         ]
@@ -125,12 +125,17 @@ class OutputProducer(Service):
                     records.append((self.fence_topic, 0, key.encode(), value, None))
         await self._send_all(producer, records)
 
-    async def _send_all(self, producer: AIOKafkaProducer, records: list[_Record]) -> None:
+    async def _send_all(
+        self, producer: AIOKafkaProducer, records: list[_Record], since: Positions | None = None
+    ) -> None:
         """Send and wait for every record; re-send those the broker refused for a while.
 
         A refusal such as NotLeaderForPartition (a topic just created, a leader moving)
         fails only that record's delivery future, which a flush does not report: every
-        future is awaited, so no output is dropped without anyone knowing.
+        future is awaited, so no output is dropped without anyone knowing. A request
+        that timed out may still have been written: before warnings are sent again,
+        the warning topics are read from ``since`` (the ends before the first try) and
+        those found there are not.
         """
         for attempt in range(_ATTEMPTS):
             futures = [
@@ -154,6 +159,23 @@ class OutputProducer(Service):
             log.warning("%d outputs refused (%r); sending them again", len(failed), error)
             records = [record for record, _ in failed]
             await asyncio.sleep(0.5 * (attempt + 1))
+            if since is not None:
+                records = await self._not_yet_written(records, since)
+
+    async def _not_yet_written(self, records: list[_Record], since: Positions) -> list[_Record]:
+        """``records`` without the warnings that a timed-out request wrote all the same."""
+        sent = self.sent
+        if not any(topic in sent.topics for topic, *_ in records):
+            return records
+        found, _ = await sent.read(self.bootstrap, since)
+        left = [
+            (topic, part, key, value, headers)
+            for topic, part, key, value, headers in records
+            if topic not in sent.topics or (topic, *(change_of(headers) or (b"", b""))) not in found
+        ]
+        if len(left) < len(records):
+            log.warning("%d refused warnings were written all the same", len(records) - len(left))
+        return left
 
     @staticmethod
     async def _outcomes(records: list[_Record], futures: list[asyncio.Future[Any]]) -> list[Any]:

@@ -208,6 +208,11 @@ class SentWarnings:
         What was found replaces what an earlier recall found. Returns the number of
         records read.
         """
+        self.found, self.read_back = await self.read(bootstrap, since)
+        return self.read_back
+
+    async def read(self, bootstrap: str, since: Positions | None) -> tuple[set[Sent], int]:
+        """The changes on the warning topics from ``since`` to their ends, and the records read."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
@@ -223,19 +228,16 @@ class SentWarnings:
                 for p in sorted(consumer.partitions_for_topic(topic) or ())
             ]
             found: set[Sent] = set()
-            read = 0
-            if tps:
-                consumer.assign(tps)
-                for tp in tps:
-                    start = None if since is None else since.get(tp.topic, {}).get(tp.partition, 0)
-                    if start is None:
-                        await consumer.seek_to_beginning(tp)
-                    else:
-                        consumer.seek(tp, start)
-                read = await self._read_to_end(consumer, tps, found)
-            self.found = found
-            self.read_back = read
-            return read
+            if not tps:
+                return found, 0
+            consumer.assign(tps)
+            for tp in tps:
+                start = None if since is None else since.get(tp.topic, {}).get(tp.partition, 0)
+                if start is None:
+                    await consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, start)
+            return found, await self._read_to_end(consumer, tps, found)
         finally:
             await consumer.stop()
 

@@ -176,3 +176,30 @@ async def test_a_batch_made_again_after_a_crash_sends_its_warnings_once(
     )
     assert set(made.values()) == {1}  # every change made once by the city
     assert sent == made  # ... and on the topics once, batch 3's included
+
+
+async def test_warnings_a_timed_out_request_wrote_are_not_sent_again(
+    embedded_broker: EmbeddedBroker, fresh_topic: Callable[[str], str]
+) -> None:
+    """Before refused warnings go again, the topics are read from the ends before the try."""
+    bootstrap = embedded_broker.bootstrap
+    batch = _batches()[0]
+    topics = {suffix: fresh_topic(suffix) for suffix in (*NOTICES, ALERTS_LOG)}
+    ensure_topics(bootstrap, [TopicSpec(name, 3) for name in topics.values()])
+    producer = OutputProducer(bootstrap, topics, acks="1")
+    await producer.start()
+    await producer.sent.recall(bootstrap, None)
+    since = parse_fence(producer.sent.fence())
+    assert since is not None
+    written, refused = batch[: len(batch) // 2], batch[len(batch) // 2 :]
+    await producer.publish(written)  # the timed-out request that was written after all
+    records = [(topics[m.topic], None, m.key, m.value, m.headers) for m in batch]
+    left = await producer._not_yet_written(records, since)
+    await producer.stop()
+    assert _notices(written) and _notices(refused)
+    # Every record goes again but the warnings already written; other outputs are
+    # at least once and are not looked for.
+    expected = [m for m in batch if m.topic not in NOTICES] + _notices(refused)
+    assert sorted((r[0], r[3]) for r in left) == sorted(
+        (topics[m.topic], m.value) for m in expected
+    )
