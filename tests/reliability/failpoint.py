@@ -1,0 +1,56 @@
+"""``creditbrain`` that kills itself at the worst moment for its warnings.
+
+``python -m tests.reliability.failpoint serve ...`` runs the real CLI with one
+change: the worker's output producer sends ``SIGKILL`` to its own process while it
+writes the changelog records of the ``CRASH_AT``-th batch that sent warnings. By
+then the batch's warnings are on their topics; of its changelog records only the
+fences (if the worker writes them yet) and the records of subjects that sent no
+warning have been written. The
+subjects whose warnings went out are saved as they were before the batch: their
+redelivered events make those warnings again, above the fence just written.
+
+A test cannot reach that moment with an outside ``kill -9`` except by luck (about
+one run in three); this makes it happen every time, with nothing else changed.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import signal
+from typing import Any
+
+from creditbrain.streams import output
+
+#: The batch (counting only batches that sent warnings) in whose changelog write to die.
+CRASH_AT = 2
+
+_original = output.OutputProducer._send_all
+_seen = {"warned": False, "batches": 0}
+
+
+async def _send_all(self: Any, producer: Any, records: list[Any], since: Any = None) -> None:
+    if since is not None:  # a batch's outputs
+        warned = {key for topic, _, key, *_ in records if topic in self.sent.topics}
+        _seen["warned"] = bool(warned)
+        _seen["keys"] = warned  # type: ignore[assignment]
+        await _original(self, producer, records, since)
+        return
+    changelog = any(str(r[0]).endswith("-subjects-changelog") for r in records)
+    if not (changelog and _seen["warned"]):
+        await _original(self, producer, records, since)
+        return
+    _seen["batches"] += 1
+    if _seen["batches"] < CRASH_AT:
+        await _original(self, producer, records, since)
+        return
+    warned: set[bytes] = _seen["keys"]  # type: ignore[assignment]
+    kept = [r for r in records if r[0] == self.fence_topic or r[2] not in warned]
+    await _original(self, producer, kept, since)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+output.OutputProducer._send_all = _send_all  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    runpy.run_module("creditbrain.cli", run_name="__main__", alter_sys=True)
