@@ -22,6 +22,7 @@ import re
 import time
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -125,8 +126,8 @@ def run_topics(serve: ServeProcess) -> list[str]:
     )
 
 
-def topic_bytes(serve: ServeProcess, topic: str) -> list[bytes]:
-    """Key, value and header values of every record on ``topic``."""
+def topic_records(serve: ServeProcess, topic: str) -> list[Any]:
+    """Every record on ``topic``."""
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=serve.bootstrap,
@@ -135,17 +136,24 @@ def topic_bytes(serve: ServeProcess, topic: str) -> list[bytes]:
         consumer_timeout_ms=3000,
         max_partition_fetch_bytes=8 * MIB,
     )
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def topic_bytes(serve: ServeProcess, topic: str) -> list[bytes]:
+    """Key, value and header values of every record on ``topic``."""
     blobs = []
-    for record in consumer:
+    for record in topic_records(serve, topic):
         blobs.append(record.key or b"")
         blobs.append(record.value or b"")
         blobs.extend(value for _, value in record.headers)
-    consumer.close()
     return blobs
 
 
 def warnings_of(serve: ServeProcess, suffix: str) -> list[dict]:
-    return [json.loads(blob) for blob in topic_bytes(serve, serve.topic(suffix))[1::2] if blob]
+    return [json.loads(r.value) for r in topic_records(serve, serve.topic(suffix)) if r.value]
 
 
 def test_no_clear_resident_id_downstream_and_the_grid_sees_masked_names(serve_factory) -> None:
