@@ -75,6 +75,13 @@ def backlog(
     return {tp: end - 1 for tp, (done, end) in offsets.items() if done < end}
 
 
+def sink_topics(prefix: str) -> list[str]:
+    """The topics the ClickHouse sink reads."""
+    from creditbrain.schemas.contract import DLQ, SCORES, topic_name
+
+    return [topic_name(prefix, s) for s in ("events.accepted", DLQ, SCORES, "alerts.log")]
+
+
 def wait_until_drained(
     bootstrap: str,
     app_id: str,
@@ -91,11 +98,10 @@ def wait_until_drained(
     """
     import time
 
-    from creditbrain.schemas.contract import DLQ, SCORES, input_topics, topic_name
+    from creditbrain.schemas.contract import input_topics
 
-    sink_topics = [topic_name(prefix, s) for s in ("events.accepted", DLQ, SCORES, "alerts.log")]
     deadline = time.monotonic() + timeout
-    for group, topics in ((app_id, input_topics(prefix)), (f"{app_id}-sink", sink_topics)):
+    for group, topics in ((app_id, input_topics(prefix)), (f"{app_id}-sink", sink_topics(prefix))):
         while group_lag(bootstrap, group, topics, tansu) > 0:
             if time.monotonic() > deadline:
                 return False

@@ -2,10 +2,11 @@
 
 ``python -m tests.reliability.failpoint serve ...`` runs the real CLI with one
 change: the worker's output producer sends ``SIGKILL`` to its own process while it
-writes the changelog records of the ``CRASH_AT``-th batch that sent warnings. By
-then the batch's warnings are on their topics; of its changelog records only the
-fences (if the worker writes them yet) and the records of subjects that sent no
-warning have been written. The
+writes the changelog records of the ``CRASH_AT``-th batch that sent warnings and
+writes fences (a worker writes them once it has caught up with what its partitions
+held when it took them). By then the batch's warnings are on their topics; of its
+changelog records only the fences and the records of subjects that sent no warning
+have been written. The
 subjects whose warnings went out are saved as they were before the batch: their
 redelivered events make those warnings again, above the fence just written.
 
@@ -22,30 +23,32 @@ from typing import Any
 
 from creditbrain.streams import output
 
-#: The batch (counting only batches that sent warnings) in whose changelog write to die.
+#: The batch (counting batches that sent warnings and write fences) in whose changelog
+#: write to die.
 CRASH_AT = 2
 
 _original = output.OutputProducer._send_all
-_seen = {"warned": False, "batches": 0}
+
+
+class _Seen:
+    #: Keys (subjects) of the warnings in the last outputs sent.
+    warned: set[bytes] = set()
+    #: Batches so far that sent warnings and write fences.
+    batches = 0
 
 
 async def _send_all(self: Any, producer: Any, records: list[Any], since: Any = None) -> None:
     if since is not None:  # a batch's outputs
-        warned = {key for topic, _, key, *_ in records if topic in self.sent.topics}
-        _seen["warned"] = bool(warned)
-        _seen["keys"] = warned  # type: ignore[assignment]
+        _Seen.warned = {key for topic, _, key, *_ in records if topic in self.sent.topics}
         await _original(self, producer, records, since)
         return
-    changelog = any(str(r[0]).endswith("-subjects-changelog") for r in records)
-    if not (changelog and _seen["warned"]):
+    fenced = any(r[0] == self.fence_topic for r in records)
+    if fenced and _Seen.warned:
+        _Seen.batches += 1
+    if not fenced or not _Seen.warned or _Seen.batches < CRASH_AT:
         await _original(self, producer, records, since)
         return
-    _seen["batches"] += 1
-    if _seen["batches"] < CRASH_AT:
-        await _original(self, producer, records, since)
-        return
-    warned: set[bytes] = _seen["keys"]  # type: ignore[assignment]
-    kept = [r for r in records if r[0] == self.fence_topic or r[2] not in warned]
+    kept = [r for r in records if r[0] == self.fence_topic or r[2] not in _Seen.warned]
     await _original(self, producer, kept, since)
     os.kill(os.getpid(), signal.SIGKILL)
 

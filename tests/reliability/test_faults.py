@@ -223,7 +223,9 @@ def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_facto
     killed.launcher = (sys.executable, "-m", "tests.reliability.failpoint")
     killed.start()
     produce(reference, messages)
-    produce(killed, messages[:third])
+    produce(killed, messages[:50])
+    killed.wait_until_sunk()  # caught up: from now on its batches write fences
+    produce(killed, messages[50:third])
     assert killed.process is not None
     assert killed.process.wait(timeout=120) == -signal.SIGKILL
     killed.launcher = tuple(CLI)
