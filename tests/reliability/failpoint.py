@@ -53,7 +53,8 @@ async def _send_all(self: Any, producer: Any, records: list[Any], since: Any = N
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-output.OutputProducer._send_all = _send_all  # type: ignore[method-assign]
-
 if __name__ == "__main__":
+    # Only in the process it launches: importing this module (pytest collects it)
+    # changes nothing.
+    output.OutputProducer._send_all = _send_all  # type: ignore[method-assign]
     runpy.run_module("creditbrain.cli", run_name="__main__", alter_sys=True)
