@@ -205,14 +205,14 @@ async def _recall_warnings(
 ) -> None:
     """Read back the warnings sent above the fences of the input partitions just taken.
 
-    ``latest`` holds the fences as last written (keys ``fence-score-<p>``). Each
+    ``latest`` holds the fences as last written (:func:`~creditbrain.streams.sent.fence_key`). Each
     partition keeps its old fence until the worker has processed what the partition
     held uncommitted now (:class:`~creditbrain.streams.sent.Fences`).
     """
     if not partitions:  # nothing held: nothing of ours can come again
         publisher.sent.found.clear()
         return
-    found = {fence_key("score", p): latest.get(fence_key("score", p)) for p in partitions}
+    found = {p: latest.get(fence_key(p)) for p in partitions}
     since = oldest([parse_fence(fence) for fence in found.values()])
     tps = [TopicPartition(topic, p) for p in partitions for topic in sorted(inputs)]
     loop = asyncio.get_running_loop()
@@ -226,11 +226,9 @@ async def _recall_warnings(
             log.warning("reading back the warnings failed (%r); trying again", error)
             await asyncio.sleep(1.0 + attempt)
             continue
-        by_scope: dict[str, dict[tuple[str, int], int]] = {}
-        for tp, last in left.items():
-            scope = by_scope.setdefault(fence_key("score", tp.partition), {})
-            scope[(tp.topic, tp.partition)] = last
-        publisher.fences.restored(found, by_scope)
+        publisher.fences.restored(
+            found, {(tp.topic, tp.partition): last for tp, last in left.items()}
+        )
         log.info(
             "%d warning records read back %s; %d changes already sent; %d partitions to catch up",
             read,
@@ -360,10 +358,7 @@ def create_stream(config: StreamConfig) -> Stream:
                 for key, partition in result.dirty.items()
             ]
             reached = {(e.message.topic, e.message.partition): e.message.offset for e in batch}
-            fences = sorted({fence_key("score", p) for _, p in reached})
-            await publisher.publish(result.outbound, changelog, fences)
-            for (topic, p), offset in reached.items():
-                publisher.fences.processed(fence_key("score", p), topic, p, offset)
+            await publisher.publish(result.outbound, changelog, reached)
             for callback in stream.on_batch:
                 callback(result)
 

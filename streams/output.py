@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -21,7 +21,14 @@ from mode import Service
 
 from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID
 from creditbrain.streams.messages import Outbound
-from creditbrain.streams.sent import Fences, Positions, SentWarnings, change_of, parse_fence
+from creditbrain.streams.sent import (
+    Fences,
+    Positions,
+    SentWarnings,
+    change_of,
+    dump_fence,
+    fence_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +88,15 @@ class OutputProducer(Service):
         self,
         messages: Sequence[Outbound],
         changelog: Sequence[tuple[str, int, bytes, bytes]] = (),
-        fences: Sequence[str] = (),
+        reached: Mapping[tuple[str, int], int] | None = None,
     ) -> None:
         """Send every message (and table changelog record) and wait until the broker has them.
 
         ``changelog`` holds ``(topic, partition, key, value)`` records for the tables'
         changelog topics: written here with the partition the table keeps the key in,
-        exactly as Faust would write them, without its per-message buffer. ``fences``
-        are the keys (:func:`~creditbrain.streams.sent.fence_key`) of the partitions
-        in the batch: their fences (:attr:`fences`) are written with the changelog
+        exactly as Faust would write them, without its per-message buffer. ``reached``
+        maps each ``(topic, partition)`` of the batch's input to its last offset: the
+        fences of those partitions (:attr:`fences`) are written with the changelog
         records. A warning found on its topic above the fences (a batch redelivered
         after a crash) is not sent again.
         """
@@ -98,7 +105,7 @@ class OutputProducer(Service):
         if producer is None or not (messages or changelog):
             return
         sent = self.sent
-        fence = sent.fence()
+        ends = sent.snapshot()
         outputs: list[_Record] = [
             (self.topics[m.topic], None, m.key, m.value, m.headers or None)
             for m in messages
@@ -112,18 +119,24 @@ class OutputProducer(Service):
         # batch, so the redelivered batch produces its outputs again: warnings are
         # found above the fence and left out, the rest collapse by id downstream. The
         # other order could lose a warning: state saying it was sent, never written.
-        await self._send_all(producer, outputs, since=parse_fence(fence))
+        await self._send_all(producer, outputs, since=ends)
         records: list[_Record] = [
             (topic, part, key, value, None) for topic, part, key, value in changelog
         ]
-        if self.fence_topic is not None:
+        reached = reached or {}
+        if self.fence_topic is not None and reached:
             # With the state that makes it true: if the fence lands and part of the
             # changelog does not, the redelivered batch's warnings still lie above it.
-            for key in fences:
-                value = self.fences.value(key, fence)
+            fence = dump_fence(ends)
+            for partition in sorted({partition for _, partition in reached}):
+                value = self.fences.value(partition, fence)
                 if value is not None:
-                    records.append((self.fence_topic, 0, key.encode(), value, None))
+                    records.append(
+                        (self.fence_topic, 0, fence_key(partition).encode(), value, None)
+                    )
         await self._send_all(producer, records)
+        for (topic, partition), offset in reached.items():
+            self.fences.processed(topic, partition, offset)
 
     async def _send_all(
         self, producer: AIOKafkaProducer, records: list[_Record], since: Positions | None = None

@@ -61,9 +61,20 @@ Sent = tuple[str, bytes, bytes]
 Positions = dict[str, dict[int, int]]
 
 
-def fence_key(scope: str, partition: int) -> str:
-    """Key of one fence on the checkpoint topic, e.g. ``fence-score-3``."""
-    return f"fence-{scope}-{partition}"
+def fence_key(partition: int) -> str:
+    """Key of the fence of one input partition on the checkpoint topic, e.g. ``fence-score-3``."""
+    return f"fence-score-{partition}"
+
+
+def dump_fence(ends: Positions) -> bytes:
+    """Positions as a fence record (JSON: topic -> partition -> offset).
+
+    >>> parse_fence(dump_fence({"w": {0: 5}}))
+    {'w': {0: 5}}
+    """
+    return orjson.dumps(
+        {t: {str(p): o for p, o in sorted(parts.items())} for t, parts in ends.items()}
+    )
 
 
 def change_of(headers: Iterable[tuple[str, bytes]] | None) -> tuple[bytes, bytes] | None:
@@ -80,7 +91,7 @@ def change_of(headers: Iterable[tuple[str, bytes]] | None) -> tuple[bytes, bytes
 
 
 def parse_fence(data: bytes | None) -> Positions | None:
-    """A fence written by :meth:`SentWarnings.fence`; ``None`` when absent or unreadable."""
+    """A fence written by :func:`dump_fence`; ``None`` when absent or unreadable."""
     if not data:
         return None
     try:
@@ -117,48 +128,50 @@ def oldest(fences: Sequence[Positions | None]) -> Positions | None:
 
 
 class Fences:
-    """Which fence each partition of this worker may write: a new one, or the one it found.
+    """Which fence each input partition of this worker may write: a new one, or the one it found.
 
     After :meth:`restored`, a partition with a backlog (messages not yet committed
     when it was taken over) keeps its old fence until :meth:`processed` has seen its
-    last offset on every topic; the batch after that writes fresh fences.
+    last offset on every input topic; the batch after that writes fresh fences.
 
     >>> fences = Fences()
-    >>> fences.restored({"fence-score-0": b"old"}, {"fence-score-0": {("in", 0): 41}})
-    >>> fences.value("fence-score-0", b"now")
+    >>> fences.restored({0: b"old"}, {("in", 0): 41})
+    >>> fences.value(0, b"now")
     b'old'
-    >>> fences.processed("fence-score-0", "in", 0, 41)
-    >>> fences.value("fence-score-0", b"now")
+    >>> fences.processed("in", 0, 41)
+    >>> fences.value(0, b"now")
     b'now'
-    >>> fences.value("fence-score-1", b"now") is None  # not taken over here
+    >>> fences.value(1, b"now") is None  # not taken over here
     True
     """
 
     def __init__(self) -> None:
-        self._found: dict[str, bytes | None] = {}
-        self._backlog: dict[str, dict[tuple[str, int], int]] = {}
+        self._found: dict[int, bytes | None] = {}
+        self._backlog: dict[int, dict[str, int]] = {}
 
     def restored(
-        self,
-        found: Mapping[str, bytes | None],
-        backlog: Mapping[str, Mapping[tuple[str, int], int]],
+        self, found: Mapping[int, bytes | None], backlog: Mapping[tuple[str, int], int]
     ) -> None:
-        """The fences found for the scopes now held, and the last offset each must process."""
+        """The fences found for the partitions now held, and the last offset to process
+        of each ``(topic, partition)`` the group had not committed up to."""
         self._found = dict(found)
-        self._backlog = {scope: dict(backlog.get(scope, {})) for scope in found}
+        self._backlog = {partition: {} for partition in found}
+        for (topic, partition), last in backlog.items():
+            if partition in self._backlog:
+                self._backlog[partition][topic] = last
 
-    def processed(self, scope: str, topic: str, partition: int, offset: int) -> None:
+    def processed(self, topic: str, partition: int, offset: int) -> None:
         """The messages of ``topic[partition]`` up to ``offset`` are in the state."""
-        backlog = self._backlog.get(scope)
-        if backlog and backlog.get((topic, partition), offset + 1) <= offset:
-            del backlog[(topic, partition)]
+        backlog = self._backlog.get(partition)
+        if backlog and backlog.get(topic, offset + 1) <= offset:
+            del backlog[topic]
 
-    def value(self, scope: str, now: bytes) -> bytes | None:
-        """The fence to write for ``scope`` (``now``: the current ends); ``None``: none."""
-        if scope not in self._found:
+    def value(self, partition: int, now: bytes) -> bytes | None:
+        """The fence to write for ``partition`` (``now``: the current ends); ``None``: none."""
+        if partition not in self._found:
             return None
-        if self._backlog[scope]:
-            return self._found[scope]
+        if self._backlog[partition]:
+            return self._found[partition]
         return now
 
 
@@ -181,10 +194,9 @@ class SentWarnings:
         #: Records read back by the last :meth:`recall`.
         self.read_back = 0
 
-    def fence(self) -> bytes:
-        """The current ends as a fence: nothing this worker sends from now on lies below."""
-        ends = self.ends
-        return orjson.dumps({t: {str(p): o for p, o in sorted(ends[t].items())} for t in ends})
+    def snapshot(self) -> Positions:
+        """The current ends (a copy): nothing this worker sends from now on lies below."""
+        return {topic: dict(parts) for topic, parts in self.ends.items()}
 
     def delivered(self, topic: str, partition: int, offset: int) -> None:
         """A record of ours landed at ``offset``."""

@@ -39,7 +39,6 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from kafka import KafkaConsumer
 
 from creditbrain.alerts.delivery import RetryPolicy, Subscription, verify_signature
 from creditbrain.api.server import build_webhook_dispatcher
@@ -68,6 +67,7 @@ from creditbrain.settings import Settings
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG
 from creditbrain.streams.sink import ClickHouseSink
 from tests.alerts.test_delivery import Receiver
+from tests.fixtures.broker import read_topic
 from tests.fixtures.serve import CLI, ServeProcess
 from tests.strategies import DAY, make_event
 from tests.streams.test_stream_integration import expected_scores, produce, stored_scores
@@ -162,21 +162,6 @@ def warning_city(subjects: int, seed: int) -> list[Message]:
 
 
 # --- reading what a run left behind ---------------------------------------------------------
-
-
-def read_topic(bootstrap: str, topic: str) -> list[Any]:
-    """Every record of ``topic`` (an independent kafka-python reader)."""
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
-    )
-    try:
-        return list(consumer)
-    finally:
-        consumer.close()
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import orjson
-from kafka import KafkaConsumer
 
 from creditbrain.infra.broker import EmbeddedBroker, TopicSpec, ensure_topics
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
@@ -27,10 +25,11 @@ from creditbrain.streams.messages import ALERTS_LOG, Inbound, Outbound
 from creditbrain.streams.output import OutputProducer
 from creditbrain.streams.processor import Processor
 from creditbrain.streams.sent import change_of, fence_key, oldest, parse_fence
+from tests.fixtures.broker import read_topic
 
 KEY = b"test-pseudonym-key"
 NOTICES = (WARNINGS, WARNINGS_GRID)
-FENCE = fence_key("score", 0)
+FENCE = fence_key(0)
 
 
 def _batches() -> list[list[Outbound]]:
@@ -51,21 +50,6 @@ def _batches() -> list[list[Outbound]]:
 
 def _notices(batch: Sequence[Outbound]) -> list[Outbound]:
     return [m for m in batch if m.topic in NOTICES]
-
-
-def _read(bootstrap: str, topic: str) -> list[Any]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,  # the embedded broker answers an empty fetch after this
-        consumer_timeout_ms=1500,
-    )
-    try:
-        return list(consumer)
-    finally:
-        consumer.close()
 
 
 def test_every_warning_record_names_the_alert_change_it_announces() -> None:
@@ -98,17 +82,17 @@ async def _take_over(
     """A new holder of input partition 0, as the worker's recovery makes one."""
     producer = OutputProducer(bootstrap, topics, acks="1", fence_topic=fences)
     await producer.start()
-    latest = {r.key.decode(): r.value for r in _read(bootstrap, fences)}
-    found = {FENCE: latest.get(FENCE)}
-    await producer.sent.recall(bootstrap, oldest([parse_fence(found[FENCE])]))
-    producer.fences.restored(found, {FENCE: backlog})
+    latest = {r.key.decode(): r.value for r in read_topic(bootstrap, fences, idle_ms=1500)}
+    found = {0: latest.get(FENCE)}
+    await producer.sent.recall(bootstrap, oldest([parse_fence(found[0])]))
+    producer.fences.restored(found, backlog)
     return producer
 
 
 async def _publish(producer: OutputProducer, batch: list[Outbound], last_offset: int) -> None:
     """One batch of input offsets up to ``last_offset``: outputs, changelog and fence."""
-    await producer.publish(batch, [(CHANGELOG, 0, b"subject", b"%d" % last_offset)], [FENCE])
-    producer.fences.processed(FENCE, "in", 0, last_offset)
+    changelog = [(CHANGELOG, 0, b"subject", b"%d" % last_offset)]
+    await producer.publish(batch, changelog, {("in", 0): last_offset})
 
 
 CHANGELOG = "subjects-changelog"
@@ -167,7 +151,7 @@ async def test_a_batch_made_again_after_a_crash_sends_its_warnings_once(
 
     sent: Counter[tuple[str, bytes, bytes]] = Counter()
     for suffix in NOTICES:
-        for record in _read(bootstrap, topics[suffix]):
+        for record in read_topic(bootstrap, topics[suffix], idle_ms=1500):
             change = change_of(record.headers)
             assert change is not None
             sent[(suffix, *change)] += 1
@@ -189,8 +173,7 @@ async def test_warnings_a_timed_out_request_wrote_are_not_sent_again(
     producer = OutputProducer(bootstrap, topics, acks="1")
     await producer.start()
     await producer.sent.recall(bootstrap, None)
-    since = parse_fence(producer.sent.fence())
-    assert since is not None
+    since = producer.sent.snapshot()
     written, refused = batch[: len(batch) // 2], batch[len(batch) // 2 :]
     await producer.publish(written)  # the timed-out request that was written after all
     records = [(topics[m.topic], None, m.key, m.value, m.headers) for m in batch]
