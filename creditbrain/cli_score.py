@@ -1,6 +1,6 @@
 """``creditbrain score FILE.jsonl``: credit scores from a file, with no broker and no store.
 
-The command is a thin shell around :func:`creditbrain.models.offline.score_lines`,
+The command is a thin shell around :func:`creditbrain.engine.replay.score_lines`,
 the offline reference the stream must agree with. Mounted by the main CLI as
 ``app.command("score")(score_command)``.
 """
@@ -15,7 +15,7 @@ import typer
 
 from creditbrain.cli_contract import parse_context, read_lines
 from creditbrain.errors import ConfigurationError
-from creditbrain.models.offline import OfflineScores, score_lines
+from creditbrain.engine.replay import OfflineScores, score_lines
 from creditbrain.models.scorecard import load_scorecard
 from creditbrain.schemas.state import SubjectScore, from_epoch_ms, to_epoch_ms
 from creditbrain.settings import get_settings

@@ -142,6 +142,8 @@ class WarningChanged:
     """A warning opened, escalated, updated or resolved (what the warning topics carry)."""
 
     update: AlertUpdate
+    #: Event time of the transition that caused the change, epoch ms.
+    at_ms: int
 
 
 @dataclass(frozen=True, slots=True)

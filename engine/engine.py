@@ -28,13 +28,15 @@ from __future__ import annotations
 import logging
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 
 from creditbrain.alerts import AlertState, Transition, judge, last_score
+from creditbrain.models.features import FeatureState
 from creditbrain.models.scorecard import Applied, Duplicate, ScorecardConfig, apply_event, evaluate
 from creditbrain.models.scorecard import Released as ReleasedRecord
-from creditbrain.models.subject import EarlyWarning
+from creditbrain.models.subject import EarlyWarning, Opinion
 from creditbrain.schemas.events import CreditEvent, ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, parse_event, rejected
 from creditbrain.schemas.policies import PolicySet
@@ -43,12 +45,22 @@ from creditbrain.schemas.state import EntityState, Memos, Record, ScoreResult, t
 from . import effects as fx
 from .clock import ExpiryClock
 
-__all__ = ["Counters", "Engine"]
+__all__ = ["Counters", "Engine", "Models"]
 
 log = logging.getLogger(__name__)
 
 _REFERRING = frozenset({"repair", "objection"})
 _NO_ORIGIN: fx.Origin = ()
+
+
+class Models(Protocol):
+    """What the engine asks of the online models (:class:`EarlyWarning` and wrappers of it)."""
+
+    feature_states: MutableMapping[str, FeatureState]
+
+    def observe(
+        self, state: EntityState, result: ScoreResult, at_ms: int, record: Record | None = None
+    ) -> Opinion: ...
 
 
 @dataclass
@@ -116,7 +128,7 @@ class Engine:
         ctx: ParseContext,
         scorecard: ScorecardConfig,
         policies: PolicySet | None = None,
-        model: EarlyWarning | None = None,
+        model: Models | None = None,
         max_bytes: int = 1024 * 1024,
         count_series: bool = False,
     ) -> None:
@@ -127,7 +139,7 @@ class Engine:
         self.ctx = ctx
         self.scorecard = scorecard
         self.policies = policies if policies is not None else PolicySet()
-        self.model = model
+        self.model: Models | None = model
         self.max_bytes = max_bytes
         self.count_series = count_series
         self.counters = Counters()
@@ -308,7 +320,7 @@ class Engine:
 
     def _ask_models(
         self,
-        model: EarlyWarning,
+        model: Models,
         state: EntityState,
         scored: ScoreResult,
         as_of_ms: int,
@@ -344,7 +356,7 @@ class Engine:
             out.append(fx.StateChanged(subject_id))
         for update in updates:
             self.counters.alert_changes += 1
-            out.append(fx.WarningChanged(update))
+            out.append(fx.WarningChanged(update, transition.at_ms))
 
 
 def _memo(wire: bytes, origin: fx.Origin) -> str:

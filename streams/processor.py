@@ -34,6 +34,7 @@ import orjson
 from creditbrain.engine import Counters, Engine
 from creditbrain.engine import effects as fx
 from creditbrain.models.scorecard import ScorecardConfig
+from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import DLQ, SCORES
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.parse import DeadLetter, Reason, redact
@@ -50,7 +51,6 @@ from creditbrain.streams.models import count_messages, day_of
 
 if TYPE_CHECKING:
     from creditbrain.alerts import AlertState
-    from creditbrain.models.subject import EarlyWarning
 
 __all__ = ["BatchResult", "Counters", "Processor"]
 
@@ -128,7 +128,8 @@ class Processor:
 
     @property
     def model(self) -> EarlyWarning | None:
-        return self.engine.model
+        model = self.engine.model
+        return model if isinstance(model, EarlyWarning) else None
 
     @model.setter
     def model(self, model: EarlyWarning | None) -> None:
