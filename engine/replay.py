@@ -147,6 +147,8 @@ class Backtest:
     warnings_by_rule: Counter[str] = field(default_factory=Counter)
     rejected: Counter[Reason] = field(default_factory=Counter)
     seconds: float = 0.0
+    #: The subjects' states at the end of the run (their final scores, open warnings).
+    states: dict[str, EntityState] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary object of the command's output."""
@@ -180,8 +182,9 @@ def backtest(
     summary. ``until_ms`` lets event time run on after the last message, so that
     publicity periods end and the warnings they held resolve.
     """
-    engine = Engine({}, ctx, config, policies, model, max_bytes=max_bytes)
-    summary = Backtest(engine.counters)
+    states: dict[str, EntityState] = {}
+    engine = Engine(states, ctx, config, policies, model, max_bytes=max_bytes)
+    summary = Backtest(engine.counters, states=states)
     changes: list[tuple[int, dict[str, Any]]] = []
     started = time.perf_counter()
     for effects in _steps(engine, lines, until_ms):
