@@ -151,7 +151,11 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
     # Final scores: the worker's, the backtest's states, and creditbrain score.
     ctx = ParseContext(KEY.encode())
     _, run = backtest(lines, ctx, DEFAULT_SCORECARD, PolicySet(), EarlyWarning())
-    final = {s: (st.score, st.grade) for s, st in run.states.items() if st.score is not None}
+    final = {
+        s: (r.state.score, r.state.grade)
+        for s, r in run.subjects.items()
+        if r.state.score is not None
+    }
     assert {s: v[1:] for s, v in worker_scores.items()} == final
     scored = {}
     for line in run_cli("score", str(tmp_path / "city.jsonl"), "--json").splitlines():
