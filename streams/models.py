@@ -46,10 +46,10 @@ from aiokafka.errors import TopicAlreadyExistsError
 from mode import Service
 
 from creditbrain.alerts.metric import SeriesKey, metric_alert
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.rules import DAY_MS
 from creditbrain.models.features import FeatureState
 from creditbrain.models.series import SeriesDetector
-from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.state import EntityState, Memos
 from creditbrain.streams.messages import Inbound, Outbound, alert_messages
 

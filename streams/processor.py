@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from creditbrain.alerts import AlertState, Transition, judge, last_score
+from creditbrain.alerts import AlertState, PolicySet, Transition, judge, last_score
 from creditbrain.models.scorecard import (
     Applied,
     Duplicate,
@@ -36,7 +36,6 @@ from creditbrain.models.scorecard import (
 from creditbrain.schemas.contract import DLQ, SCORES
 from creditbrain.schemas.events import ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, Reason, parse_event, redact, rejected
-from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.state import EntityState, Memos, Record, ScoreResult, to_epoch_ms
 from creditbrain.streams.messages import (
     ACCEPTED,
