@@ -116,10 +116,10 @@ def replay(simulator: Simulator, model: EarlyWarning, policies: PolicySet) -> Re
         result = evaluate(state, at_ms, DEFAULT_SCORECARD)
         state.record_score(result, at_ms)
         record = Record.from_event(event)
-        if is_red(record):
+        if is_red(record, state, policies):
             found.reds.setdefault(subject_id, []).append(record.occurred_at)
         started = clock()
-        anomaly_score, probability = model.observe(state, result, at_ms, record)
+        anomaly_score, probability = model.observe(state, result, at_ms, record, policies=policies)
         found.model_seconds += clock() - started
         found.observed += 1
         transition = Transition.of(state, before, result, at_ms, record)

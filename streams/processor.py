@@ -341,7 +341,7 @@ class Processor:
         if model is None:
             return None, None
         try:
-            return model.observe(state, scored, as_of_ms, record)
+            return model.observe(state, scored, as_of_ms, record, policies=self.policies)
         except Exception:
             self.counters.model_errors += 1
             if self.counters.model_errors > 1:
