@@ -121,6 +121,10 @@ class Rule:
     check
         The condition on a subject's transition; ``None`` for a rule that is not about
         a subject (``metric_anomaly``, judged by :mod:`creditbrain.alerts.metric`).
+        A subject with no alert open and no counting record is asked only about the
+        two model rules (:func:`~creditbrain.alerts.judge` compares their outputs with
+        their thresholds first): a rule that can hold for such a subject must be
+        added to that shortcut.
     thresholds
         The model of its thresholds; the field defaults are the default thresholds.
     grid
