@@ -30,7 +30,7 @@ Where things are:
 * :mod:`.lifecycle` — one alert per (subject, rule): :func:`judge`, alert ids.
 * :mod:`.routing` — warnings as wire documents, the grid's masked copy.
 * :mod:`.metric` — city-level ``metric_anomaly`` warnings about a series.
-* :mod:`.delivery` — sending warnings (topic, webhooks).
+* :mod:`.delivery` — webhook delivery: who gets which warning, signed how, retried when.
 """
 
 from __future__ import annotations
