@@ -7,7 +7,7 @@ It re-judges every rule, changes the state in place and returns what happened as
 
 * no alert open and the condition holds: **opened** (an enabled rule only);
 * open, the condition holds at a higher level: **escalated** (never lowered);
-* open, a new cause (:attr:`News.REPEAT <creditbrain.alerts.rules.News>`: another
+* open, a new cause (:attr:`News.REPEAT <creditbrain.alerts.rules.base.News>`: another
   listing, another penalty of the burst, a further fall): **updated**; sent again
   (same id and type, fresh data) only once the cooldown since the alert was last
   sent has passed, else only stored;
@@ -35,27 +35,21 @@ from uuid import NAMESPACE_DNS, uuid5
 import orjson
 
 from creditbrain.alerts.history import Peaks, remember
+from creditbrain.alerts.policy import PolicySet, RulePolicy
 from creditbrain.alerts.routing import DataDoc, WarningDoc, for_grid, reason_docs, warning_doc
 from creditbrain.alerts.rules import (
     DAY_MS,
-    REQUIRES,
+    RULE_NAMES,
     RULES,
     UNDECIDED,
     Check,
     Finding,
     News,
+    RuleName,
     higher,
 )
 from creditbrain.alerts.transition import CLEAN, Facts, Transition
-from creditbrain.schemas.policies import PolicySet, RulePolicy
-from creditbrain.schemas.warnings import (
-    LEVEL_RANK,
-    RULE_NAMES,
-    Level,
-    RuleName,
-    WarningEvent,
-    format_time,
-)
+from creditbrain.schemas.warnings import LEVEL_RANK, Level, WarningEvent, format_time
 
 #: Namespace of alert ids (uuid5).
 ALERT_NAMESPACE = uuid5(NAMESPACE_DNS, "alerts.creditbrain.cn")
@@ -295,7 +289,9 @@ def _plan(policies: PolicySet, sector: str, district: str) -> _Plan:
         anomaly, probability = rules["anomalous_deterioration"], rules["predicted_serious_default"]
         plan = _Plan(
             tuple(
-                (name, check, rules[name], REQUIRES.get(name, "")) for name, check in RULES.items()
+                (name, rule.check, rules[name], rule.requires or "")
+                for name, rule in RULES.items()
+                if rule.check is not None
             ),
             int(rules["score_drop"].thresholds["window_days"] * DAY_MS),
             anomaly.thresholds["threshold"] if anomaly.enabled else math.inf,

@@ -22,9 +22,10 @@ from uuid import uuid5
 import orjson
 
 from creditbrain.alerts.lifecycle import ALERT_NAMESPACE, AlertUpdate
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.routing import DataDoc, warning_doc
 from creditbrain.alerts.rules import DAY_MS
-from creditbrain.schemas.policies import PolicySet
+from creditbrain.alerts.rules.metric_anomaly import anomalous
 from creditbrain.schemas.reference import DEFAULT_REFERENCE, Reference
 from creditbrain.schemas.state import to_epoch_ms
 from creditbrain.schemas.warnings import CST, SERIES, format_time
@@ -61,7 +62,7 @@ def metric_alert(
 
     Examples
     --------
-    >>> from creditbrain.schemas.policies import DEFAULT_POLICIES
+    >>> from creditbrain.alerts.policy import DEFAULT_POLICIES
     >>> series = SeriesKey("food_drug", "371102", "penalty")
     >>> update = metric_alert(series, date(2026, 3, 4), 41, 0.99, DEFAULT_POLICIES)
     >>> update.warning.data.subject.name, update.warning.time.isoformat()
@@ -73,7 +74,7 @@ def metric_alert(
     True
     """
     policy = policies.resolve("metric_anomaly", series.sector, series.district)
-    if not policy.enabled or anomaly_score < policy.thresholds["threshold"]:
+    if not policy.enabled or not anomalous(anomaly_score, policy):
         return None
     start = to_epoch_ms(datetime(day.year, day.month, day.day, tzinfo=CST))
     end = start + DAY_MS

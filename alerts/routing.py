@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NotRequired, TypedDict
 
+from creditbrain.alerts.rules import RuleName
 from creditbrain.schemas.state import Grade
 from creditbrain.schemas.warnings import (
     SOURCE,
     TYPE_OF_STATUS,
     Level,
-    RuleName,
     Status,
     format_time,
     mask_person_name,

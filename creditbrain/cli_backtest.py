@@ -17,6 +17,8 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from creditbrain.alerts.policy import PolicySet
+from creditbrain.alerts.policy_changes import apply_policy_message
 from creditbrain.cli_contract import parse_context, read_lines
 from creditbrain.cli_score import parse_as_of
 from creditbrain.engine.replay import Backtest, backtest
@@ -25,7 +27,7 @@ from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.checkpoint import load as load_checkpoint
 from creditbrain.models.scorecard import load_scorecard
 from creditbrain.models.subject import EarlyWarning
-from creditbrain.schemas.policies import PolicyError, PolicySet, apply_policy_message
+from creditbrain.schemas.policies import PolicyError
 from creditbrain.settings import get_settings
 
 

@@ -7,7 +7,7 @@ that applies). The district view is the grid's: every sector in the district, th
 warnings sent there, the daily record counts and the systemic anomalies.
 
 Policy changes are read from ``audit`` rows with ``action = 'policy_change'`` whose
-``details`` hold the :class:`~creditbrain.schemas.policies.PolicyChange` as JSON
+``details`` hold the :class:`~creditbrain.alerts.policy_changes.PolicyChange` as JSON
 (``scope``, ``after``, ``reason``).
 """
 

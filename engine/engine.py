@@ -32,14 +32,13 @@ from typing import Protocol
 
 import orjson
 
-from creditbrain.alerts import AlertState, Transition, judge, last_score
+from creditbrain.alerts import AlertState, PolicySet, Transition, judge, last_score
 from creditbrain.models.features import FeatureState
 from creditbrain.models.scorecard import Applied, Duplicate, ScorecardConfig, apply_event, evaluate
 from creditbrain.models.scorecard import Released as ReleasedRecord
 from creditbrain.models.subject import EarlyWarning, Opinion
 from creditbrain.schemas.events import CreditEvent, ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, parse_event, rejected
-from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.state import EntityState, Record, ScoreResult, to_epoch_ms
 
 from . import effects as fx
@@ -60,7 +59,13 @@ class Models(Protocol):
     feature_states: MutableMapping[str, FeatureState]
 
     def observe(
-        self, state: EntityState, result: ScoreResult, at_ms: int, record: Record | None = None
+        self,
+        state: EntityState,
+        result: ScoreResult,
+        at_ms: int,
+        record: Record | None = None,
+        *,
+        policies: PolicySet | None = None,
     ) -> Opinion: ...
 
 
@@ -339,7 +344,7 @@ class Engine:
         the engine goes on with the rules alone. Each failure is logged.
         """
         try:
-            return model.observe(state, scored, as_of_ms, record)
+            return model.observe(state, scored, as_of_ms, record, policies=self.policies)
         except Exception:
             self.counters.model_errors += 1
             if self.counters.model_errors > 1:

@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from creditbrain.alerts import PolicySet, default_policy
 from creditbrain.models.features import is_red
 from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning, Opinion
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.policies import PolicySet, default_policy
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 from creditbrain.simulator import CityConfig, Simulator
 
@@ -60,7 +60,7 @@ __all__ = [
     "score_warnings",
 ]
 
-#: The default policy's threshold of ``anomalous_deterioration`` (schemas/policies.py).
+#: The default policy's threshold of ``anomalous_deterioration`` (its rule file).
 DEFAULT_ANOMALY_THRESHOLD: float = default_policy("anomalous_deterioration").thresholds["threshold"]
 #: Thresholds of the deterioration score reported side by side.
 ANOMALY_THRESHOLDS = tuple(sorted({0.5, 0.6, 0.7, DEFAULT_ANOMALY_THRESHOLD}))
@@ -104,11 +104,17 @@ class _Timed:
         self.feature_states = model.feature_states
 
     def observe(
-        self, state: EntityState, result: ScoreResult, at_ms: int, record: Record | None = None
+        self,
+        state: EntityState,
+        result: ScoreResult,
+        at_ms: int,
+        record: Record | None = None,
+        *,
+        policies: PolicySet | None = None,
     ) -> Opinion:
         started = time.perf_counter()
         try:
-            return self.model.observe(state, result, at_ms, record)
+            return self.model.observe(state, result, at_ms, record, policies=policies)
         finally:
             self.found.model_seconds += time.perf_counter() - started
             self.found.observed += 1

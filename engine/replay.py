@@ -16,11 +16,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.models.scorecard import ScorecardConfig, evaluate
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.parse import Reason
-from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.state import EntityState, ScoreResult
 
 from . import effects as fx

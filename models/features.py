@@ -46,6 +46,8 @@ from typing import Any
 
 import orjson
 
+from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicySet
+from creditbrain.alerts.rules import RED_KINDS, is_red_event
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
@@ -166,20 +168,31 @@ HISTORY_LIMIT = 12
 FEATURE_STATE_FORMAT = 2
 
 
-def is_red(record: Record) -> bool:
-    """Whether ``record`` alone fires a red warning (the red events of the ground truth).
+def is_red(
+    record: Record, state: EntityState | None = None, policies: PolicySet | None = None
+) -> bool:
+    """Whether ``record`` alone fires a red warning: the red events the models learn to foresee.
+
+    What is red is what the rules say under the policy in force
+    (:func:`creditbrain.alerts.rules.is_red_event`), resolved for the subject's
+    sector and district (``state``; none: the city-wide policy); ``policies``
+    ``None`` means the built-in defaults. So a supervisor who lowers the workers
+    that make wage arrears red also changes the models' label.
 
     >>> is_red(Record(0, "e", "wage_arrears", quantity=12)), is_red(Record(0, "e", "penalty"))
     (True, False)
+    >>> lowered = PolicySet.model_validate(
+    ...     {"overrides": {"*": {"rules": {"wage_arrears": {"thresholds": {"red_workers": 3}}}}}})
+    >>> is_red(Record(0, "e", "wage_arrears", quantity=5), policies=lowered)
+    True
     """
-    kind = record.kind
-    if kind == "dishonest_debtor":
-        return True
-    if kind == "list_entry":
-        label: str | None = record.label
-        return label == "serious_dishonesty"
-    workers: int = record.quantity or 0
-    return kind == "wage_arrears" and workers >= 10
+    if record.kind not in RED_KINDS:
+        return False
+    in_force = DEFAULT_POLICIES if policies is None else policies
+    if state is None:
+        return is_red_event(record, SubjectType.ENTERPRISE, in_force.resolve_all("", ""))
+    rules = in_force.resolve_all(state.sector, state.district)
+    return is_red_event(record, state.subject_type, rules)
 
 
 class FeatureState:

@@ -15,15 +15,16 @@ Warnings routed to the grid governance system (网格化治理) do not carry a
 person's name in clear unless the policy says so: :func:`mask_person_name` and
 :func:`masked_for_grid`.
 
-The vocabularies shared by warnings and policies live here too: the rule names
-(:data:`RULE_NAMES`) and the levels, ``red`` > ``orange`` > ``yellow`` > ``blue``
-(:data:`LEVEL_RANK`).
+The levels, ``red`` > ``orange`` > ``yellow`` > ``blue`` (:data:`LEVEL_RANK`), are
+shared by warnings and policies and live here too. The rule names do not: each rule
+is a file of :mod:`creditbrain.alerts.rules`, a layer above, which checks the names
+where it builds warnings and policies; here ``data.rule`` is a rule's name by shape.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
@@ -35,23 +36,8 @@ Level = Literal["red", "orange", "yellow", "blue"]
 #: Higher is more severe.
 LEVEL_RANK: dict[str, int] = {"blue": 0, "yellow": 1, "orange": 2, "red": 3}
 
-RuleName = Literal[
-    "dishonest_debtor_listed",
-    "serious_dishonesty_listed",
-    "government_dishonest",
-    "grade_fell_to_D",
-    "grade_downgrade",
-    "score_drop",
-    "social_insurance_arrears_3m",
-    "wage_arrears",
-    "penalty_burst",
-    "anomalous_deterioration",
-    "predicted_serious_default",
-    "first_negative_record",
-    "metric_anomaly",
-]
-#: Every rule of DOMAIN.md's "Default warning rules", in the table's order.
-RULE_NAMES: tuple[RuleName, ...] = get_args(RuleName)
+#: A rule's name (``data.rule``), one of :data:`creditbrain.alerts.rules.RULE_NAMES`.
+RuleId = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
 
 Status = Literal["open", "escalated", "resolved"]
 WarningType = Literal[
@@ -136,7 +122,7 @@ class WarningData(BaseModel):
 
     alert_id: str
     level: Level
-    rule: RuleName
+    rule: RuleId
     subject: WarningSubject
     sector: str
     district: str

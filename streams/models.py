@@ -46,9 +46,9 @@ from aiokafka.errors import TopicAlreadyExistsError
 from mode import Service
 
 from creditbrain.alerts.metric import SeriesKey, metric_alert
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.rules import DAY_MS
 from creditbrain.models.series import SeriesDetector
-from creditbrain.schemas.policies import PolicySet
 from creditbrain.streams.messages import Inbound, Outbound, alert_messages
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from mode import Service
 
-from creditbrain.schemas.policies import PolicyError, apply_policy_message
+from creditbrain.alerts.policy_changes import apply_policy_message
+from creditbrain.schemas.policies import PolicyError
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, cast
 
 import orjson
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.engine import Counters, Engine
 from creditbrain.engine import effects as fx
 from creditbrain.models.scorecard import ScorecardConfig
@@ -38,7 +39,6 @@ from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import DLQ, SCORES
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.parse import DeadLetter, Reason, redact
-from creditbrain.schemas.policies import PolicySet
 from creditbrain.streams.messages import (
     ACCEPTED,
     Inbound,

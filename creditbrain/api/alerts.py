@@ -15,12 +15,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
+from creditbrain.alerts.policy import PolicySet
+from creditbrain.alerts.rules import RULE_NAMES
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
 from creditbrain.api.views import ALERT_COLUMNS, Alert, alert_of, with_acknowledgements
 from creditbrain.infra.store import Store
-from creditbrain.schemas.policies import PolicySet
-from creditbrain.schemas.warnings import RULE_NAMES, mask_person_name
+from creditbrain.schemas.warnings import mask_person_name
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 

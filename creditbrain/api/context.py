@@ -20,11 +20,11 @@ from typing import Annotated, Protocol
 import orjson
 from fastapi import Depends, Request
 
+from creditbrain.alerts.policy import PolicyOverride, PolicySet
 from creditbrain.api.auth import KeyRing, Principal
 from creditbrain.api.measures import MeasureCatalogue
 from creditbrain.api.ratelimit import TokenBuckets
 from creditbrain.infra.store import Store
-from creditbrain.schemas.policies import PolicyOverride, PolicySet
 from creditbrain.settings import Settings
 
 AUDIT_COLUMNS = ("ts", "actor", "role", "action", "subject_id", "purpose", "details")

@@ -1,6 +1,6 @@
 """``/policies``: the warning policies in force, and supervisors' live changes to them.
 
-A change is validated with :mod:`creditbrain.schemas.policies`, published on the
+A change is validated with :mod:`creditbrain.alerts.policy`, published on the
 compacted topic ``credit.policies`` (key: the scope, value: the override; a
 deletion is a tombstone, ``value=None``) through the injected publisher, and then
 audited with the policy before and after and the stated reason. Every worker
@@ -22,18 +22,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from creditbrain.alerts.policy import PolicyOverride, RulePolicy
+from creditbrain.alerts.policy_changes import PolicyChange
+from creditbrain.alerts.rules import RuleName
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
 from creditbrain.errors import CreditBrainError
 from creditbrain.schemas.contract import POLICIES, topic_name
-from creditbrain.schemas.policies import (
-    PolicyChange,
-    PolicyError,
-    PolicyOverride,
-    RulePolicy,
-    Scope,
-)
-from creditbrain.schemas.warnings import RuleName
+from creditbrain.schemas.policies import PolicyError, Scope
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 

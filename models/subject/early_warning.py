@@ -28,6 +28,7 @@ from typing import Any
 
 from river import linear_model, optim
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, sparse_features
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
@@ -110,13 +111,22 @@ class EarlyWarning:
         )
 
     def observe(
-        self, state: EntityState, result: ScoreResult, at_ms: int, record: Record | None = None
+        self,
+        state: EntityState,
+        result: ScoreResult,
+        at_ms: int,
+        record: Record | None = None,
+        *,
+        policies: PolicySet | None = None,
     ) -> Opinion:
         """Score the re-scoring of ``state`` as ``result`` at ``at_ms``, then learn from it.
 
         Call once per re-scoring, in event-time order per subject (``at_ms`` as in
         :meth:`~creditbrain.alerts.Transition.of`); ``record`` is the causing
-        event's record, ``None`` for a publicity expiry. Returns the deterioration
+        event's record, ``None`` for a publicity expiry. ``policies`` are the warning
+        policies in force (``None``: the defaults): whether ``record`` is a red event,
+        the label both models learn, is theirs for the subject's sector and district
+        (:func:`~creditbrain.models.features.is_red`). Returns the deterioration
         score (for ``anomalous_deterioration``) and the probability of a red event
         within ``horizon_days`` (for ``predicted_serious_default``).
         """
@@ -127,7 +137,9 @@ class EarlyWarning:
         x, feature_states[subject_id] = sparse_features(
             state, result, at_ms, feature_states.get(subject_id)
         )
-        red_at = record.occurred_at if record is not None and is_red(record) else None
+        red_at = (
+            record.occurred_at if record is not None and is_red(record, state, policies) else None
+        )
         weight = example_weight(subject_id, at_ms, "deductions" not in x, self.clean_stride)
         trajectory = self._opinion(self._trajectory, subject_id, x, at_ms, red_at, weight)
         return trajectory, self._opinion(self._predictor, subject_id, x, at_ms, red_at, weight)

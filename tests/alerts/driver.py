@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from creditbrain.alerts import AlertState, AlertUpdate, Transition, judge, last_score
+from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicySet
 from creditbrain.models.scorecard import (
     DEFAULT_SCORECARD,
     Applied,
@@ -20,7 +21,6 @@ from creditbrain.models.scorecard import (
     evaluate,
 )
 from creditbrain.schemas.events import CreditEvent
-from creditbrain.schemas.policies import DEFAULT_POLICIES, PolicySet
 from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
 from tests.strategies import T0
 

@@ -9,16 +9,11 @@ from typing import Any
 import orjson
 
 from creditbrain.alerts import AlertState, Transition, judge, last_score
+from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicyOverride, PolicySet
+from creditbrain.alerts.policy_changes import apply_policy_message, policy_message
 from creditbrain.models.scorecard import DEFAULT_SCORECARD, apply_event, evaluate
 from creditbrain.schemas.events import CreditEvent, SubjectType
 from creditbrain.schemas.identifiers import generate_credit_code, generate_resident_id
-from creditbrain.schemas.policies import (
-    DEFAULT_POLICIES,
-    PolicyOverride,
-    PolicySet,
-    apply_policy_message,
-    policy_message,
-)
 from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
 from creditbrain.schemas.warnings import WarningEvent
 from tests.alerts.driver import Driver, changes, of_rule, only

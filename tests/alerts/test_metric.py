@@ -7,7 +7,7 @@ from datetime import date
 import orjson
 
 from creditbrain.alerts import SeriesKey, metric_alert
-from creditbrain.schemas.policies import DEFAULT_POLICIES, PolicySet
+from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicySet
 from creditbrain.schemas.warnings import WarningEvent
 
 SERIES = SeriesKey("food_drug", "371102", "penalty")

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from creditbrain.alerts import AlertUpdate
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.schemas.events import CreditEvent
-from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.warnings import LEVEL_RANK, WarningEvent
 from tests.alerts.driver import Driver
 from tests.strategies import DAY, arrival_orders, events_for_subject

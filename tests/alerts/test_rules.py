@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from creditbrain.alerts import AlertUpdate
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.schemas.events import CreditEvent, SubjectType
 from creditbrain.schemas.identifiers import generate_credit_code
-from creditbrain.schemas.policies import PolicySet
 from creditbrain.schemas.warnings import format_time
 from tests.alerts.driver import Driver, changes, ms, of_rule, only
 from tests.strategies import DAY, make_event

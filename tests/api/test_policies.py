@@ -7,9 +7,10 @@ from urllib.parse import quote
 import orjson
 import pytest
 
+from creditbrain.alerts.policy import DEFAULT_POLICIES
+from creditbrain.alerts.policy_changes import apply_policy_message
 from creditbrain.errors import BrokerError
 from creditbrain.infra.store import Store
-from creditbrain.schemas.policies import DEFAULT_POLICIES, apply_policy_message
 from tests.api.conftest import FakePublisher, TestClient, audit_rows, key_header
 from tests.api.test_subjects import HOSTILE
 

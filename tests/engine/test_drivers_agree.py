@@ -26,12 +26,12 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.engine.replay import backtest, score_lines
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import SCORES, input_topics
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.policies import PolicySet
 from tests.fixtures.serve import CLI
 
 pytestmark = pytest.mark.integration

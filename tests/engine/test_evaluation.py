@@ -6,6 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.cli_models import models_app
 from creditbrain.engine.evaluation import (
     ANOMALY_THRESHOLDS,
@@ -14,7 +15,6 @@ from creditbrain.engine.evaluation import (
     Replay,
     score_warnings,
 )
-from creditbrain.schemas.policies import PolicySet
 
 DAY = 86_400_000
 

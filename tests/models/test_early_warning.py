@@ -10,6 +10,7 @@ import random
 import pytest
 from river import linear_model
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.models.checkpoint import CHECKPOINT_FORMAT, MAGIC, CheckpointError, dump, load
 from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, subject_features
 from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, evaluate
@@ -313,3 +314,44 @@ def test_waiting_examples_give_the_garbage_collector_nothing_to_follow() -> None
     assert len(pending) > 100
     # Each waiting example is one tuple whose items the collector need not follow.
     assert not any(gc.is_tracked(item) for entry in pending for item in gc.get_referents(entry))
+
+
+def positives_after_wage_arrears(workers: int, policies: PolicySet | None) -> dict[str, int]:
+    """Labelled positives of each learner once a builder reported arrears of ``workers``."""
+    model = EarlyWarning(
+        horizon_days=30, trajectory_days=60, min_examples=1, min_positives=1, clean_stride=1
+    )
+    state = EntityState("S", SubjectType.ENTERPRISE, sector="construction", district="371102")
+    records = [
+        Record(0, "a", "penalty", "general"),
+        Record(10 * DAY_MS, "b", "wage_arrears", None, 50_000, workers),
+    ]
+    for record in records:
+        state.add(record)
+        at = record.occurred_at
+        result = evaluate(state, at, DEFAULT_SCORECARD)
+        model.observe(state, result, at, record, policies=policies)
+    # Another subject's event much later matures both examples.
+    other = EntityState("T", SubjectType.ENTERPRISE, sector="finance", district="371103")
+    late = Record(200 * DAY_MS, "c", "license")
+    other.add(late)
+    at = late.occurred_at
+    model.observe(other, evaluate(other, at, DEFAULT_SCORECARD), at, late, policies=policies)
+    return {name: learned["positives"] for name, learned in model.learned.items()}
+
+
+def test_a_supervisor_lowering_the_wage_arrears_red_threshold_changes_the_label() -> None:
+    """Five workers are no red event by default; with ``red_workers`` 3 in force they are."""
+    lowered = PolicySet.model_validate(
+        {
+            "overrides": {
+                "sector=construction": {
+                    "rules": {"wage_arrears": {"thresholds": {"red_workers": 3}}}
+                }
+            }
+        }
+    )
+    assert positives_after_wage_arrears(5, None) == {"trajectory": 0, "predictor": 0}
+    assert positives_after_wage_arrears(5, PolicySet()) == {"trajectory": 0, "predictor": 0}
+    assert positives_after_wage_arrears(5, lowered) == {"trajectory": 1, "predictor": 1}
+    assert positives_after_wage_arrears(12, None) == {"trajectory": 1, "predictor": 1}

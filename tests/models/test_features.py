@@ -10,6 +10,7 @@ import random
 import orjson
 import pytest
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.models.features import (
     FEATURE_NAMES,
     HISTORY_LIMIT,
@@ -100,6 +101,41 @@ def test_red_records() -> None:
     assert is_red(Record(0, "a", "list_entry", "serious_dishonesty"))
     assert not is_red(Record(0, "a", "list_entry", "key_attention"))
     assert not is_red(Record(0, "a", "wage_arrears", quantity=9))
+
+
+def in_place(sector: str, district: str, kind: SubjectType = SubjectType.ENTERPRISE) -> EntityState:
+    return EntityState("S", kind, sector=sector, district=district)
+
+
+def overridden(scope: str, rules: dict[str, object]) -> PolicySet:
+    return PolicySet.model_validate({"overrides": {scope: {"rules": rules}}})
+
+
+def test_the_red_label_follows_the_wage_arrears_threshold_in_force() -> None:
+    five = Record(0, "a", "wage_arrears", quantity=5)
+    lowered = overridden(
+        "sector=construction", {"wage_arrears": {"thresholds": {"red_workers": 3}}}
+    )
+    builder = in_place("construction", "371102")
+    assert not is_red(five, builder)
+    assert not is_red(five, builder, PolicySet())
+    assert is_red(five, builder, lowered)
+    # Another sector keeps the default of 10 workers.
+    assert not is_red(five, in_place("finance", "371102"), lowered)
+    assert not is_red(five._replace(quantity=2), builder, lowered)
+
+
+def test_a_rule_switched_off_or_below_red_defines_no_red_event_there() -> None:
+    listing = Record(0, "a", "dishonest_debtor")
+    orange = overridden("district=371103", {"dishonest_debtor_listed": {"level": "orange"}})
+    assert is_red(listing, in_place("finance", "371102"), orange)
+    assert not is_red(listing, in_place("finance", "371103"), orange)
+    # A government body's listing is still red by its own rule.
+    assert is_red(listing, in_place("government", "371103", SubjectType.GOVERNMENT), orange)
+    off = overridden("*", {"wage_arrears": {"enabled": False}})
+    assert not is_red(
+        Record(0, "a", "wage_arrears", quantity=50), in_place("finance", "371102"), off
+    )
 
 
 def test_trajectory_features_see_new_trouble_of_several_kinds() -> None:

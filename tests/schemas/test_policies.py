@@ -11,20 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicyOverride, PolicySet, RulePolicy
+from creditbrain.alerts.policy_changes import PolicyChange, apply_policy_message, policy_message
+from creditbrain.alerts.rules import RULE_NAMES, RuleName
 from creditbrain.errors import ConfigurationError
-from creditbrain.schemas.policies import (
-    DEFAULT_POLICIES,
-    PolicyChange,
-    PolicyError,
-    PolicyOverride,
-    PolicySet,
-    RulePolicy,
-    Scope,
-    apply_policy_message,
-    policy_message,
-)
+from creditbrain.schemas.policies import PolicyError, Scope
 from creditbrain.schemas.reference import DISTRICTS, SECTORS, Reference
-from creditbrain.schemas.warnings import RULE_NAMES, RuleName
 
 DOMAIN_TABLE = {
     "dishonest_debtor_listed": ("red", {}),

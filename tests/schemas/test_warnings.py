@@ -154,6 +154,7 @@ def test_times_given_in_another_offset_are_written_in_plus_eight() -> None:
         ({"data": sample(level="purple")["data"]}, "level"),
         ({"data": sample(score=None)["data"]}, "score and grade"),
         ({"data": sample(rule="metric_anomaly")["data"]}, "series"),
+        ({"data": sample(rule="score drop")["data"]}, "rule"),
         ({"data": sample(extra=1)["data"]}, "extra"),
     ],
 )

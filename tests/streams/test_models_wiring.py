@@ -8,13 +8,13 @@ import orjson
 import pytest
 
 from creditbrain.alerts.metric import SeriesKey
+from creditbrain.alerts.policy import DEFAULT_POLICIES
 from creditbrain.engine.subject import FeatureStates
 from creditbrain.models.features import FeatureState
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import WARNINGS
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.policies import DEFAULT_POLICIES
 from creditbrain.schemas.state import EntityState
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator

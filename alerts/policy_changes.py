@@ -1,0 +1,140 @@
+"""How policies change: messages of ``credit.policies``, and the audit of each change.
+
+A message's key is a scope (:class:`~creditbrain.schemas.policies.Scope`), its value
+the scope's :class:`~creditbrain.alerts.policy.PolicyOverride` as JSON, an empty or
+missing value deletes it. :func:`apply_policy_message` is the stream's side (the
+set after a message), :func:`policy_message` the writer's; :class:`PolicyChange`
+is what the audit keeps of a change: who, when, which scope, before, after, why.
+
+Errors are :class:`~creditbrain.schemas.policies.PolicyError` (a
+:class:`~creditbrain.errors.ConfigurationError`) naming the field, e.g.
+``policy for sector=finance: rules.score_drop: ...``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+# DEFAULT_POLICIES is re-exported: the examples below (also the API's schema text) use it.
+from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicyOverride, PolicySet
+from creditbrain.schemas.policies import PolicyError, Scope, reference_of
+from creditbrain.schemas.reference import DEFAULT_REFERENCE, Reference
+
+__all__ = ["DEFAULT_POLICIES", "PolicyChange", "apply_policy_message", "policy_message"]
+
+
+def apply_policy_message(
+    policies: PolicySet,
+    key: bytes | str,
+    value: bytes | str | None,
+    reference: Reference = DEFAULT_REFERENCE,
+) -> PolicySet:
+    """The set after one ``credit.policies`` message: ``value`` is the override, ``None`` deletes.
+
+    An empty value counts as a deletion too (a tombstone some clients write as ``b""``).
+
+    >>> key, value = policy_message("sector=food_drug", PolicyOverride.model_validate(
+    ...     {"rules": {"wage_arrears": {"enabled": False}}}))
+    >>> changed = apply_policy_message(DEFAULT_POLICIES, key, value)
+    >>> changed.resolve("wage_arrears", "food_drug", "371102").enabled
+    False
+    >>> apply_policy_message(changed, key, None).overrides
+    {}
+    >>> try:
+    ...     apply_policy_message(DEFAULT_POLICIES, b"sector=bakery", b"{}")
+    ... except PolicyError as error:
+    ...     print(error)
+    scope 'sector=bakery': unknown sector 'bakery'
+    """
+    try:
+        scope = key.decode() if isinstance(key, bytes) else key
+    except UnicodeDecodeError:
+        raise PolicyError("policy message key is not UTF-8") from None
+    Scope.parse(scope, reference)
+    override = None
+    if value:
+        try:
+            override = PolicyOverride.model_validate_json(value)
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise PolicyError(f"policy for {scope}: {where}: {first['msg']}") from None
+    return policies.with_override(scope, override, reference)
+
+
+def policy_message(scope: str, override: PolicyOverride | None) -> tuple[bytes, bytes | None]:
+    """The ``(key, value)`` of the ``credit.policies`` message that sets or deletes ``scope``."""
+    Scope.parse(scope, None)
+    return scope.encode(), None if override is None else override.to_bytes()
+
+
+class PolicyChange(BaseModel):
+    """One audited change of policy: who changed which scope, when, from what, to what, and why.
+
+    ``before`` / ``after`` ``None``: the scope had / has no override.
+
+    >>> from datetime import datetime, timezone
+    >>> after = PolicyOverride.model_validate({"rules": {"score_drop": {"level": "red"}}})
+    >>> change = PolicyChange.of(DEFAULT_POLICIES, "district=371103", after,
+    ...     who="supervisor-17", when=datetime(2026, 3, 5, tzinfo=timezone.utc),
+    ...     reason="steel sector stress")
+    >>> change.before is None, PolicyChange.model_validate_json(change.model_dump_json()) == change
+    (True, True)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    who: Annotated[str, Field(min_length=1)]
+    when: AwareDatetime
+    scope: str
+    before: PolicyOverride | None
+    after: PolicyOverride | None
+    reason: Annotated[str, Field(min_length=1)]
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, scope: str, info: ValidationInfo) -> str:
+        try:
+            Scope.parse(scope, reference_of(info))
+        except PolicyError as error:
+            raise ValueError(str(error)) from None
+        return scope
+
+    @classmethod
+    def of(
+        cls,
+        policies: PolicySet,
+        scope: str,
+        after: PolicyOverride | None,
+        *,
+        who: str,
+        when: datetime,
+        reason: str,
+    ) -> PolicyChange:
+        """The change that gives ``scope`` the override ``after`` in ``policies``."""
+        before = policies.overrides.get(scope)
+        return cls.model_validate(
+            {
+                "who": who,
+                "when": when,
+                "scope": scope,
+                "before": before,
+                "after": after,
+                "reason": reason,
+            }
+        )
+
+    def message(self) -> tuple[bytes, bytes | None]:
+        """The ``credit.policies`` message that makes this change."""
+        return policy_message(self.scope, self.after)

@@ -1,0 +1,40 @@
+"""``anomalous_deterioration``: a subject's record deteriorates unusually (异常恶化).
+
+Yellow while the early-warning model's deterioration score (the probability of a
+red event within 270 days, :mod:`creditbrain.models.subject`) is at or above
+``threshold``; undecided while the model has no opinion. 0.6 is the value the
+tuning cities support (docs/models.md).
+
+>>> DeteriorationThresholds().threshold
+0.6
+"""
+
+from __future__ import annotations
+
+from creditbrain.alerts.rules.base import Policy, Probability, Rule, Thresholds, Verdict, model_says
+from creditbrain.alerts.transition import Facts
+
+
+class DeteriorationThresholds(Thresholds):
+    """The subject model's deterioration score in [0, 1] at or above ``threshold``.
+
+    The score is the probability of a red event within 270 days; 0.6 is the value the
+    tuning cities support (docs/models.md).
+    """
+
+    threshold: Probability = 0.6
+
+
+def check(facts: Facts, policy: Policy, anchor: int | None) -> Verdict:
+    """Holds while the model scores the subject at or above ``threshold``."""
+    value = facts.transition.anomaly_score
+    return model_says(facts, policy, value, policy.thresholds["threshold"])
+
+
+RULE = Rule(
+    name="anomalous_deterioration",
+    order=10,
+    level="yellow",
+    check=check,
+    thresholds=DeteriorationThresholds,
+)
