@@ -36,17 +36,9 @@ import orjson
 
 from creditbrain.alerts.history import Peaks, remember
 from creditbrain.alerts.routing import DataDoc, WarningDoc, for_grid, reason_docs, warning_doc
-from creditbrain.alerts.rules import (
-    DAY_MS,
-    REQUIRES,
-    RULES,
-    UNDECIDED,
-    Check,
-    Finding,
-    News,
-    higher,
-)
+from creditbrain.alerts.rules import REQUIRES, RULES, UNDECIDED, Check, Finding, News, higher
 from creditbrain.alerts.transition import CLEAN, Facts, Transition
+from creditbrain.core.eventtime import DAY_MS
 from creditbrain.schemas.policies import PolicySet, RulePolicy
 from creditbrain.schemas.warnings import (
     LEVEL_RANK,

@@ -34,12 +34,11 @@ from typing import Final, Literal, NamedTuple
 
 from creditbrain.alerts.history import peak
 from creditbrain.alerts.transition import GRADE_RANK, Facts
+from creditbrain.core.eventtime import DAY_MS as DAY_MS
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.policies import RulePolicy
 from creditbrain.schemas.state import ScoreReason
 from creditbrain.schemas.warnings import LEVEL_RANK, Level, RuleName
-
-DAY_MS = 86_400_000
 
 
 class News(IntEnum):

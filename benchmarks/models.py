@@ -35,12 +35,13 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.models.features import FeatureState, sparse_features
 from creditbrain.models.scorecard import DEFAULT_SCORECARD, Applied, apply_event, evaluate
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.events import CreditEvent, ParseContext
 from creditbrain.schemas.parse import DeadLetter, parse_event
-from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Record
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
 from creditbrain.streams.models import FeatureStates

@@ -1,6 +1,6 @@
 """The ``creditbrain`` command line: one entry point, a sub-command per job.
 
-Only :class:`creditbrain.errors.CreditBrainError` is caught here: it becomes one
+Only :class:`creditbrain.core.errors.CreditBrainError` is caught here: it becomes one
 line on stderr and exit code 1; anything else is a bug and shows its traceback.
 """
 
@@ -23,7 +23,7 @@ from creditbrain.cli_models import models_app
 from creditbrain.cli_run import serve_command, worker_command
 from creditbrain.cli_score import score_command
 from creditbrain.cli_simulate import simulate_app
-from creditbrain.errors import CreditBrainError
+from creditbrain.core.errors import CreditBrainError
 
 app = typer.Typer(
     name="creditbrain",

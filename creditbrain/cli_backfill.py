@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from creditbrain.cli_contract import parse_context, read_lines
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.infra.lag import group_lag
 from creditbrain.schemas.contract import input_topics
 from creditbrain.settings import get_settings

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from creditbrain.errors import InputFileError
+from creditbrain.core.errors import InputFileError
 from creditbrain.schemas.events import EVENT_ADAPTER, ParseContext
 from creditbrain.schemas.parse import DeadLetter, parse_event
 from creditbrain.settings import Settings, get_settings

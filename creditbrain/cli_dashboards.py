@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
+from creditbrain.core.errors import StoreError
 from creditbrain.dashboards.catalogue import DATASOURCE_UID, build
 from creditbrain.dashboards.push import push
 from creditbrain.dashboards.snapshot import render_snapshot
-from creditbrain.errors import StoreError
 from creditbrain.infra.store import connect
 from creditbrain.settings import get_settings
 

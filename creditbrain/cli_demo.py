@@ -13,8 +13,8 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from creditbrain.core.errors import StoreLockedError
 from creditbrain.demo import Demo, DemoOptions, Tally, snapshot_path
-from creditbrain.errors import StoreLockedError
 from creditbrain.infra.store import Store, connect
 from creditbrain.schemas.identifiers import is_valid_resident_id, pseudonymise_person_id
 from creditbrain.settings import Settings, get_settings

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from creditbrain.errors import ConfigurationError, StoreError
+from creditbrain.core.errors import ConfigurationError, StoreError
 from creditbrain.settings import Settings, get_settings
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 ``broker up`` runs the embedded broker in the foreground with the contract's topics,
 for working against a broker that outlives the worker. ``db migrate`` and
 ``db status`` manage the schema of the configured store (``CREDITBRAIN_CLICKHOUSE__*``).
-Each command turns a :class:`~creditbrain.errors.CreditBrainError` into one line on
+Each command turns a :class:`~creditbrain.core.errors.CreditBrainError` into one line on
 stderr and exit code 1.
 """
 
@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from creditbrain.errors import BrokerError, CreditBrainError
+from creditbrain.core.errors import BrokerError, CreditBrainError
 from creditbrain.infra.broker import EmbeddedBroker, ensure_topics
 from creditbrain.infra.migrate import applied_migrations, available_migrations, migrate
 from creditbrain.infra.store import connect

@@ -8,7 +8,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from creditbrain.errors import CreditBrainError
+from creditbrain.core.errors import CreditBrainError
 from creditbrain.models.series.io import STDIO, detect_csv
 
 models_app = typer.Typer(help="Run the anomaly detection models on files.", no_args_is_help=True)

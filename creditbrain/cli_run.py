@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.settings import Settings, get_settings
 
 console = Console(stderr=True)

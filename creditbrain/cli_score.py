@@ -14,10 +14,11 @@ from typing import Annotated
 import typer
 
 from creditbrain.cli_contract import parse_context, read_lines
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
+from creditbrain.core.eventtime import from_epoch_ms, to_epoch_ms
 from creditbrain.models.offline import OfflineScores, score_lines
 from creditbrain.models.scorecard import load_scorecard
-from creditbrain.schemas.state import SubjectScore, from_epoch_ms, to_epoch_ms
+from creditbrain.schemas.state import SubjectScore
 from creditbrain.settings import get_settings
 
 
@@ -29,7 +30,7 @@ def parse_as_of(text: str) -> int:
     >>> parse_as_of("2026-03-04")
     Traceback (most recent call last):
     ...
-    creditbrain.errors.ConfigurationError: --as-of 2026-03-04: needs a time with a UTC offset, ...
+    creditbrain.core.errors.ConfigurationError: --as-of 2026-03-04: needs a time with a UTC...
     """
     try:
         moment = datetime.fromisoformat(text)

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.settings import get_settings
 from creditbrain.simulator import CityConfig, Summary, produce, write_jsonl
 from creditbrain.simulator import Progress as SimProgress

@@ -15,7 +15,7 @@ from typing import Any
 import faust
 from mode import Service
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.settings import Settings
 from creditbrain.streams.app import Stream, StreamConfig, create_stream

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from creditbrain.errors import StoreError
+from creditbrain.core.errors import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

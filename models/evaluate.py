@@ -36,13 +36,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from creditbrain.alerts import AlertState, Transition, judge, last_score
+from creditbrain.core.eventtime import DAY_MS, to_epoch_ms
 from creditbrain.models.features import is_red
-from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, Applied, apply_event, evaluate
+from creditbrain.models.scorecard import DEFAULT_SCORECARD, Applied, apply_event, evaluate
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.parse import DeadLetter, parse_event
 from creditbrain.schemas.policies import PolicySet, default_policy
-from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Record
 from creditbrain.simulator import CityConfig, Simulator
 
 __all__ = [

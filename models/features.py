@@ -46,6 +46,7 @@ from typing import Any
 
 import orjson
 
+from creditbrain.core.eventtime import DAY_MS
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
@@ -61,7 +62,6 @@ __all__ = [
     "subject_features",
 ]
 
-DAY_MS = 86_400_000
 _WINDOWS = ((30, "30d"), (90, "90d"), (365, "365d"))
 
 #: Record class -> kind group counted in the windows; classes not listed (licences,

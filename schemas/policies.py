@@ -26,7 +26,7 @@ Sets are immutable: :func:`apply_policy_message` returns a new set, so a stream 
 swap it in between two events and the next transition uses the new policy.
 :class:`PolicyChange` is what the audit keeps of a change.
 
-Errors are :class:`PolicyError` (a :class:`~creditbrain.errors.ConfigurationError`)
+Errors are :class:`PolicyError` (a :class:`~creditbrain.core.errors.ConfigurationError`)
 from the stream's side, pydantic's ``ValidationError`` from the models; both name
 the field, e.g. ``score_drop.thresholds.points: Input should be greater than 0``.
 """
@@ -53,7 +53,7 @@ from pydantic import (
     field_validator,
 )
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.schemas.reference import DEFAULT_REFERENCE, Reference
 from creditbrain.schemas.warnings import RULE_NAMES, Level, RuleName
 

@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from creditbrain.errors import InputFileError
+from creditbrain.core.errors import InputFileError
 from creditbrain.simulator.config import CityConfig
 from creditbrain.simulator.simulation import Simulator
 from creditbrain.simulator.wire import SimEvent

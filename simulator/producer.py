@@ -31,7 +31,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-from creditbrain.errors import BrokerError, ConfigurationError
+from creditbrain.core.errors import BrokerError, ConfigurationError
 from creditbrain.schemas.contract import KIND_TO_TOPIC, topic_name
 from creditbrain.simulator.config import CityConfig
 from creditbrain.simulator.output import (

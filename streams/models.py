@@ -46,7 +46,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from mode import Service
 
 from creditbrain.alerts.metric import SeriesKey, metric_alert
-from creditbrain.alerts.rules import DAY_MS
+from creditbrain.core.eventtime import day_of as day_of
 from creditbrain.models.features import FeatureState
 from creditbrain.models.series import SeriesDetector
 from creditbrain.schemas.policies import PolicySet
@@ -59,19 +59,8 @@ log = logging.getLogger(__name__)
 METRIC_COUNTS = "metric.counts"
 #: Key of the early-warning models' checkpoint on the models topic.
 EARLY_WARNING_KEY = "early-warning"
-#: China Standard Time, in which the city's days begin.
-_CST_MS = 8 * 3600 * 1000
 _EPOCH = date(1970, 1, 1)
 _SERIES_MAGIC = b"CBSW\x01"
-
-
-def day_of(epoch_ms: int) -> int:
-    """Days since 1970-01-01 of the CST calendar day holding ``epoch_ms``.
-
-    >>> day_of(0), day_of(16 * 3600 * 1000 - 1), day_of(16 * 3600 * 1000)
-    (0, 0, 1)
-    """
-    return (epoch_ms + _CST_MS) // DAY_MS
 
 
 class FeatureStates(Memos[FeatureState]):

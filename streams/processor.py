@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from creditbrain.alerts import AlertState, Transition, judge, last_score
+from creditbrain.core.eventtime import day_of, to_epoch_ms
 from creditbrain.models.scorecard import (
     Applied,
     Duplicate,
@@ -37,7 +38,7 @@ from creditbrain.schemas.contract import DLQ, SCORES
 from creditbrain.schemas.events import ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, Reason, parse_event, redact, rejected
 from creditbrain.schemas.policies import PolicySet
-from creditbrain.schemas.state import EntityState, Memos, Record, ScoreResult, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Memos, Record, ScoreResult
 from creditbrain.streams.messages import (
     ACCEPTED,
     Inbound,
@@ -45,7 +46,7 @@ from creditbrain.streams.messages import (
     alert_messages,
     source_headers,
 )
-from creditbrain.streams.models import count_messages, day_of
+from creditbrain.streams.models import count_messages
 
 if TYPE_CHECKING:
     from creditbrain.models.subject import EarlyWarning

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from creditbrain.alerts import AlertState, AlertUpdate, Transition, judge, last_score
+from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.models.scorecard import (
     DEFAULT_SCORECARD,
     Applied,
@@ -21,7 +22,7 @@ from creditbrain.models.scorecard import (
 )
 from creditbrain.schemas.events import CreditEvent
 from creditbrain.schemas.policies import DEFAULT_POLICIES, PolicySet
-from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Record
 from tests.strategies import T0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from creditbrain.alerts import AlertState, Transition, judge, last_score
+from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.models.scorecard import DEFAULT_SCORECARD, apply_event, evaluate
 from creditbrain.schemas.events import CreditEvent, SubjectType
 from creditbrain.schemas.identifiers import generate_credit_code, generate_resident_id
@@ -19,7 +20,7 @@ from creditbrain.schemas.policies import (
     apply_policy_message,
     policy_message,
 )
-from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Record
 from creditbrain.schemas.warnings import WarningEvent
 from tests.alerts.driver import Driver, changes, of_rule, only
 from tests.strategies import DAY, make_event

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import orjson
 import pytest
 
-from creditbrain.errors import BrokerError
+from creditbrain.core.errors import BrokerError
 from creditbrain.infra.store import Store
 from creditbrain.schemas.policies import DEFAULT_POLICIES, apply_policy_message
 from tests.api.conftest import FakePublisher, TestClient, audit_rows, key_header

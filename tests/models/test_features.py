@@ -10,6 +10,7 @@ import random
 import orjson
 import pytest
 
+from creditbrain.core.eventtime import DAY_MS
 from creditbrain.models.features import (
     FEATURE_NAMES,
     HISTORY_LIMIT,
@@ -20,7 +21,7 @@ from creditbrain.models.features import (
     sparse_features,
     subject_features,
 )
-from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, evaluate
+from creditbrain.models.scorecard import DEFAULT_SCORECARD, evaluate
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 

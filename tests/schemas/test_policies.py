@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.schemas.policies import (
     DEFAULT_POLICIES,
     PolicyChange,

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from creditbrain.cli_simulate import simulate_app
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 
 SMALL_OPTIONS = ["--subjects-scale", "0.01", "--days", "40", "--seed", "9"]
 

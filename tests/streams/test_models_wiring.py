@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from creditbrain.alerts.metric import SeriesKey
+from creditbrain.core.eventtime import day_of
 from creditbrain.models.features import FeatureState
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning
@@ -24,7 +25,6 @@ from creditbrain.streams.models import (
     SeriesWatch,
     bank_key,
     count_messages,
-    day_of,
 )
 from creditbrain.streams.processor import Processor
 
