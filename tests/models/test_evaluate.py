@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from creditbrain.cli_models import models_app
+from creditbrain.cli.models import models_app
 from creditbrain.models.evaluate import (
     ANOMALY_THRESHOLDS,
     DEFAULT_ANOMALY_THRESHOLD,

@@ -20,8 +20,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from creditbrain.cli_contract import parse_context, read_lines
-from creditbrain.cli_score import score_command
+from creditbrain.cli.contract import parse_context, read_lines
+from creditbrain.cli.score import score_command
 from creditbrain.core.errors import ConfigurationError, InputFileError
 from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.models.offline import score_lines

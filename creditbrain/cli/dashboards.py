@@ -67,3 +67,8 @@ def snapshot_command(
                 f"database {store.database} does not exist: run `creditbrain db migrate`"
             )
         typer.echo(str(render_snapshot(store, out, as_of)))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.add_typer(dashboards_app, name="dashboards")

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from creditbrain.cli_contract import parse_context, read_lines
+from creditbrain.cli.contract import parse_context, read_lines
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.infra.lag import group_lag
 from creditbrain.schemas.contract import input_topics
@@ -89,3 +89,8 @@ def backfill_command(
         f"({len(messages) / max(produced_in, 1e-6):,.0f}/s); processed end to end in "
         f"{total:.1f} s ({len(messages) / max(total, 1e-6):,.0f} events/s)"
     )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("backfill")(backfill_command)

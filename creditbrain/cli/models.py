@@ -68,3 +68,8 @@ def evaluate_command(
         typer.echo(orjson.dumps(report.as_dict()).decode())
     else:
         typer.echo(format_report(report))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.add_typer(models_app, name="models")

@@ -124,3 +124,10 @@ def export_schemas(
 
 
 __all__ = ["EVENT_ADAPTER", "export_schemas", "replay_command", "schemas_app", "validate_command"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("validate")(validate_command)
+    app.command("replay")(replay_command)
+    app.add_typer(schemas_app, name="schemas")

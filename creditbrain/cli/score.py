@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from creditbrain.cli_contract import parse_context, read_lines
+from creditbrain.cli.contract import parse_context, read_lines
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.core.eventtime import from_epoch_ms, to_epoch_ms
 from creditbrain.models.offline import OfflineScores, score_lines
@@ -94,3 +94,8 @@ def _summary(run: OfflineScores) -> str:
         counts = ", ".join(f"{reason.value} {n}" for reason, n in sorted(run.rejected.items()))
         text += f" ({counts})"
     return text
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("score")(score_command)

@@ -218,3 +218,8 @@ def produce_command(
             bootstrap, prefix, config, rate, callback, pseudonym_key=key, truth_path=truth
         )
     _print_summary(summary, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.add_typer(simulate_app, name="simulate")

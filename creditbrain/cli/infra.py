@@ -150,3 +150,9 @@ def db_query(
     for row in rows:
         table.add_row(*(str(value) for value in row.values()))
     console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.add_typer(broker_app, name="broker", help="The embedded Kafka-protocol broker.")
+    app.add_typer(db_app, name="db", help="The ClickHouse store.")
