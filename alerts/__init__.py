@@ -12,6 +12,24 @@ values carrying the CloudEvent of CONTRACT.md §2 and its routing to the grid
 (:mod:`.routing`). City-level series get their warnings from :func:`metric_alert`
 (:mod:`.metric`). Everything runs on event time and yields stable alert ids, so a
 replay reproduces the live warnings exactly.
+
+Modules:
+
+:mod:`.transition`
+    a subject's transition: what the rules look at, once per re-scoring.
+:mod:`.rules`
+    the warning rules of DOMAIN.md, each a pure function of a transition.
+:mod:`.history`
+    the little score history ``score_drop`` needs.
+:mod:`.lifecycle`
+    one alert per subject and rule: opening, repeats, escalation, resolution.
+:mod:`.routing`
+    warnings as wire documents, and their copies for the grid.
+:mod:`.metric`
+    city-level warnings on a sector × district × kind series.
+:mod:`.delivery`
+    webhook delivery as rules without a network: who gets what, signed how,
+    retried when.
 """
 
 from __future__ import annotations
