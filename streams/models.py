@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -222,7 +222,8 @@ class SeriesWatch:
     def _score(
         self, key: str, track: SeriesTrack, day: int, count: int, policies: PolicySet
     ) -> list[Outbound]:
-        point = {"timestamp": float(day * 86_400), "value": float(count)}
+        # River keys features by any hashable, and dicts are invariant in the key.
+        point: dict[Hashable, Any] = {"timestamp": float(day * 86_400), "value": float(count)}
         try:
             score = track.detector.score_one(point)
             track.detector.learn_one(point)

@@ -45,7 +45,7 @@ def backfill_command(
         raise ConfigurationError(
             "no broker: set CREDITBRAIN_KAFKA__BOOTSTRAP to the broker the worker reads"
         )
-    if (file is None) == (simulate is None):
+    if file is not None and simulate is not None:
         raise ConfigurationError("give either a FILE or --simulate SCALE")
     prefix, ctx = settings.kafka.topic_prefix, parse_context(settings)
     if file is not None:
@@ -54,13 +54,15 @@ def backfill_command(
             route_line(raw, ctx, prefix, settings.max_message_bytes, (file.name, n))
             for n, raw in enumerate(lines, start=1)
         ]
-    else:
+    elif simulate is not None:
         from creditbrain.schemas.contract import topic_name
         from creditbrain.simulator import CityConfig
         from creditbrain.simulator.simulation import Simulator
 
         sim = Simulator(CityConfig.scaled(simulate, seed=seed), pseudonym_key=ctx.pseudonym_key)
         messages = [(topic_name(prefix, e.topic_suffix), e.key, e.value, []) for e in sim.events()]
+    else:
+        raise ConfigurationError("give either a FILE or --simulate SCALE")
     producer = make_producer(bootstrap)
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress("{task.description}", *columns, console=console) as progress:

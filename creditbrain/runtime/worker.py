@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from mode import Service
+from mode import ServiceT
 
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.models.scorecard import ScorecardConfig
@@ -60,7 +60,7 @@ class Host:
     """A stream plus the services that run beside it in one process."""
 
     stream: Stream
-    services: list[Service]
+    services: list[ServiceT]
 
     def run(self, loglevel: str = "warn") -> None:
         """Run until interrupted (SIGINT/SIGTERM stop it cleanly)."""
@@ -72,7 +72,7 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
     """The worker, and the ClickHouse sink beside it when ``with_sink``."""
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     stream = create_stream(stream_config(settings, bootstrap, embedded_broker))
-    services: list[Service] = list(stream.services)
+    services: list[ServiceT] = list(stream.services)
     if with_sink:
         from creditbrain.infra.store import connect, migrate
 
