@@ -17,6 +17,7 @@ COPY core ./core
 COPY schemas ./schemas
 COPY models ./models
 COPY alerts ./alerts
+COPY engine ./engine
 COPY streams ./streams
 COPY dashboards ./dashboards
 COPY infra ./infra

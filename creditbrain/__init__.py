@@ -11,6 +11,9 @@ into this package by ``pyproject.toml`` (ARCHITECTURE.md). Bottom up:
     a simulated city's events with their ground truth.
 :mod:`creditbrain.models`, :mod:`creditbrain.alerts`
     the credit score and the models; the warning rules and the life of an alert.
+:mod:`creditbrain.engine`
+    the per-event step written once: an event or a moment in, effects out; every
+    driver (worker, ``score``, ``backtest``, ``models evaluate``) runs it.
 :mod:`creditbrain.streams`, :mod:`creditbrain.infra`
     the Faust worker and sinks; the broker and the ClickHouse store.
 :mod:`creditbrain.dashboards`

@@ -17,9 +17,8 @@ Modules and packages:
     sector × district × kind, or any CSV).
 :mod:`.checkpoint`
     the early-warning models as bytes a restarted worker resumes from.
-:mod:`.offline`
-    scoring a file of events without a broker or a store (``creditbrain score``).
-:mod:`.evaluate`
-    whether the subject models warn earlier than the rules, on a simulated city
-    (``creditbrain models evaluate``).
+
+Scoring a file and measuring the models against the rules run these through the
+engine, as the worker does (:mod:`creditbrain.engine.replay`,
+:mod:`creditbrain.engine.evaluation`).
 """

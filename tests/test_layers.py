@@ -228,5 +228,7 @@ def test_package_docstring_lists_its_modules(package: str) -> None:
         for child in children
         if not _CONTENTS_EXEMPT.match(child) and not re.search(rf"\b{child}\b", docstring)
     )
+    stale = sorted(set(re.findall(r":mod:`\.(\w+)`", docstring)) - children)
     assert "placeholder" not in docstring
     assert missing == [], f"{package}'s docstring does not name {missing}"
+    assert stale == [], f"{package}'s docstring names {stale}, which it does not hold"

@@ -18,6 +18,9 @@ Modules, in the order their commands are registered:
     needs beside the worker.
 :mod:`.score`
     ``score FILE.jsonl``: final credit scores of a file, no broker, no store.
+:mod:`.backtest`
+    ``backtest FILE.jsonl``: every warning change the stream would publish for a
+    file under candidate policies.
 :mod:`.simulate`
     ``simulate file`` and ``simulate produce``: a simulated city's events.
 :mod:`.models`
@@ -51,6 +54,7 @@ from rich.console import Console
 from creditbrain.cli import (
     api,
     backfill,
+    backtest,
     contract,
     dashboards,
     demo,
@@ -66,7 +70,20 @@ from creditbrain.core.errors import CreditBrainError
 __all__ = ["GROUPS", "app", "main"]
 
 #: The command groups, registered in this order (``creditbrain --help`` lists them so).
-GROUPS = (demo, contract, backfill, infra, deploy, score, simulate, models, dashboards, run, api)
+GROUPS = (
+    demo,
+    contract,
+    backfill,
+    infra,
+    deploy,
+    score,
+    backtest,
+    simulate,
+    models,
+    dashboards,
+    run,
+    api,
+)
 
 app = typer.Typer(
     name="creditbrain",

@@ -38,8 +38,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.structs import TopicPartition
 
+from creditbrain.engine.replay import score_lines
 from creditbrain.infra.broker import EmbeddedBroker
-from creditbrain.models.offline import score_lines
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.schemas.contract import input_topics
 from creditbrain.schemas.events import ParseContext

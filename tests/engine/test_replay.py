@@ -24,7 +24,7 @@ from creditbrain.cli.contract import parse_context, read_lines
 from creditbrain.cli.score import score_command
 from creditbrain.core.errors import ConfigurationError, InputFileError
 from creditbrain.core.eventtime import to_epoch_ms
-from creditbrain.models.offline import score_lines
+from creditbrain.engine.replay import score_lines
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.schemas.identifiers import pseudonymise_person_id
 from creditbrain.schemas.parse import Reason
