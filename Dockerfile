@@ -13,9 +13,11 @@ WORKDIR /opt/creditbrain/src
 # Only what the package is built from (see .dockerignore): sources, SQL, README.
 COPY pyproject.toml README.md ./
 COPY creditbrain ./creditbrain
+COPY core ./core
 COPY schemas ./schemas
 COPY models ./models
 COPY alerts ./alerts
+COPY engine ./engine
 COPY streams ./streams
 COPY dashboards ./dashboards
 COPY infra ./infra

@@ -24,11 +24,10 @@ import orjson
 from creditbrain.alerts.lifecycle import ALERT_NAMESPACE, AlertUpdate
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.routing import DataDoc, warning_doc
-from creditbrain.alerts.rules import DAY_MS
 from creditbrain.alerts.rules.metric_anomaly import anomalous
+from creditbrain.core.eventtime import CST, DAY_MS, to_epoch_ms
 from creditbrain.schemas.reference import DEFAULT_REFERENCE, Reference
-from creditbrain.schemas.state import to_epoch_ms
-from creditbrain.schemas.warnings import CST, SERIES, format_time
+from creditbrain.schemas.warnings import SERIES, format_time
 
 
 class SeriesKey(NamedTuple):

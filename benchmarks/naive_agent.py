@@ -11,7 +11,7 @@ from typing import Any
 
 import faust
 
-from creditbrain.runtime import stream_config
+from creditbrain.runtime.worker import stream_config
 from creditbrain.schemas.contract import input_topics, topic_name
 from creditbrain.settings import get_settings
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu

@@ -1,11 +1,12 @@
-"""The one settings class every part of creditbrain may read.
+"""The one settings class of creditbrain, read by the front door (CLI, API, run-time assembly).
 
 Values come from ``CREDITBRAIN_*`` environment variables (nested groups use a
 double underscore, e.g. ``CREDITBRAIN_KAFKA__BOOTSTRAP``), then from an optional
 ``creditbrain.env`` file, then from the defaults below, which work on a fresh
 machine: an embedded broker and a chDB store under ``./.creditbrain``.
 
-Settings are built once (:func:`get_settings`) and passed down as plain values;
+Settings are built once (:func:`get_settings`) and passed down as plain values (the
+layers below never import this module; tests/test_layers.py checks it);
 nothing else reads ``os.environ``.
 """
 

@@ -3,9 +3,10 @@
 Dashboards are typed models (:mod:`.model`) built in Python, one module per
 audience: the city overview against the plan's targets (:mod:`.city`), sector and
 district supervision (:mod:`.supervision`), the subject drill-down (:mod:`.subject`)
-and pipeline health (:mod:`.pipeline`). Their panel SQL targets the Grafana
-ClickHouse datasource plugin and its macros (:mod:`.macros` expands them the same
-way, so tests and the offline snapshot run the very same SQL). :mod:`.catalogue`
+and pipeline health (:mod:`.pipeline`), from the panels they share (:mod:`.panels`).
+Their panel SQL targets the Grafana ClickHouse datasource plugin and its macros
+(:mod:`.macros` expands them the same way, so tests and the offline snapshot run the
+very same SQL). :mod:`.catalogue`
 writes the JSON that Grafana provisions, :mod:`.push` sends it through Grafana's
 API, and :mod:`.snapshot` draws the city overview as one offline HTML file with
 hand-made SVG charts (:mod:`.svg`) for places without Grafana.

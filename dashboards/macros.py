@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 _SAFE_VALUE = re.compile(r"^[\w*.:-]*$")

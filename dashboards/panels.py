@@ -7,6 +7,8 @@ dashboards need (district names, open alerts, the "All" filter) live here once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from creditbrain.dashboards.model import Format, Grid, Panel, PanelType, Query
 from creditbrain.schemas.reference import DISTRICTS
 
@@ -39,8 +41,8 @@ def _panel(
     columns: tuple[str, ...],
     w: int,
     h: int,
+    extra: Mapping[str, object],
     fmt: Format = Format.TABLE,
-    **extra: object,
 ) -> Panel:
     query = Query(sql=sql.strip(), columns=columns, format=fmt)
     return Panel.model_validate(
@@ -58,32 +60,32 @@ def stat(
     title: str, sql: str, columns: tuple[str, ...], w: int = 4, h: int = 4, **extra: object
 ) -> Panel:
     """A single-value tile (the first numeric column of the single row)."""
-    return _panel("stat", title, sql, columns, w, h, **extra)
+    return _panel("stat", title, sql, columns, w, h, extra)
 
 
 def table(
     title: str, sql: str, columns: tuple[str, ...], w: int = 12, h: int = 8, **extra: object
 ) -> Panel:
     """Rows as they come."""
-    return _panel("table", title, sql, columns, w, h, **extra)
+    return _panel("table", title, sql, columns, w, h, extra)
 
 
 def bars(
     title: str, sql: str, columns: tuple[str, ...], w: int = 8, h: int = 8, **extra: object
 ) -> Panel:
     """A bar chart: the first column names the bars, the others are their values."""
-    return _panel("barchart", title, sql, columns, w, h, **extra)
+    return _panel("barchart", title, sql, columns, w, h, extra)
 
 
 def series(
     title: str, sql: str, columns: tuple[str, ...], w: int = 12, h: int = 8, **extra: object
 ) -> Panel:
     """A time-series chart: ``time``, an optional series name column, a value column."""
-    return _panel("timeseries", title, sql, columns, w, h, Format.TIME_SERIES, **extra)
+    return _panel("timeseries", title, sql, columns, w, h, extra, Format.TIME_SERIES)
 
 
 def pie(
     title: str, sql: str, columns: tuple[str, ...], w: int = 6, h: int = 8, **extra: object
 ) -> Panel:
     """Shares of a whole: a name column and a value column."""
-    return _panel("piechart", title, sql, columns, w, h, **extra)
+    return _panel("piechart", title, sql, columns, w, h, extra)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
+from creditbrain.core.errors import CreditBrainError
 from creditbrain.dashboards.catalogue import DATASOURCE_UID, FOLDERS, dashboards, folder_of
-from creditbrain.errors import CreditBrainError
 
 
 class GrafanaPushError(CreditBrainError):

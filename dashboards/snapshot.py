@@ -64,7 +64,7 @@ def render_snapshot(store: Store, out_dir: Path, now: datetime) -> Path:
     return path
 
 
-def _rows(store: Store, panel: Panel, window: TimeWindow) -> list[Row]:
+def _rows(store: Store, panel: Panel, window: TimeWindow) -> Sequence[Row]:
     return store.query_rows(expand(panel.queries[0].sql, window))
 
 

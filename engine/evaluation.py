@@ -37,8 +37,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from creditbrain.alerts import PolicySet, default_policy
+from creditbrain.core.eventtime import DAY_MS
 from creditbrain.models.features import is_red
-from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD
+from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning, Opinion
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.state import EntityState, Record, ScoreResult

@@ -1,1 +1,18 @@
-"""The edges to real systems: the embedded broker, the ClickHouse store and its migrations."""
+"""The edges to real systems: the Kafka-protocol broker and the ClickHouse store.
+
+Modules:
+
+:mod:`.broker`
+    the embedded Tansu broker process, and topic set-up on any broker.
+:mod:`.produce`
+    JSON Lines onto the contract's topics (``replay``, ``backfill``).
+:mod:`.groups`
+    the pipeline's own consumer groups (the sink, the webhook dispatcher).
+:mod:`.lag`
+    how far a consumer group is behind: what the demo and the tests wait on.
+:mod:`.store`
+    the ClickHouse store: one clickhouse-connect client, embedded chDB or a server.
+:mod:`.migrate`
+    numbered SQL migrations (``migrations/*.sql``), applied once, in order, to any
+    ClickHouse, single server or cluster.
+"""

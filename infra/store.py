@@ -43,7 +43,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from creditbrain.errors import ConfigurationError, StoreError, StoreLockedError
+from creditbrain.core.errors import ConfigurationError, StoreError, StoreLockedError
 from creditbrain.infra.migrate import migrate
 
 __all__ = ["Store", "connect", "migrate"]

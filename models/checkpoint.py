@@ -19,7 +19,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import MutableMapping
 
-from creditbrain.errors import CreditBrainError
+from creditbrain.core.errors import CreditBrainError
 from creditbrain.models.features import FeatureState
 from creditbrain.models.subject import EarlyWarning
 

@@ -48,6 +48,7 @@ import orjson
 
 from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicySet
 from creditbrain.alerts.rules import RED_KINDS, is_red_event
+from creditbrain.core.eventtime import DAY_MS
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
@@ -63,7 +64,6 @@ __all__ = [
     "subject_features",
 ]
 
-DAY_MS = 86_400_000
 _WINDOWS = ((30, "30d"), (90, "90d"), (365, "365d"))
 
 #: Record class -> kind group counted in the windows; classes not listed (licences,

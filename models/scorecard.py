@@ -43,19 +43,13 @@ from pydantic import (
     model_validator,
 )
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
+from creditbrain.core.eventtime import DAY_MS as DAY_MS
+from creditbrain.core.eventtime import from_epoch_ms
 from creditbrain.schemas.events import CreditEvent
 from creditbrain.schemas.parse import Reason
-from creditbrain.schemas.state import (
-    EntityState,
-    Grade,
-    Record,
-    ScoreReason,
-    ScoreResult,
-    from_epoch_ms,
-)
+from creditbrain.schemas.state import EntityState, Grade, Record, ScoreReason, ScoreResult
 
-DAY_MS = 86_400_000
 MAX_SCORE = 1000
 
 RecordClass = Literal[
@@ -243,7 +237,7 @@ def load_scorecard(path: Path | None) -> ScorecardConfig:
         [deductions]
         "penalty.general" = 30
 
-    Raises :class:`~creditbrain.errors.ConfigurationError` with a one-line message.
+    Raises :class:`~creditbrain.core.errors.ConfigurationError` with a one-line message.
 
     >>> load_scorecard(None) is DEFAULT_SCORECARD
     True

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationInfo
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.schemas.reference import DEFAULT_REFERENCE, Reference
 
 

@@ -17,7 +17,7 @@ events does not depend on the order in which they arrived, which is what lets a
 replay of history reproduce the live stream.
 
 Times inside the state are integers, milliseconds since 1970-01-01 UTC
-(:func:`to_epoch_ms`), so comparisons are exact and cheap.
+(:func:`~creditbrain.core.eventtime.to_epoch_ms`), so comparisons are exact and cheap.
 
 :class:`ScoreResult` is what the scorecard computes (:mod:`creditbrain.models.scorecard`);
 :class:`SubjectScore` is its public JSON shape for the API and the CLI.
@@ -28,42 +28,20 @@ from __future__ import annotations
 import sys
 from bisect import insort
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from creditbrain.core.eventtime import from_epoch_ms as from_epoch_ms
+from creditbrain.core.eventtime import to_epoch_ms as to_epoch_ms
 from creditbrain.schemas.events import KINDS, CreditEvent, SubjectType
 
 Grade = Literal["A", "B", "C", "D"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS = timedelta(milliseconds=1)
 
 #: Version of the JSON form of :class:`EntityState` (key ``"f"``).
 STATE_FORMAT = 1
-
-
-def to_epoch_ms(moment: datetime) -> int:
-    """Milliseconds since 1970-01-01 UTC of an aware datetime (sub-ms floored, also before 1970).
-
-    Integer arithmetic on the timedelta, so the value is exact by construction;
-    every time in the state and every "as of" should come from here.
-
-    >>> to_epoch_ms(datetime.fromisoformat("2026-03-04T09:30:00.123+08:00"))
-    1772587800123
-    """
-    return (moment - _EPOCH) // _ONE_MS
-
-
-def from_epoch_ms(ms: int) -> datetime:
-    """The UTC datetime of an epoch-millisecond value.
-
-    >>> from_epoch_ms(1772587800123).isoformat()
-    '2026-03-04T01:30:00.123000+00:00'
-    """
-    return _EPOCH + timedelta(milliseconds=ms)
 
 
 # The small vocabulary of kinds and labels: one shared string object each, whatever

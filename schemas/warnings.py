@@ -23,12 +23,13 @@ where it builds warnings and policies; here ``data.rule`` is a rule's name by sh
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
+from creditbrain.core.eventtime import CST as CST
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import Grade
 
@@ -55,8 +56,6 @@ SOURCE = "creditbrain/alerts"
 #: ``data.subject.type`` of a city-level warning about a metric series (``metric_anomaly``).
 SERIES = "series"
 
-#: China Standard Time: no daylight saving, so a fixed offset is exact.
-CST = timezone(timedelta(hours=8))
 _EPOCH_CST = datetime(1970, 1, 1, 8, tzinfo=CST)
 _ONE_MS = timedelta(milliseconds=1)
 

@@ -12,6 +12,15 @@ deadlines). Woven in are the stories an early-warning system should catch
 recover), bursts of one kind in one sector × district, and a small share of
 deliberately bad messages, each built to earn one dead-letter reason.
 
+Modules, from the question to the answer: what to simulate (:mod:`.config`); the
+city's tables and people (:mod:`.catalogue`, :mod:`.population`, :mod:`.names`);
+time and the calendar (:mod:`.calendar`); what is decided about a record before it
+happens (:mod:`.plan`), its payload (:mod:`.payloads`) and the wire event it becomes
+(:mod:`.records`, :mod:`.wire`); the stories (:mod:`.stories`) and bad messages
+(:mod:`.corrupt`); the discrete-event loop (:mod:`.engine`) and its face
+(:mod:`.simulation`); the ground truth (:mod:`.truth`); a file (:mod:`.output`) or
+the input topics (:mod:`.producer`) as the destination.
+
 Everything follows from :class:`CityConfig` and its seed: the same config gives
 byte-identical messages and ground truth. Messages come out in event-time order
 (or shuffled within a window), as :class:`SimEvent` from

@@ -24,10 +24,10 @@ datetime.date(2026, 2, 17)
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
-#: China Standard Time: every wire timestamp carries this offset.
-CST = timezone(timedelta(hours=8))
+from creditbrain.core.eventtime import CST
+
 DAY = 86_400
 
 #: 春节 (first day of the lunar year), for the years the simulator supports.

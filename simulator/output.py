@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from creditbrain.errors import InputFileError
+from creditbrain.core.errors import InputFileError
 from creditbrain.simulator.config import CityConfig
 from creditbrain.simulator.simulation import Simulator
 from creditbrain.simulator.wire import SimEvent
@@ -122,7 +122,7 @@ def write_jsonl(
     config: CityConfig | None = None,
     *,
     truth_path: Path | str | None = None,
-    pseudonym_key: bytes | None = None,
+    pseudonym_key: bytes,
     progress: ProgressCallback | None = None,
 ) -> Summary:
     """Simulate ``config`` into a JSON Lines file and its ground truth.
@@ -136,7 +136,7 @@ def write_jsonl(
     truth_path
         Where the ground truth goes; ``path`` with suffix ``.truth.json`` by default.
     pseudonym_key
-        Key of the persons' pseudonyms in the ground truth; the deployment's by default.
+        Key of the persons' pseudonyms in the ground truth (the deployment's).
     progress
         Called every 20,000 messages and at the end.
     """

@@ -31,7 +31,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-from creditbrain.errors import BrokerError, ConfigurationError
+from creditbrain.core.errors import BrokerError, ConfigurationError
 from creditbrain.schemas.contract import KIND_TO_TOPIC, topic_name
 from creditbrain.simulator.config import CityConfig
 from creditbrain.simulator.output import (
@@ -103,7 +103,7 @@ async def produce_async(
     rate: float = 0.0,
     progress_callback: ProgressCallback | None = None,
     *,
-    pseudonym_key: bytes | None = None,
+    pseudonym_key: bytes,
     truth_path: Path | str | None = None,
     acks: Acks = 1,
     linger: float = 0.05,
@@ -197,7 +197,7 @@ def produce(
     rate: float = 0.0,
     progress_callback: ProgressCallback | None = None,
     *,
-    pseudonym_key: bytes | None = None,
+    pseudonym_key: bytes,
     truth_path: Path | str | None = None,
     acks: Acks = 1,
     linger: float = 0.05,
@@ -217,7 +217,7 @@ def produce(
     progress_callback
         Called about four times a second and at the end.
     pseudonym_key
-        Key of the persons' pseudonyms in the ground truth; the deployment's by default.
+        Key of the persons' pseudonyms in the ground truth (the deployment's).
     truth_path
         Where to write the ground truth, if anywhere.
     acks

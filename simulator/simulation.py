@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator
 from heapq import heappop, heappush
 from typing import Any
 
-from creditbrain.settings import get_settings
 from creditbrain.simulator.calendar import DAY, midnight_unix
 from creditbrain.simulator.config import CityConfig
 from creditbrain.simulator.engine import Run
@@ -61,12 +60,12 @@ class Simulator:
     config
         What to simulate; the defaults are a one-year run of about 52,000 subjects.
     pseudonym_key
-        The key that turns resident ids into pseudonyms in the ground truth; by
-        default the deployment's (``CREDITBRAIN_PSEUDONYM_KEY``), so the truth
-        matches what the system stores.
+        The key that turns resident ids into pseudonyms in the ground truth; pass
+        the deployment's (``CREDITBRAIN_PSEUDONYM_KEY``) for a truth that matches
+        what the system stores.
     """
 
-    def __init__(self, config: CityConfig | None = None, *, pseudonym_key: bytes | None = None):
+    def __init__(self, config: CityConfig | None = None, *, pseudonym_key: bytes) -> None:
         self.config = config or CityConfig()
         self._pseudonym_key = pseudonym_key
         self._run: Run | None = None
@@ -101,7 +100,4 @@ class Simulator:
         """The run's ground truth, once :meth:`events` has been iterated to the end."""
         if self._run is None or not self._finished:
             raise RuntimeError("iterate Simulator.events() to the end before asking for the truth")
-        key = self._pseudonym_key
-        if key is None:
-            key = get_settings().pseudonym_key.get_secret_value().encode()
-        return ground_truth(self._run, key)
+        return ground_truth(self._run, self._pseudonym_key)

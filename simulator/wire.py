@@ -20,8 +20,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
+from creditbrain.core.eventtime import CST
 from creditbrain.schemas.contract import KIND_TO_TOPIC
-from creditbrain.simulator.calendar import CST, DAY, Clock
+from creditbrain.simulator.calendar import DAY, Clock
 from creditbrain.simulator.population import Population
 
 _HOUR = 3_600

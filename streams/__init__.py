@@ -1,1 +1,27 @@
-"""placeholder"""
+"""The Faust worker: topics, the subject table, agents and sinks; no credit rules.
+
+Modules:
+
+:mod:`.app`
+    the Faust application: topics, the subject state table, the scoring agent and
+    the services beside it (:func:`~.app.create_stream`).
+:mod:`.processor`
+    one batch of input messages in, state changes and output messages out.
+:mod:`.messages`
+    the records the stream passes around, independent of Faust.
+:mod:`.models`
+    the online models in the stream: per-subject early warning, city-level series
+    and their checkpoints on the models topic.
+:mod:`.policies`
+    supervisors' live warning policies, followed by every worker.
+:mod:`.output`
+    the output producer: each batch's outputs straight into aiokafka.
+:mod:`.sent`
+    warnings go out once: fences on the warning topics, read back after a crash.
+:mod:`.sink`
+    the ClickHouse sink: the output topics, in batches, into the store.
+:mod:`.rows`
+    output messages to ClickHouse rows, one small function per table.
+:mod:`.compat_faust`, :mod:`.compat_tansu`
+    work-arounds for Faust 0.15 itself and for the embedded broker (KNOWN_ISSUES.md).
+"""

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 from faust.serializers import codecs
+from faust.tables.table import Table
+from faust.types import EventT, StreamT
 from kafka.structs import TopicPartition
+from mode import ServiceT
 
 from creditbrain.engine.subject import FeatureStates
 from creditbrain.infra.lag import backlog
@@ -112,47 +115,68 @@ class Stream:
 
     app: faust.App
     processor: Processor
-    table: Any
+    table: Table[str, HeldSubject]
     on_batch: list[Callable[[BatchResult], None]]
     #: Services that must run beside the worker (the policy follower, the model keeper).
-    services: list[Any] = field(default_factory=list)
+    services: list[ServiceT] = field(default_factory=list)
     watch: SeriesWatch | None = None
     keeper: ModelKeeper | None = None
 
 
-def _table(app: faust.App, config: StreamConfig, name: str, codec: str) -> Any:
+def _table(app: faust.App, config: StreamConfig, name: str, codec: str) -> Table[str, HeldSubject]:
     """A table whose keys and values travel through our codecs, on the changelog as in memory.
 
     Faust would otherwise derive JSON from the (absent) key/value types for its changelog
     writes, so the changelog topic and the table's own serializers are set explicitly.
     """
-    serializers = {"key_serializer": "subject_key", "value_serializer": codec}
+    key_codec = "subject_key"
     changelog = app.topic(
         f"{config.app_id}-{name}-changelog",
         partitions=config.partitions,
         compacting=True,
         internal=True,
-        **serializers,
+        key_serializer=key_codec,
+        value_serializer=codec,
     )
     table = app.Table(
         name,
-        schema=faust.Schema(**serializers),
+        schema=faust.Schema(key_serializer=key_codec, value_serializer=codec),
         partitions=config.partitions,
         changelog_topic=changelog,
     )
-    table.key_serializer = serializers["key_serializer"]
-    table.value_serializer = serializers["value_serializer"]
+    # app.Table is typed as the abstract TableT; the serializers live on the class.
+    if not isinstance(table, Table):
+        raise TypeError(f"the app's Table class is {type(table).__name__}, not faust's Table")
+    table.key_serializer = key_codec
+    table.value_serializer = codec
     return table
 
 
-def _inbound(batch: Any) -> list[Inbound]:
-    """Faust's events as the processors' plain messages."""
+def _inbound(batch: Sequence[EventT[bytes]]) -> list[Inbound]:
+    """Faust's events as the processors' plain messages.
+
+    A message without a value (a tombstone) becomes an empty one, which the
+    processor dead-letters as unreadable instead of failing the batch.
+    """
     return [
         Inbound(
-            e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value
+            e.message.topic,
+            e.message.partition,
+            e.message.offset,
+            e.message.key,
+            e.message.value or b"",
         )
         for e in batch
     ]
+
+
+def _batches(
+    stream: StreamT[bytes], config: StreamConfig
+) -> AsyncIterator[Sequence[EventT[bytes]]]:
+    """The agent's events in batches; ``take_events`` is on faust's Stream, not on StreamT."""
+    if not isinstance(stream, faust.Stream):
+        raise TypeError(f"an agent got a {type(stream).__name__}, not a faust Stream")
+    return stream.take_events(config.batch_size, within=config.batch_within)
 
 
 def _model_keeper(
@@ -343,14 +367,14 @@ def create_stream(config: StreamConfig) -> Stream:
     subjects.on_recover(_restore)
 
     @app.agent(counts, name="series")
-    async def watch_series(partials: Any) -> None:
-        async for batch in partials.take_events(config.batch_size, within=config.batch_within):
+    async def watch_series(partials: StreamT[bytes]) -> None:
+        async for batch in _batches(partials, config):
             await keeper.ready.wait()
             await publisher.publish(watch.process(_inbound(batch), keeper.latest))
 
     @app.agent(source, name="score")
-    async def score(events: Any) -> None:
-        async for batch in events.take_events(config.batch_size, within=config.batch_within):
+    async def score(events: StreamT[bytes]) -> None:
+        async for batch in _batches(events, config):
             await keeper.ready.wait()
             result = processor.process(_inbound(batch))
             changelog = [

@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -47,7 +47,6 @@ from mode import Service
 
 from creditbrain.alerts.metric import SeriesKey, metric_alert
 from creditbrain.alerts.policy import PolicySet
-from creditbrain.alerts.rules import DAY_MS
 from creditbrain.models.series import SeriesDetector
 from creditbrain.streams.messages import Inbound, Outbound, alert_messages
 
@@ -57,19 +56,8 @@ log = logging.getLogger(__name__)
 METRIC_COUNTS = "metric.counts"
 #: Key of the early-warning models' checkpoint on the models topic.
 EARLY_WARNING_KEY = "early-warning"
-#: China Standard Time, in which the city's days begin.
-_CST_MS = 8 * 3600 * 1000
 _EPOCH = date(1970, 1, 1)
 _SERIES_MAGIC = b"CBSW\x01"
-
-
-def day_of(epoch_ms: int) -> int:
-    """Days since 1970-01-01 of the CST calendar day holding ``epoch_ms``.
-
-    >>> day_of(0), day_of(16 * 3600 * 1000 - 1), day_of(16 * 3600 * 1000)
-    (0, 0, 1)
-    """
-    return (epoch_ms + _CST_MS) // DAY_MS
 
 
 def count_messages(counts: Mapping[tuple[str, str, str, int], int]) -> list[Outbound]:
@@ -224,7 +212,8 @@ class SeriesWatch:
     def _score(
         self, key: str, track: SeriesTrack, day: int, count: int, policies: PolicySet
     ) -> list[Outbound]:
-        point = {"timestamp": float(day * 86_400), "value": float(count)}
+        # River keys features by any hashable, and dicts are invariant in the key.
+        point: dict[Hashable, Any] = {"timestamp": float(day * 86_400), "value": float(count)}
         try:
             score = track.detector.score_one(point)
             track.detector.learn_one(point)

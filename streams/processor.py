@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, cast
 import orjson
 
 from creditbrain.alerts.policy import PolicySet
+from creditbrain.core.eventtime import day_of
 from creditbrain.engine import Counters, Engine
 from creditbrain.engine import effects as fx
 from creditbrain.models.scorecard import ScorecardConfig
@@ -46,7 +47,7 @@ from creditbrain.streams.messages import (
     alert_messages,
     source_headers,
 )
-from creditbrain.streams.models import count_messages, day_of
+from creditbrain.streams.models import count_messages
 from creditbrain.streams.subjects import HeldSubject
 
 if TYPE_CHECKING:

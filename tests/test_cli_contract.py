@@ -92,7 +92,7 @@ def test_replay_puts_every_line_on_its_topic(
 def test_backfill_needs_a_broker_and_one_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from creditbrain.errors import ConfigurationError
+    from creditbrain.core.errors import ConfigurationError
     from creditbrain.settings import get_settings
 
     monkeypatch.delenv("CREDITBRAIN_KAFKA__BOOTSTRAP", raising=False)

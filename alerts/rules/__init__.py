@@ -25,7 +25,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from creditbrain.alerts.rules.base import (
-    DAY_MS,
     UNDECIDED,
     Check,
     Finding,
@@ -35,6 +34,7 @@ from creditbrain.alerts.rules.base import (
     Verdict,
     higher,
 )
+from creditbrain.core.eventtime import DAY_MS
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import Record
 

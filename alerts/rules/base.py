@@ -26,8 +26,6 @@ from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import Record, ScoreReason
 from creditbrain.schemas.warnings import LEVEL_RANK, Level
 
-DAY_MS = 86_400_000
-
 #: A threshold as given: a JSON number, never a string or a boolean.
 Number = StrictInt | StrictFloat
 Probability = Annotated[float, Field(ge=0, le=1)]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pydantic import PositiveInt
 
-from creditbrain.alerts.rules.base import DAY_MS, News, Policy, Rule, Thresholds, Verdict, held
+from creditbrain.alerts.rules.base import News, Policy, Rule, Thresholds, Verdict, held
 from creditbrain.alerts.transition import Facts
+from creditbrain.core.eventtime import DAY_MS
 
 
 class PenaltyBurstThresholds(Thresholds):

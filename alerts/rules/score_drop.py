@@ -15,8 +15,9 @@ from __future__ import annotations
 from pydantic import PositiveInt
 
 from creditbrain.alerts.history import peak
-from creditbrain.alerts.rules.base import DAY_MS, Finding, News, Policy, Rule, Thresholds, Verdict
+from creditbrain.alerts.rules.base import Finding, News, Policy, Rule, Thresholds, Verdict
 from creditbrain.alerts.transition import Facts
+from creditbrain.core.eventtime import DAY_MS
 
 
 class ScoreDropThresholds(Thresholds):

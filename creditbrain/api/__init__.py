@@ -5,9 +5,27 @@ ClickHouse, publishes supervisors' policy changes to ``credit.policies`` and
 delivers warnings to webhook subscribers. :func:`create_app` builds the FastAPI
 app from plain values; :mod:`~creditbrain.api.server` runs it beside the worker
 (:class:`~creditbrain.api.server.ApiService`) or alone (``creditbrain api``);
-:mod:`~creditbrain.api.webhooks` holds the webhook dispatcher. Routers, one per
-resource: ``subjects`` (credit check), ``alerts``, ``policies``,
-``subscriptions``, ``ops`` (health, metrics). See ``docs/api.md``.
+:mod:`~creditbrain.api.webhooks` holds the webhook dispatcher. See ``docs/api.md``.
+
+Modules:
+
+:mod:`.app`, :mod:`.server`
+    the FastAPI application; serving it beside the worker or alone.
+:mod:`.subjects`, :mod:`.alerts`, :mod:`.policies`, :mod:`.subscriptions`, :mod:`.ops`
+    the routers, one per resource: credit check (信用核查), warnings, policies,
+    webhook subscribers, health and metrics.
+:mod:`.views`
+    response models shared by the routers, and the queries that fill them.
+:mod:`.context`
+    what every route needs: settings, store, policy publisher, counters.
+:mod:`.auth`, :mod:`.ratelimit`
+    API keys and roles; a per-key token bucket for credit checks.
+:mod:`.measures`
+    joint reward and punishment measures (守信联合激励 / 失信联合惩戒) as data.
+:mod:`.webhooks`
+    the webhook dispatcher, the subscription table, replay of dead letters.
+:mod:`.openapi`
+    the OpenAPI schema as a committed artefact (``docs/openapi.json``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from creditbrain.api.context import (
 )
 from creditbrain.api.measures import DEFAULT_CATALOGUE, MeasureCatalogue
 from creditbrain.api.ratelimit import TokenBuckets
-from creditbrain.errors import StoreError
+from creditbrain.core.errors import StoreError
 from creditbrain.infra.store import Store
 from creditbrain.settings import Settings
 

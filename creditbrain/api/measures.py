@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 
 
 class Measure(BaseModel):

@@ -17,7 +17,7 @@ import orjson
 
 from creditbrain.api.app import create_app
 from creditbrain.api.measures import DEFAULT_CATALOGUE
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.infra.store import Store
 from creditbrain.settings import Settings
 

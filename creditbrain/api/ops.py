@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from creditbrain.api.auth import Allow, Principal
 from creditbrain.api.context import ApiContext, get_context
-from creditbrain.errors import StoreError
+from creditbrain.core.errors import StoreError
 
 router = APIRouter(tags=["operations"])
 

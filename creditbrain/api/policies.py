@@ -27,7 +27,7 @@ from creditbrain.alerts.policy_changes import PolicyChange
 from creditbrain.alerts.rules import RuleName
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
-from creditbrain.errors import CreditBrainError
+from creditbrain.core.errors import CreditBrainError
 from creditbrain.schemas.contract import POLICIES, topic_name
 from creditbrain.schemas.policies import PolicyError, Scope
 

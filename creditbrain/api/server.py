@@ -30,7 +30,7 @@ from creditbrain.api.app import create_app
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import PolicySource, SinkLag, Stats, policies_from_audit
 from creditbrain.api.webhooks import WebhookDispatcher, load_subscriptions, replay_dead_letters
-from creditbrain.errors import BrokerError, ConfigurationError
+from creditbrain.core.errors import BrokerError, ConfigurationError
 from creditbrain.infra.store import Store, connect
 from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID, topic_name
 from creditbrain.settings import Settings, get_settings

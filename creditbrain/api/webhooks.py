@@ -43,6 +43,7 @@ from creditbrain.alerts.delivery import (
     matching,
     sign,
 )
+from creditbrain.core.errors import StoreError
 from creditbrain.infra.groups import group_consumer
 from creditbrain.infra.store import Store
 
@@ -77,16 +78,29 @@ def load_subscriptions(store: Store) -> list[StoredSubscription]:
                 url=str(row["url"]),
                 secret=str(row["secret"]),
                 feed="grid" if row["feed"] == "grid" else "all",
-                levels=frozenset(row["levels"]),
-                sectors=frozenset(row["sectors"]),
-                districts=frozenset(row["districts"]),
+                levels=_strings(row["levels"]),
+                sectors=_strings(row["sectors"]),
+                districts=_strings(row["districts"]),
             ),
             owner=str(row["owner"]),
             role=str(row["role"]),
-            created_at=row["created_at"],
+            created_at=_moment(row["created_at"]),
         )
         for row in rows
     ]
+
+
+def _strings(value: object) -> frozenset[str]:
+    # An Array(String) column comes back as a list; anything else is a broken table.
+    if not isinstance(value, list | tuple):
+        raise StoreError(f"webhook_subscriptions: expected an array, got {value!r}")
+    return frozenset(str(item) for item in value)
+
+
+def _moment(value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise StoreError(f"webhook_subscriptions.created_at is not a timestamp: {value!r}")
+    return value
 
 
 def save_subscription(store: Store, stored: StoredSubscription, deleted: bool = False) -> None:

@@ -21,8 +21,14 @@ variance change is absorbed, so it is flagged at its onset and not forever after
 Counts (non-negative integers) are first put through Anscombe's square-root
 transform, which gives Poisson noise the same scale at every level.
 
-The file side (CSV in, CSV out, errors with line numbers) is in :mod:`.io`, the
-labelled synthetic benchmark in :mod:`.synthetic` and :mod:`.evaluate`.
+Modules: the sampling step and candidate periods (:mod:`.period`), the forecaster
+(:mod:`.forecaster`), its residuals' short memory (:mod:`.autoregression`), scale
+(:mod:`.scale`) and tail (:mod:`.tail`), the shift and variance detectors
+(:mod:`.shift`, :mod:`.variance`), one forecaster with its judges (:mod:`.model`),
+the calibration (:mod:`.calibration`), the detector that runs them side by side
+(:mod:`.detector`) and the naive baseline it has to beat (:mod:`.zscore`). The file
+side (CSV in, CSV out, errors with line numbers) is in :mod:`.io`, the labelled
+synthetic benchmark in :mod:`.synthetic` and :mod:`.evaluate`.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from river import base
 
-from creditbrain.errors import InputFileError
+from creditbrain.core.errors import InputFileError
 
 from .detector import SeriesDetector
 

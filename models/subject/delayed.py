@@ -29,9 +29,9 @@ from typing import Any
 
 from river import base
 
-__all__ = ["DelayedLabels", "example_weight"]
+from creditbrain.core.eventtime import DAY_MS
 
-DAY_MS = 86_400_000
+__all__ = ["DelayedLabels", "example_weight"]
 
 
 def example_weight(subject_id: str, at_ms: int, clean: bool, stride: int) -> float:

@@ -9,7 +9,7 @@ import pytest
 
 from creditbrain.api import create_app
 from creditbrain.api.server import ApiService, build_api_service
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.infra.store import Store
 from creditbrain.settings import Settings
 from tests.api.conftest import FakePublisher, key_header, settings_for_tests

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from creditbrain.api.openapi import COMMITTED, openapi_document, render
-from creditbrain.errors import StoreError
+from creditbrain.core.errors import StoreError
 from creditbrain.infra.store import Store
 from tests.api.conftest import FakePublisher, TestClient, audit_rows, key_header, settings_for_tests
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from creditbrain.cli_dashboards import dashboards_app
+from creditbrain.cli.dashboards import dashboards_app
 from creditbrain.infra.store import Store
 
 

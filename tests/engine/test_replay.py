@@ -20,14 +20,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from creditbrain.cli_contract import parse_context, read_lines
-from creditbrain.cli_score import score_command
+from creditbrain.cli.contract import parse_context, read_lines
+from creditbrain.cli.score import score_command
+from creditbrain.core.errors import ConfigurationError, InputFileError
+from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.engine.replay import score_lines
-from creditbrain.errors import ConfigurationError, InputFileError
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.schemas.identifiers import pseudonymise_person_id
 from creditbrain.schemas.parse import Reason
-from creditbrain.schemas.state import to_epoch_ms
 from creditbrain.settings import get_settings
 
 DATA = Path(__file__).parent.parent / "data" / "score_small.jsonl"

@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from creditbrain.errors import BrokerError, ConfigurationError
+from creditbrain.core.errors import BrokerError, ConfigurationError
 from creditbrain.infra.broker import EmbeddedBroker, TopicSpec, ensure_topics, wait_until_ready
 from creditbrain.schemas.contract import topic_specs
 

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from creditbrain.cli_infra import broker_app, db_app
+from creditbrain.cli.infra import broker_app, db_app
 from creditbrain.infra.store import connect
 from creditbrain.settings import get_settings
 from tests.fixtures.store import drop_database

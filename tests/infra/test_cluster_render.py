@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from creditbrain.cli import app
-from creditbrain.errors import StoreError
+from creditbrain.core.errors import StoreError
 from creditbrain.infra.migrate import (
     LEDGER,
     LOCAL_SUFFIX,

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from creditbrain.cli import app
-from creditbrain.cli_deploy import pipeline_topics
+from creditbrain.cli.deploy import pipeline_topics
 from creditbrain.schemas.contract import POLICIES, topic_name, topic_specs
 from creditbrain.settings import Settings, get_settings
 

@@ -16,7 +16,7 @@ import pytest
 from kafka import KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
-from creditbrain.cli_deploy import pipeline_topics
+from creditbrain.cli.deploy import pipeline_topics
 from creditbrain.infra.broker import EmbeddedBroker
 from creditbrain.schemas.contract import POLICIES, topic_name
 from creditbrain.simulator import CityConfig

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from creditbrain.errors import ConfigurationError, StoreError
+from creditbrain.core.errors import ConfigurationError, StoreError
 from creditbrain.infra.migrate import applied_migrations, available_migrations
 from creditbrain.infra.store import Store, connect, migrate
 from tests.fixtures.store import drop_database
@@ -233,7 +233,7 @@ def test_a_second_path_in_one_process_is_refused(store: Store, tmp_path: Path) -
 def test_a_second_process_gets_store_locked_error(store: Store, chdb_dsn: str) -> None:
     script = (
         "import sys\n"
-        "from creditbrain.errors import StoreLockedError\n"
+        "from creditbrain.core.errors import StoreLockedError\n"
         "from creditbrain.infra.store import connect\n"
         "try:\n"
         "    connect(sys.argv[1], 'creditbrain')\n"

@@ -11,9 +11,10 @@ import pytest
 from river import linear_model
 
 from creditbrain.alerts.policy import PolicySet
+from creditbrain.core.eventtime import DAY_MS
 from creditbrain.models.checkpoint import CHECKPOINT_FORMAT, MAGIC, CheckpointError, dump, load
 from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, subject_features
-from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, evaluate
+from creditbrain.models.scorecard import DEFAULT_SCORECARD, evaluate
 from creditbrain.models.subject import DelayedLabels, EarlyWarning
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import EntityState, Record, ScoreResult

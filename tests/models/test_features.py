@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from creditbrain.alerts.policy import PolicySet
+from creditbrain.core.eventtime import DAY_MS
 from creditbrain.models.features import (
     FEATURE_NAMES,
     HISTORY_LIMIT,
@@ -21,7 +22,7 @@ from creditbrain.models.features import (
     sparse_features,
     subject_features,
 )
-from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, evaluate
+from creditbrain.models.scorecard import DEFAULT_SCORECARD, evaluate
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
+from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.models.scorecard import (
     DEFAULT_SCORECARD,
     Applied,
@@ -31,7 +32,7 @@ from creditbrain.models.scorecard import (
 )
 from creditbrain.schemas.events import CreditEvent
 from creditbrain.schemas.parse import Reason
-from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Record
 from tests.strategies import (
     DAY,
     REFERRING,

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from river import base
 from typer.testing import CliRunner
 
-from creditbrain.cli_models import models_app
-from creditbrain.errors import InputFileError
+from creditbrain.cli.models import models_app
+from creditbrain.core.errors import InputFileError
 from creditbrain.models.series import RollingZScore, SeriesDetector
 from creditbrain.models.series.io import detect_csv, parse_timestamp, read_series
 from creditbrain.models.series.synthetic import KINDS, generate

@@ -20,8 +20,8 @@ from urllib.parse import quote
 import pytest
 from kafka import KafkaProducer
 
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.dashboards.macros import TimeWindow, expand
-from creditbrain.errors import ConfigurationError
 from creditbrain.infra.store import Store
 from creditbrain.schemas.contract import topic_for_kind
 from creditbrain.schemas.events import event_to_json

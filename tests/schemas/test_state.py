@@ -11,17 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from creditbrain.core.eventtime import from_epoch_ms, to_epoch_ms
 from creditbrain.models.scorecard import DEFAULT_SCORECARD, apply_event, evaluate
 from creditbrain.schemas.events import CreditEvent, SubjectType
-from creditbrain.schemas.state import (
-    EntityState,
-    Record,
-    ScoreReason,
-    ScoreResult,
-    SubjectScore,
-    from_epoch_ms,
-    to_epoch_ms,
-)
+from creditbrain.schemas.state import EntityState, Record, ScoreReason, ScoreResult, SubjectScore
 from tests.strategies import DAY, T0, events_for_subject, make_event
 
 CODE = "91350100M000100Y43"

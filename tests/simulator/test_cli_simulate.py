@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from creditbrain.cli_simulate import simulate_app
-from creditbrain.errors import ConfigurationError
+from creditbrain.cli.simulate import simulate_app
+from creditbrain.core.errors import ConfigurationError
 
 SMALL_OPTIONS = ["--subjects-scale", "0.01", "--days", "40", "--seed", "9"]
 

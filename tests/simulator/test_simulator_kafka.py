@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from typer.testing import CliRunner
 
-from creditbrain.cli_simulate import simulate_app
+from creditbrain.cli.simulate import simulate_app
 from creditbrain.infra.broker import EmbeddedBroker, ensure_topics
 from creditbrain.schemas.contract import input_topics, topic_specs
 from creditbrain.simulator import CityConfig, Progress, produce

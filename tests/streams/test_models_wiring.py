@@ -9,6 +9,7 @@ import pytest
 
 from creditbrain.alerts.metric import SeriesKey
 from creditbrain.alerts.policy import DEFAULT_POLICIES
+from creditbrain.core.eventtime import day_of
 from creditbrain.engine.subject import FeatureStates
 from creditbrain.models.features import FeatureState
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
@@ -24,7 +25,6 @@ from creditbrain.streams.models import (
     SeriesWatch,
     bank_key,
     count_messages,
-    day_of,
 )
 from creditbrain.streams.processor import Processor
 from creditbrain.streams.subjects import HeldSubject

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
+from creditbrain.core.errors import StoreError
 from creditbrain.dashboards.catalogue import DATASOURCE_UID, build
 from creditbrain.dashboards.push import push
 from creditbrain.dashboards.snapshot import render_snapshot
-from creditbrain.errors import StoreError
 from creditbrain.infra.store import connect
 from creditbrain.settings import get_settings
 
@@ -67,3 +67,8 @@ def snapshot_command(
                 f"database {store.database} does not exist: run `creditbrain db migrate`"
             )
         typer.echo(str(render_snapshot(store, out, as_of)))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.add_typer(dashboards_app, name="dashboards")

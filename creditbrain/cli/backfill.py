@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from creditbrain.cli_contract import parse_context, read_lines
-from creditbrain.errors import ConfigurationError
+from creditbrain.cli.contract import parse_context, read_lines
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.infra.lag import group_lag
 from creditbrain.schemas.contract import input_topics
 from creditbrain.settings import get_settings
@@ -45,7 +45,7 @@ def backfill_command(
         raise ConfigurationError(
             "no broker: set CREDITBRAIN_KAFKA__BOOTSTRAP to the broker the worker reads"
         )
-    if (file is None) == (simulate is None):
+    if file is not None and simulate is not None:
         raise ConfigurationError("give either a FILE or --simulate SCALE")
     prefix, ctx = settings.kafka.topic_prefix, parse_context(settings)
     if file is not None:
@@ -54,13 +54,15 @@ def backfill_command(
             route_line(raw, ctx, prefix, settings.max_message_bytes, (file.name, n))
             for n, raw in enumerate(lines, start=1)
         ]
-    else:
+    elif simulate is not None:
         from creditbrain.schemas.contract import topic_name
         from creditbrain.simulator import CityConfig
         from creditbrain.simulator.simulation import Simulator
 
         sim = Simulator(CityConfig.scaled(simulate, seed=seed), pseudonym_key=ctx.pseudonym_key)
         messages = [(topic_name(prefix, e.topic_suffix), e.key, e.value, []) for e in sim.events()]
+    else:
+        raise ConfigurationError("give either a FILE or --simulate SCALE")
     producer = make_producer(bootstrap)
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress("{task.description}", *columns, console=console) as progress:
@@ -89,3 +91,8 @@ def backfill_command(
         f"({len(messages) / max(produced_in, 1e-6):,.0f}/s); processed end to end in "
         f"{total:.1f} s ({len(messages) / max(total, 1e-6):,.0f} events/s)"
     )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("backfill")(backfill_command)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.settings import Settings, get_settings
 
 console = Console(stderr=True)
@@ -39,7 +39,7 @@ def worker_command(
     loglevel: Annotated[str, typer.Option(help="crit, error, warn, info or debug.")] = "warn",
 ) -> None:
     """Run a stream worker against the configured broker (CREDITBRAIN_KAFKA__BOOTSTRAP)."""
-    from creditbrain.runtime import build_host
+    from creditbrain.runtime.worker import build_host
 
     settings = get_settings()
     if not settings.kafka.bootstrap:
@@ -56,7 +56,7 @@ def serve_command(
     loglevel: Annotated[str, typer.Option(help="crit, error, warn, info or debug.")] = "warn",
 ) -> None:
     """Embedded mode in one process: broker (unless configured), worker, sinks, store."""
-    from creditbrain.runtime import build_host
+    from creditbrain.runtime.worker import build_host
 
     settings = get_settings()
     with ExitStack() as stack:
@@ -64,3 +64,9 @@ def serve_command(
         host = build_host(settings, bootstrap, embedded, with_sink=True)
         console.print("worker starting; Ctrl-C stops it")
         host.run(loglevel)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("worker")(worker_command)
+    app.command("serve")(serve_command)

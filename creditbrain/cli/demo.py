@@ -13,9 +13,9 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from creditbrain.demo import Demo, DemoOptions, Tally, snapshot_path
-from creditbrain.errors import StoreLockedError
+from creditbrain.core.errors import StoreLockedError
 from creditbrain.infra.store import Store, connect
+from creditbrain.runtime.demo import Demo, DemoOptions, Tally, snapshot_path
 from creditbrain.schemas.identifiers import is_valid_resident_id, pseudonymise_person_id
 from creditbrain.settings import Settings, get_settings
 
@@ -234,3 +234,9 @@ def _lookup(store: Store, subject: str, history: int) -> dict[str, Any] | None:
         {**params, "n": history},
     )
     return {"state": state, "alerts": alerts, "history": changes}
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("demo")(demo_command)
+    app.command("check")(check_command)

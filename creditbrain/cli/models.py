@@ -8,7 +8,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from creditbrain.errors import CreditBrainError
+from creditbrain.core.errors import CreditBrainError
 from creditbrain.models.series.io import STDIO, detect_csv
 
 models_app = typer.Typer(help="Run the anomaly detection models on files.", no_args_is_help=True)
@@ -68,3 +68,8 @@ def evaluate_command(
         typer.echo(orjson.dumps(report.as_dict()).decode())
     else:
         typer.echo(format_report(report))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.add_typer(models_app, name="models")

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from creditbrain.errors import ConfigurationError, StoreError
+from creditbrain.cli.infra import db_app
+from creditbrain.core.errors import ConfigurationError, StoreError
 from creditbrain.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -152,3 +153,10 @@ async def _run_sink(settings: Settings, bootstrap: str) -> None:
     err_console.print(
         f"sink stopped: {sum(sink.stats.rows.values())} rows in {sink.stats.batches} batches"
     )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    db_app.command("render")(db_render_command)
+    app.add_typer(topics_app, name="topics")
+    app.command("sink")(sink_command)

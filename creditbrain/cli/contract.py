@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from creditbrain.errors import InputFileError
+from creditbrain.core.errors import InputFileError
 from creditbrain.schemas.events import EVENT_ADAPTER, ParseContext
 from creditbrain.schemas.parse import DeadLetter, parse_event
 from creditbrain.settings import Settings, get_settings
@@ -124,3 +124,10 @@ def export_schemas(
 
 
 __all__ = ["EVENT_ADAPTER", "export_schemas", "replay_command", "schemas_app", "validate_command"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("validate")(validate_command)
+    app.command("replay")(replay_command)
+    app.add_typer(schemas_app, name="schemas")

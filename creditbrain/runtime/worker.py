@@ -1,4 +1,4 @@
-"""Running the system: the worker, and ``serve`` (worker + sinks + API in one process).
+"""The worker: a stream from the settings, and the services hosted beside it in one process.
 
 In embedded mode chDB lets only one process open the store, so ``serve`` hosts
 everything that touches it on one event loop: the Faust worker, the ClickHouse
@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from mode import Service
+from mode import ServiceT
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.models.scorecard import ScorecardConfig
+from creditbrain.runtime.serve import api_services
+from creditbrain.runtime.sink import SinkService
 from creditbrain.settings import Settings
 from creditbrain.streams.app import Stream, StreamConfig, create_stream
 from creditbrain.streams.sink import ClickHouseSink
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 def stream_config(settings: Settings, bootstrap: str, embedded_broker: bool) -> StreamConfig:
     """The worker's configuration from the deployment's settings."""
-    from creditbrain.cli_contract import parse_context
+    from creditbrain.cli.contract import parse_context
 
     store_url = "memory://"
     if settings.stream.state_store == "rocksdb":
@@ -53,27 +55,12 @@ def stream_config(settings: Settings, bootstrap: str, embedded_broker: bool) -> 
     )
 
 
-class SinkService(Service):
-    """Runs a :class:`ClickHouseSink` inside the Faust worker's event loop."""
-
-    def __init__(self, sink: ClickHouseSink, **kwargs: Any) -> None:
-        self.sink = sink
-        super().__init__(**kwargs)
-
-    @Service.task
-    async def _run(self) -> None:
-        await self.sink.run()
-
-    async def on_stop(self) -> None:
-        self.sink.stop()
-
-
 @dataclass
 class Host:
     """A stream plus the services that run beside it in one process."""
 
     stream: Stream
-    services: list[Service]
+    services: list[ServiceT]
 
     def run(self, loglevel: str = "warn") -> None:
         """Run until interrupted (SIGINT/SIGTERM stop it cleanly)."""
@@ -85,7 +72,7 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
     """The worker, and the ClickHouse sink beside it when ``with_sink``."""
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     stream = create_stream(stream_config(settings, bootstrap, embedded_broker))
-    services: list[Service] = list(stream.services)
+    services: list[ServiceT] = list(stream.services)
     if with_sink:
         from creditbrain.infra.store import connect, migrate
 
@@ -99,36 +86,5 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
             bootstrap, settings.kafka.topic_prefix, write, f"{settings.stream.app_id}-sink"
         )
         services.append(SinkService(sink))
-        services.extend(_api_services(settings, bootstrap, stream, sink))
+        services.extend(api_services(settings, bootstrap, stream, sink))
     return Host(stream=stream, services=services)
-
-
-def _api_services(
-    settings: Settings, bootstrap: str, stream: Stream, sink: ClickHouseSink
-) -> list[Service]:
-    """The HTTP API (answering with the worker's live policies) and the webhook dispatcher."""
-    from dataclasses import asdict
-
-    from creditbrain.api.server import build_api_service, build_webhook_dispatcher
-
-    processor = stream.processor
-
-    def stats() -> dict[str, float]:
-        counters = {f"stream_{k}_total": float(v) for k, v in asdict(processor.counters).items()}
-        rows = {f"sink_rows_{t}_total": float(n) for t, n in sink.stats.rows.items()}
-        return {**counters, **rows, "sink_failures_total": float(sink.stats.failures)}
-
-    def sink_delay() -> float | None:
-        import time
-
-        last = sink.stats.last_flush_at
-        return None if not last else time.time() - last
-
-    api = build_api_service(
-        settings,
-        bootstrap,
-        policies=lambda _store: processor.policies,
-        stats=stats,
-        sink_lag=sink_delay,
-    )
-    return [api, build_webhook_dispatcher(settings, bootstrap)]

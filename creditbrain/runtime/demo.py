@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 from kafka import KafkaConsumer, KafkaProducer
 
-from creditbrain.errors import BrokerError
+from creditbrain.core.errors import BrokerError
 from creditbrain.infra.broker import EmbeddedBroker, ensure_topics
 from creditbrain.infra.lag import wait_until_drained
 from creditbrain.schemas.contract import DLQ, WARNINGS, topic_name, topic_specs

@@ -3,7 +3,7 @@
 A supervisor about to change a threshold runs the history (or any file of wire
 messages) through the engine the worker runs, under the candidate policies, and
 sees every warning change the stream would publish, then a summary. Nothing is
-sent or stored. Mounted by the main CLI as ``app.command("backtest")(backtest_command)``.
+sent or stored.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import typer
 
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.policy_changes import apply_policy_message
-from creditbrain.cli_contract import parse_context, read_lines
-from creditbrain.cli_score import parse_as_of
+from creditbrain.cli.contract import parse_context, read_lines
+from creditbrain.cli.score import parse_as_of
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.engine.replay import Backtest, backtest
-from creditbrain.errors import ConfigurationError
 from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.checkpoint import load as load_checkpoint
 from creditbrain.models.scorecard import load_scorecard
@@ -158,3 +158,8 @@ def _summary(summary: Backtest) -> str:
         f"{doc['dead_letters']} dead letters; {doc['events_per_s']} messages/s\n"
         f"warnings sent by level: {levels}\nopened by rule: {rules}"
     )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("backtest")(backtest_command)

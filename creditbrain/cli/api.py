@@ -22,3 +22,8 @@ def api_command(
     from creditbrain.api.server import run_api
 
     run_api(host, port, webhooks)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("api")(api_command)

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.settings import get_settings
 from creditbrain.simulator import CityConfig, Summary, produce, write_jsonl
 from creditbrain.simulator import Progress as SimProgress
@@ -218,3 +218,8 @@ def produce_command(
             bootstrap, prefix, config, rate, callback, pseudonym_key=key, truth_path=truth
         )
     _print_summary(summary, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.add_typer(simulate_app, name="simulate")

@@ -1,8 +1,7 @@
 """``creditbrain score FILE.jsonl``: credit scores from a file, with no broker and no store.
 
 The command is a thin shell around :func:`creditbrain.engine.replay.score_lines`,
-the offline reference the stream must agree with. Mounted by the main CLI as
-``app.command("score")(score_command)``.
+the offline reference the stream must agree with.
 """
 
 from __future__ import annotations
@@ -13,11 +12,12 @@ from typing import Annotated
 
 import typer
 
-from creditbrain.cli_contract import parse_context, read_lines
+from creditbrain.cli.contract import parse_context, read_lines
+from creditbrain.core.errors import ConfigurationError
+from creditbrain.core.eventtime import from_epoch_ms, to_epoch_ms
 from creditbrain.engine.replay import OfflineScores, score_lines
-from creditbrain.errors import ConfigurationError
 from creditbrain.models.scorecard import load_scorecard
-from creditbrain.schemas.state import SubjectScore, from_epoch_ms, to_epoch_ms
+from creditbrain.schemas.state import SubjectScore
 from creditbrain.settings import get_settings
 
 
@@ -29,7 +29,7 @@ def parse_as_of(text: str, option: str = "--as-of") -> int:
     >>> parse_as_of("2026-03-04")
     Traceback (most recent call last):
     ...
-    creditbrain.errors.ConfigurationError: --as-of 2026-03-04: needs a time with a UTC offset, ...
+    creditbrain.core.errors.ConfigurationError: --as-of 2026-03-04: needs a time with a UTC...
     """
     try:
         moment = datetime.fromisoformat(text)
@@ -93,3 +93,8 @@ def _summary(run: OfflineScores) -> str:
         counts = ", ".join(f"{reason.value} {n}" for reason, n in sorted(run.rejected.items()))
         text += f" ({counts})"
     return text
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.command("score")(score_command)

@@ -3,7 +3,7 @@
 ``broker up`` runs the embedded broker in the foreground with the contract's topics,
 for working against a broker that outlives the worker. ``db migrate`` and
 ``db status`` manage the schema of the configured store (``CREDITBRAIN_CLICKHOUSE__*``).
-Each command turns a :class:`~creditbrain.errors.CreditBrainError` into one line on
+Each command turns a :class:`~creditbrain.core.errors.CreditBrainError` into one line on
 stderr and exit code 1.
 """
 
@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from creditbrain.errors import BrokerError, CreditBrainError
+from creditbrain.core.errors import BrokerError, CreditBrainError
 from creditbrain.infra.broker import EmbeddedBroker, ensure_topics
 from creditbrain.infra.migrate import applied_migrations, available_migrations, migrate
 from creditbrain.infra.store import connect
@@ -150,3 +150,9 @@ def db_query(
     for row in rows:
         table.add_row(*(str(value) for value in row.values()))
     console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``creditbrain`` command."""
+    app.add_typer(broker_app, name="broker", help="The embedded Kafka-protocol broker.")
+    app.add_typer(db_app, name="db", help="The ClickHouse store.")
