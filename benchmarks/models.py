@@ -35,6 +35,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from creditbrain.models import checkpoint
 from creditbrain.models.features import FeatureState, sparse_features
 from creditbrain.models.scorecard import DEFAULT_SCORECARD, Applied, apply_event, evaluate
 from creditbrain.models.subject import EarlyWarning
@@ -124,7 +125,7 @@ def split(city: list[CreditEvent], warm: bytes) -> dict[str, float]:
         def __setitem__(self, subject_id: str, value: FeatureState) -> None:
             super().__setitem__(subject_id, value)
 
-    model = EarlyWarning.from_bytes(warm)
+    model = checkpoint.load(warm)
     for name, learner in model.learners.items():
         for method in ("advance", "predict_proba_one", "push"):
             setattr(learner, method, _timed(parts, f"{name}.{method}", getattr(learner, method)))
@@ -164,7 +165,7 @@ def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
     first = min(event.occurred_at for event in city).date()
     model = EarlyWarning()
     replay(events(scale, seed + 1, first - timedelta(days=365)), model)
-    warm = model.to_bytes()
+    warm = checkpoint.dump(model)
     cpu = time.process_time
     load_before = os.getloadavg()
     per_event, cpu_per_event = [], []
@@ -174,7 +175,7 @@ def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
         replay(city, None)
         baseline = cpu() - started
         started = cpu()
-        calls, spent = replay(city, model := EarlyWarning.from_bytes(warm))
+        calls, spent = replay(city, model := checkpoint.load(warm))
         cpu_per_event.append(1e6 * (cpu() - started - baseline) / calls)
         per_event.append(1e6 * spent / calls)
     memo = memo_json(list(model.feature_states.values()))

@@ -24,7 +24,7 @@ from faust.serializers import codecs
 from kafka.structs import TopicPartition
 
 from creditbrain.infra.lag import backlog
-from creditbrain.models.checkpoint import CheckpointError
+from creditbrain.models import checkpoint
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import (
@@ -38,16 +38,11 @@ from creditbrain.schemas.contract import (
 )
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.state import EntityState
+from creditbrain.streams.checkpoints import EARLY_WARNING_KEY, ModelKeeper, models_topic
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, Inbound
-from creditbrain.streams.models import (
-    EARLY_WARNING_KEY,
-    METRIC_COUNTS,
-    FeatureStates,
-    ModelKeeper,
-    SeriesWatch,
-)
+from creditbrain.streams.models import METRIC_COUNTS, FeatureStates, SeriesWatch
 from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProducer
 from creditbrain.streams.policies import PolicyFollower
 from creditbrain.streams.processor import BatchResult, Processor
@@ -170,7 +165,7 @@ def _model_keeper(
     def snapshot(everything: bool) -> dict[str, bytes]:
         blobs = watch.checkpoints(everything)
         if processor.model is not None:
-            blobs[EARLY_WARNING_KEY] = processor.model.to_bytes()
+            blobs[EARLY_WARNING_KEY] = checkpoint.dump(processor.model)
         return blobs
 
     def loaded(latest: dict[str, bytes]) -> None:
@@ -178,15 +173,15 @@ def _model_keeper(
         if blob is None or processor.model is None:
             return
         try:
-            processor.model = EarlyWarning.from_bytes(blob, features)
-        except CheckpointError as error:
+            processor.model = checkpoint.load(blob, features)
+        except checkpoint.CheckpointError as error:
             log.warning("early-warning checkpoint not used (%s): learning from scratch", error)
             return
         log.info("early-warning models restored: %s", processor.model.learned)
 
     return ModelKeeper(
         config.bootstrap,
-        f"{config.app_id}-models",
+        models_topic(config.app_id),
         snapshot,
         loaded,
         interval=config.checkpoint_interval,
@@ -305,7 +300,7 @@ def create_stream(config: StreamConfig) -> Stream:
         request_timeout_ms=(
             _EMBEDDED_REQUEST_TIMEOUT_MS if config.embedded_broker else DEFAULT_REQUEST_TIMEOUT_MS
         ),
-        fence_topic=f"{config.app_id}-models",
+        fence_topic=models_topic(config.app_id),
     )
     subjects = _table(app, config, "subjects", "entity_state")
     subjects_log = subjects.changelog_topic.get_topic_name()
@@ -321,9 +316,8 @@ def create_stream(config: StreamConfig) -> Stream:
     watch = SeriesWatch(lambda: processor.policies)
     stream = Stream(app=app, processor=processor, table=subjects, on_batch=[], watch=watch)
     stream.services.append(publisher)
-    stream.services.append(
-        PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
-    )
+    follower = PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
+    stream.services.append(follower)
 
     keeper = stream.keeper = _model_keeper(config, processor, watch, feature_states, publisher)
     stream.services.append(keeper)
@@ -346,12 +340,14 @@ def create_stream(config: StreamConfig) -> Stream:
     async def watch_series(partials: Any) -> None:
         async for batch in partials.take_events(config.batch_size, within=config.batch_within):
             await keeper.ready.wait()
+            await follower.ready.wait()
             await publisher.publish(watch.process(_inbound(batch), keeper.latest))
 
     @app.agent(source, name="score")
     async def score(events: Any) -> None:
         async for batch in events.take_events(config.batch_size, within=config.batch_within):
             await keeper.ready.wait()
+            await follower.ready.wait()  # judged by the policies in force, not the defaults
             result = processor.process(_inbound(batch))
             changelog = [
                 (subjects_log, partition, key.encode(), subjects.data[key].to_json())
