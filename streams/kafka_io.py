@@ -164,9 +164,13 @@ class PartitionReader:
                     waiting.discard(tp)
         return ends
 
-    async def poll(self, timeout_ms: int = 500) -> dict[TopicPartition, list[ConsumerRecord]]:
+    async def poll(
+        self, timeout_ms: int = 500
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
         """The records that came since the last read (after :meth:`read_to_end`: to follow)."""
-        return await self.consumer.getmany(timeout_ms=timeout_ms)
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+        batches = await self.consumer.getmany(timeout_ms=timeout_ms)
+        return batches
 
 
 def true_ends(bootstrap: str, listed: Mapping[P, int], timeout_s: float = 10.0) -> dict[P, int]:
