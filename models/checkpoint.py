@@ -30,12 +30,13 @@ Examples
 
 from __future__ import annotations
 
+import io
 import pickle
 import struct
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from creditbrain.errors import CreditBrainError
 from creditbrain.models.features import FeatureState
@@ -127,10 +128,27 @@ def dump_series(bank: Mapping[str, object]) -> bytes:
     return SERIES_MAGIC + bytes([SERIES_FORMAT]) + body
 
 
+class _TrackUnpickler(pickle.Unpickler):
+    """Reads a track class of our package as ``track`` wherever it was defined when written.
+
+    The series watch's classes may move between modules of the package; a pickle
+    names the module, and a checkpoint written before a move must still load.
+    """
+
+    def __init__(self, data: bytes, track: type[object]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.track = track
+
+    def find_class(self, module: str, name: str) -> Any:
+        if name == self.track.__qualname__ and module.startswith("creditbrain."):
+            return self.track
+        return super().find_class(module, name)
+
+
 def load_series(data: bytes, track: type[T]) -> dict[str, T]:
     """The bank of a :func:`dump_series` checkpoint whose every track is a ``track``."""
     body = _body(data, SERIES_MAGIC, frozenset((SERIES_FORMAT,)), "a series checkpoint")
-    bank = pickle.loads(body)  # noqa: S301 - our own writer only, as above
+    bank = _TrackUnpickler(body, track).load()  # our own writer only, as above
     if not isinstance(bank, dict):
         raise CheckpointError(f"series checkpoint holds a {type(bank).__name__}")
     wrong = {type(v).__name__ for v in bank.values() if not isinstance(v, track)}

@@ -114,3 +114,14 @@ def test_exporting_from_a_worker_that_never_ran_says_so(
     with pytest.raises(checkpoint.CheckpointError, match="no checkpoint topic"):
         export_checkpoints(embedded_broker.bootstrap, "never-ran", tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_series_checkpoint_written_before_the_watch_moved_still_loads() -> None:
+    """A pickle names the module of its classes; the series watch may move in the package."""
+    bank = watched(0, range(100, 130)).banks[0]
+    moved = type("SeriesTrack", (), {"__module__": "creditbrain.models.series.watch"})
+    track = checkpoint.load_series(dump_bank(bank), moved)[SERIES.key]
+    assert isinstance(track, moved)
+    original = bank[SERIES.key]
+    assert (track.open, track.scored_through) == (original.open, original.scored_through)
+    assert opinion({SERIES.key: track}, 131) == opinion(bank, 131)  # type: ignore[dict-item]
