@@ -13,8 +13,9 @@ magic      format   holds
 
 A **checkpoint file** (``CBCF``, format 1) holds named checkpoints, as the worker
 keeps them under their keys on ``<app id>-models``: what a backtest warms its
-models from. Where the bytes are kept is the caller's choice; they must only ever
-come from our own writer, as any pickle can run code on load.
+models from (:func:`read_file` also takes a file holding one bare checkpoint).
+Where the bytes are kept is the caller's choice; they must only ever come from our
+own writer, as any pickle can run code on load.
 
 Examples
 --------
@@ -201,7 +202,14 @@ def pack(blobs: Mapping[str, bytes]) -> bytes:
 
 
 def unpack(data: bytes) -> Checkpoints:
-    """The checkpoints of a file from :func:`pack`."""
+    """The checkpoints of a file from :func:`pack`.
+
+    A lone checkpoint (the bytes of :func:`dump` or :func:`dump_series`) reads as a
+    file of one, under its kind as key.
+    """
+    kind = kind_of(data)
+    if kind is not None:
+        return Checkpoints({kind: data})
     view = memoryview(_body(data, FILE_MAGIC, frozenset((FILE_FORMAT,)), "a checkpoint file"))
     blobs: dict[str, bytes] = {}
     at = 0

@@ -69,6 +69,10 @@ def test_a_checkpoint_file_keeps_model_checkpoints_only_and_restores_them(tmp_pa
     assert replay(restored, stream[900:], twin_states) == replay(model, stream[900:], states)
     assert found.series_banks(float) == {"series-0": {"s": 1.0}, "series-3": {"t": 2.0}}
     assert Checkpoints({}).early_warning() is None
+    # A file holding one bare checkpoint is a file of one.
+    (tmp_path / "bare").write_bytes(dump(model))
+    bare = read_file(tmp_path / "bare").early_warning()
+    assert bare is not None and bare.learned == model.learned
 
 
 def test_a_damaged_checkpoint_file_is_refused(tmp_path: Path) -> None:
@@ -76,7 +80,7 @@ def test_a_damaged_checkpoint_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="cut short"):
         unpack(data[:-3])
     with pytest.raises(CheckpointError, match="not a checkpoint file"):
-        unpack(dump_series({}))
+        unpack(b'{"not": "a checkpoint"}')
     with pytest.raises(CheckpointError, match="not readable"):
         read_file(tmp_path / "missing")
     two = Checkpoints({"a": dump(EarlyWarning()), "b": dump(EarlyWarning())})
