@@ -239,6 +239,8 @@ class SentWarnings:
 
         async with PartitionReader(bootstrap) as reader:
             tps = await reader.partitions(self.topics)
+            if not tps:
+                return found, 0
             await reader.assign(
                 {
                     tp: None if since is None else since.get(tp.topic, {}).get(tp.partition, 0)
