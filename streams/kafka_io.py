@@ -150,7 +150,7 @@ class PartitionReader:
         waiting = set(consumer.assignment())
         ends: dict[TopicPartition, int] = {}
         while waiting:
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and time.monotonic() >= deadline:
                 raise EndNotReached(f"{len(waiting)} partitions not read to their end")
             batches = await consumer.getmany(*waiting, timeout_ms=200)
             for tp, records in batches.items():
