@@ -14,6 +14,7 @@ from rich.console import Console
 
 from creditbrain.cli_api import api_command
 from creditbrain.cli_backfill import backfill_command
+from creditbrain.cli_backtest import backtest_command
 from creditbrain.cli_contract import replay_command, schemas_app, validate_command
 from creditbrain.cli_dashboards import dashboards_app
 from creditbrain.cli_demo import check_command, demo_command
@@ -43,6 +44,7 @@ app.add_typer(db_app, name="db", help="The ClickHouse store.")
 db_app.command("render")(db_render_command)
 app.add_typer(topics_app, name="topics")
 app.command("score")(score_command)
+app.command("backtest")(backtest_command)
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(models_app, name="models")
 app.add_typer(dashboards_app, name="dashboards")

@@ -61,7 +61,7 @@ def evaluate_command(
 ) -> None:
     """Compare rules-only warnings with rules + online models on a simulated city."""
     # Imported here: the models' training stack is slow to import and only this needs it.
-    from creditbrain.models.evaluate import format_report, run
+    from creditbrain.engine.evaluation import format_report, run
 
     report = run(seed, scale, None if warm_seed < 0 else warm_seed, days=days, series=series)
     if as_json:

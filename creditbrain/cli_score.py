@@ -1,6 +1,6 @@
 """``creditbrain score FILE.jsonl``: credit scores from a file, with no broker and no store.
 
-The command is a thin shell around :func:`creditbrain.models.offline.score_lines`,
+The command is a thin shell around :func:`creditbrain.engine.replay.score_lines`,
 the offline reference the stream must agree with. Mounted by the main CLI as
 ``app.command("score")(score_command)``.
 """
@@ -14,15 +14,15 @@ from typing import Annotated
 import typer
 
 from creditbrain.cli_contract import parse_context, read_lines
+from creditbrain.engine.replay import OfflineScores, score_lines
 from creditbrain.errors import ConfigurationError
-from creditbrain.models.offline import OfflineScores, score_lines
 from creditbrain.models.scorecard import load_scorecard
 from creditbrain.schemas.state import SubjectScore, from_epoch_ms, to_epoch_ms
 from creditbrain.settings import get_settings
 
 
-def parse_as_of(text: str) -> int:
-    """An ISO 8601 time with a UTC offset, as epoch milliseconds.
+def parse_as_of(text: str, option: str = "--as-of") -> int:
+    """An ISO 8601 time with a UTC offset (the value of ``option``), as epoch milliseconds.
 
     >>> parse_as_of("2026-03-04T09:30:00+08:00")
     1772587800000
@@ -34,10 +34,10 @@ def parse_as_of(text: str) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as error:
-        raise ConfigurationError(f"--as-of {text}: not an ISO 8601 time") from error
+        raise ConfigurationError(f"{option} {text}: not an ISO 8601 time") from error
     if moment.tzinfo is None:
         raise ConfigurationError(
-            f"--as-of {text}: needs a time with a UTC offset, e.g. 2026-03-04T00:00:00+08:00"
+            f"{option} {text}: needs a time with a UTC offset, e.g. 2026-03-04T00:00:00+08:00"
         )
     return to_epoch_ms(moment)
 

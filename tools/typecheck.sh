@@ -8,7 +8,7 @@ tree=build/typecheck
 rm -rf "$tree"
 mkdir -p "$tree/creditbrain"
 for file in creditbrain/*.py; do ln -s "$PWD/$file" "$tree/creditbrain/"; done
-for part in schemas models alerts streams dashboards infra simulator; do
+for part in schemas models alerts engine streams dashboards infra simulator; do
   ln -s "$PWD/$part" "$tree/creditbrain/$part"
 done
-MYPYPATH="$tree" exec .venv/bin/mypy -p creditbrain.schemas -p creditbrain.models -p creditbrain.alerts "$@"
+MYPYPATH="$tree" exec .venv/bin/mypy -p creditbrain.schemas -p creditbrain.models -p creditbrain.alerts -p creditbrain.engine "$@"

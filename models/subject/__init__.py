@@ -7,7 +7,7 @@ logistic regressions taught online with labels that mature later in event time
 deterioration score, for ``anomalous_deterioration``) and within 90 days (for
 ``predicted_serious_default``), then learns from it.
 :mod:`creditbrain.models.checkpoint` saves and restores it,
-:mod:`creditbrain.models.evaluate` measures it against the rules.
+:mod:`creditbrain.engine.evaluation` measures it against the rules.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Every message is built from a valid event of a corpus subject (an enterprise, an
 individual business or a person, each with a real check digit), then broken in one
 of the ways listed in :data:`CATEGORIES`. The corpus does not say what the stream
 must do with a message: the offline reference does
-(:func:`creditbrain.models.offline.score_lines`, which uses the same door,
+(:func:`creditbrain.engine.replay.score_lines`, which uses the same door,
 :func:`creditbrain.schemas.parse.parse_event`), and :func:`expected` returns its
 verdict. So a test compares the running stream with the offline path, message for
 message, and the corpus itself can never encode a wrong expectation.
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from creditbrain.models.offline import OfflineScores, score_lines
+from creditbrain.engine.replay import OfflineScores, score_lines
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.schemas.contract import INPUT_TOPICS, KIND_TO_TOPIC
 from creditbrain.schemas.events import ParseContext

@@ -1,6 +1,6 @@
 """Bad input never crashes or stalls the stream, and every message is accounted for.
 
-Three layers, each against the offline reference (:mod:`creditbrain.models.offline`):
+Three layers, each against the offline reference (:mod:`creditbrain.engine.replay`):
 
 * the seeded corpus (:mod:`tests.reliability.corpus`) covers every category of bad
   input and its offline verdicts add up;

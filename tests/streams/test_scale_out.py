@@ -39,7 +39,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.structs import TopicPartition
 
 from creditbrain.infra.broker import EmbeddedBroker
-from creditbrain.models.offline import score_lines
+from creditbrain.engine.replay import score_lines
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.schemas.contract import input_topics
 from creditbrain.schemas.events import ParseContext

@@ -14,7 +14,7 @@ import time
 import pytest
 from kafka import KafkaProducer
 
-from creditbrain.models.offline import score_lines
+from creditbrain.engine.replay import score_lines
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.schemas.events import ParseContext
 from creditbrain.simulator import CityConfig

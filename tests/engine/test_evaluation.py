@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from creditbrain.cli_models import models_app
-from creditbrain.models.evaluate import (
+from creditbrain.engine.evaluation import (
     ANOMALY_THRESHOLDS,
     DEFAULT_ANOMALY_THRESHOLD,
     PROBABILITY_THRESHOLD,
@@ -65,7 +65,7 @@ def test_the_evaluated_thresholds_are_the_default_policies() -> None:
 
 def test_a_slide_flagged_earlier_lengthens_the_lead() -> None:
     """Rules + models takes each subject's earliest warning: a model warning before the rule."""
-    from creditbrain.models.evaluate import _earliest
+    from creditbrain.engine.evaluation import _earliest
 
     found = Replay(0, 300 * DAY, subjects=1000, reds={"a": [200 * DAY]})
     rules = {"a": 140 * DAY}

@@ -1,8 +1,9 @@
 """Do the subject models warn earlier than the rules? Measured on a simulated city.
 
 A city of :mod:`creditbrain.simulator` is replayed in event-time order through the
-scorecard, the default warning rules (:func:`creditbrain.alerts.judge`) and
-:class:`~creditbrain.models.subject.EarlyWarning`, which first learns on a warm-up
+engine the worker runs (:class:`~creditbrain.engine.Engine`: scorecard, publicity
+expiries, the default warning rules and
+:class:`~creditbrain.models.subject.EarlyWarning`), whose models first learn on a warm-up
 city of another seed simulated over the year before (as a restored checkpoint
 would have), so the figures are for a seed never used for tuning.
 
@@ -35,15 +36,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from creditbrain.alerts import AlertState, Transition, judge, last_score
 from creditbrain.models.features import is_red
-from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD, Applied, apply_event, evaluate
-from creditbrain.models.subject import EarlyWarning
+from creditbrain.models.scorecard import DAY_MS, DEFAULT_SCORECARD
+from creditbrain.models.subject import EarlyWarning, Opinion
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.parse import DeadLetter, parse_event
 from creditbrain.schemas.policies import PolicySet, default_policy
-from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Record, ScoreResult
 from creditbrain.simulator import CityConfig, Simulator
+
+from .effects import Accepted, Effect, ModelOpinion, WarningChanged
+from .engine import Engine
 
 __all__ = [
     "ANOMALY_THRESHOLDS",
@@ -64,6 +66,8 @@ DEFAULT_ANOMALY_THRESHOLD: float = default_policy("anomalous_deterioration").thr
 ANOMALY_THRESHOLDS = tuple(sorted({0.5, 0.6, 0.7, DEFAULT_ANOMALY_THRESHOLD}))
 PROBABILITY_THRESHOLD: float = default_policy("predicted_serious_default").thresholds["probability"]
 _ALARM_LEVELS = frozenset(("orange", "red"))
+#: The rules the models feed: the baseline "rules only" leaves them out.
+_MODEL_RULES = frozenset(("anomalous_deterioration", "predicted_serious_default"))
 _HORIZON_MS = 90 * DAY_MS
 _KEY = b"creditbrain-evaluate"
 
@@ -91,46 +95,60 @@ def _city(seed: int, scale: float, start: date) -> Simulator:
     )
 
 
+class _Timed:
+    """The models, with the time spent in them added up (the engine calls ``observe``)."""
+
+    def __init__(self, model: EarlyWarning, found: Replay) -> None:
+        self.model = model
+        self.found = found
+        self.feature_states = model.feature_states
+
+    def observe(
+        self, state: EntityState, result: ScoreResult, at_ms: int, record: Record | None = None
+    ) -> Opinion:
+        started = time.perf_counter()
+        try:
+            return self.model.observe(state, result, at_ms, record)
+        finally:
+            self.found.model_seconds += time.perf_counter() - started
+            self.found.observed += 1
+
+
 def replay(simulator: Simulator, model: EarlyWarning, policies: PolicySet) -> Replay:
-    """Replay ``simulator``'s city through scorecard, rules and ``model`` (which learns on)."""
-    ctx = ParseContext(_KEY)
+    """Replay ``simulator``'s city through the engine with ``model`` (which learns on).
+
+    The engine is the worker's: the same expiries, the models' opinions reaching the
+    rules, the same warnings; this driver only notes the first warnings per subject.
+    """
     config = simulator.config
     start = to_epoch_ms_of(config.start)
     found = Replay(start, start + config.days * DAY_MS, config.subjects)
     found.anomaly_first = {threshold: {} for threshold in ANOMALY_THRESHOLDS}
-    states: dict[str, EntityState] = {}
-    alerts: dict[str, AlertState] = {}
-    clock = time.perf_counter
+    timed = _Timed(model, found)
+    engine = Engine({}, ParseContext(_KEY), DEFAULT_SCORECARD, policies, model=timed)
     for message in simulator.events():
-        event = parse_event(message.value, ctx)
-        if isinstance(event, DeadLetter):
-            continue
-        subject_id = event.subject.id
-        state = states.get(subject_id) or EntityState.for_event(event)
-        if not isinstance(apply_event(state, event, DEFAULT_SCORECARD), Applied):
-            continue
-        states[subject_id] = state
-        found.events += 1
-        event_ms = to_epoch_ms(event.occurred_at)
-        at_ms = max(state.as_of_ms, event_ms)
-        before = last_score(state)
-        result = evaluate(state, at_ms, DEFAULT_SCORECARD)
-        state.record_score(result, at_ms)
-        record = Record.from_event(event)
-        if is_red(record):
-            found.reds.setdefault(subject_id, []).append(record.occurred_at)
-        started = clock()
-        anomaly_score, probability = model.observe(state, result, at_ms, record)
-        found.model_seconds += clock() - started
-        found.observed += 1
-        transition = Transition.of(state, before, result, at_ms, record)
-        alert_state = alerts.setdefault(subject_id, AlertState())
-        for update in judge(alert_state, transition, policies):
-            level: str = update.doc["data"]["level"]
-            if update.change == "opened" and level in _ALARM_LEVELS:
-                found.rules_first.setdefault(subject_id, at_ms)
-        _note_models(found, subject_id, at_ms, anomaly_score, probability)
+        for effect in engine.apply(message.value):
+            _note(found, effect)
+    found.events = engine.counters.applied
     return found
+
+
+def _note(found: Replay, effect: Effect) -> None:
+    """What the evaluation keeps of one effect: red events, first warnings, predictions."""
+    match effect:
+        case Accepted(subject_id, record):
+            if is_red(record):
+                found.reds.setdefault(subject_id, []).append(record.occurred_at)
+        case WarningChanged(update, at_ms):
+            level: str = update.doc["data"]["level"]
+            if (
+                update.change == "opened"
+                and level in _ALARM_LEVELS
+                and update.rule not in _MODEL_RULES
+            ):
+                found.rules_first.setdefault(update.doc["subject"], at_ms)
+        case ModelOpinion(subject_id, at_ms, anomaly, probability):
+            _note_models(found, subject_id, at_ms, anomaly, probability)
 
 
 def to_epoch_ms_of(day: date) -> int:

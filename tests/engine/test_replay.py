@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from creditbrain.cli_contract import parse_context, read_lines
 from creditbrain.cli_score import score_command
+from creditbrain.engine.replay import score_lines
 from creditbrain.errors import ConfigurationError, InputFileError
-from creditbrain.models.offline import score_lines
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.schemas.identifiers import pseudonymise_person_id
 from creditbrain.schemas.parse import Reason

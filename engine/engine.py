@@ -1,0 +1,381 @@
+"""The per-event step, written once: subject state + one message (or a moment) -> effects.
+
+:class:`Engine` holds the subjects' states (a mapping the driver provides: the
+worker's table, or a dict), the scorecard, the warning policies in force and the
+online models. :meth:`Engine.apply` takes one wire message; :meth:`Engine.advance`
+lets event time run on, re-scoring the subjects whose publicity periods end. Both
+return :mod:`effects <creditbrain.engine.effects>` and change nothing else than the
+states, the models and the counters: no Kafka, no Faust, no clock, no I/O. For a
+given order of calls the effects are always the same, which is what lets
+``creditbrain backtest`` say exactly what the worker would publish.
+
+One message goes through these steps:
+
+1. the door (:func:`~creditbrain.schemas.parse.parse_event`): a message that is
+   not a valid event is a dead letter;
+2. expiries of the subject that fall before the message's time are caught up, so
+   its warnings see the score the subject had just before;
+3. the event is applied (:func:`~creditbrain.models.scorecard.apply_event`):
+   accepted, a duplicate, rejected against the state, or parked until its record
+   arrives (and records it releases are judged again);
+4. the subject is re-scored as of the event, the models give their opinion and
+   learn, and the warning rules judge the transition
+   (:func:`~creditbrain.alerts.judge`) under the policies in force.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import orjson
+
+from creditbrain.alerts import AlertState, Transition, judge, last_score
+from creditbrain.models.features import FeatureState
+from creditbrain.models.scorecard import Applied, Duplicate, ScorecardConfig, apply_event, evaluate
+from creditbrain.models.scorecard import Released as ReleasedRecord
+from creditbrain.models.subject import EarlyWarning, Opinion
+from creditbrain.schemas.events import CreditEvent, ParseContext, event_to_json
+from creditbrain.schemas.parse import DeadLetter, parse_event, rejected
+from creditbrain.schemas.policies import PolicySet
+from creditbrain.schemas.state import EntityState, Memos, Record, ScoreResult, to_epoch_ms
+
+from . import effects as fx
+from .clock import ExpiryClock
+
+__all__ = ["Counters", "Engine", "Models"]
+
+log = logging.getLogger(__name__)
+
+_REFERRING = frozenset({"repair", "objection"})
+_NO_ORIGIN: fx.Origin = ()
+
+
+class Models(Protocol):
+    """What the engine asks of the online models (:class:`EarlyWarning` and wrappers of it)."""
+
+    feature_states: MutableMapping[str, FeatureState]
+
+    def observe(
+        self, state: EntityState, result: ScoreResult, at_ms: int, record: Record | None = None
+    ) -> Opinion: ...
+
+
+@dataclass
+class Counters:
+    """Every input message ends in exactly one of the first three (the counts must add up)."""
+
+    applied: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    score_changes: int = 0
+    expiries: int = 0
+    alert_changes: int = 0
+    model_errors: int = 0
+
+    @property
+    def messages(self) -> int:
+        return self.applied + self.duplicates + self.dead_letters
+
+
+class Engine:
+    """Applies messages and event time to per-subject states; returns what happened.
+
+    Parameters
+    ----------
+    states
+        Subject id -> :class:`EntityState`; a subject's open warnings and the models'
+        memory of it live in its state, so this one mapping is everything to keep.
+    ctx
+        The validation context (pseudonym key, reference tables).
+    scorecard
+        Weights and periods.
+    policies
+        The warning policies in force; replace :attr:`policies` whole to change them.
+    model
+        The early-warning models, asked about every re-scoring (``None``: rules only).
+    max_bytes
+        Messages over this size are dead letters (``too_large``).
+    count_series
+        Say :class:`~.effects.SeriesCounted` for every applied event (for the series watch).
+
+    Examples
+    --------
+    >>> from creditbrain.models.scorecard import DEFAULT_SCORECARD
+    >>> engine = Engine({}, ParseContext(b"k"), DEFAULT_SCORECARD)
+    >>> line = (b'{"schema_version": 1, "event_id": "7d5e3c1a-2b7e-4a52-9c1f-3f0b1f8f2a10",'
+    ...   b' "kind": "dishonest_debtor", "subject": {"type": "enterprise",'
+    ...   b' "id": "91350100M000100Y43"}, "source": "court", "sector": "finance",'
+    ...   b' "district": "371102", "occurred_at": "2026-03-04T09:30:00+08:00",'
+    ...   b' "reported_at": "2026-03-04T09:30:00+08:00", "payload": {"case_no": "C-1"}}')
+    >>> effects = engine.apply(line)
+    >>> [type(e).__name__ for e in effects][:3]
+    ['Accepted', 'StateChanged', 'ScoreChanged']
+    >>> [(e.update.rule, e.update.change) for e in effects if isinstance(e, fx.WarningChanged)]
+    [('dishonest_debtor_listed', 'opened'), ('grade_downgrade', 'opened'),
+     ('score_drop', 'opened'), ('first_negative_record', 'opened')]
+    >>> [type(e).__name__ for e in engine.apply(line)], engine.counters.messages
+    (['Duplicate'], 2)
+    >>> engine.states["91350100M000100Y43"].score
+    800
+    """
+
+    def __init__(
+        self,
+        states: MutableMapping[str, EntityState],
+        ctx: ParseContext,
+        scorecard: ScorecardConfig,
+        policies: PolicySet | None = None,
+        model: Models | None = None,
+        max_bytes: int = 1024 * 1024,
+        count_series: bool = False,
+    ) -> None:
+        self.states = states
+        #: Subject id -> its open warnings, kept in the subject's own state (``alert_memo``)
+        #: so that one record holds both: a crash cannot save one without the other.
+        self.alert_states: Memos[AlertState] = Memos(states, "alert_memo", AlertState.from_json)
+        self.ctx = ctx
+        self.scorecard = scorecard
+        self.policies = policies if policies is not None else PolicySet()
+        self.model: Models | None = model
+        self.max_bytes = max_bytes
+        self.count_series = count_series
+        self.counters = Counters()
+        self.clock = ExpiryClock()
+
+    @property
+    def watermark_ms(self) -> int:
+        """The latest ``occurred_at`` accepted (or moment advanced to), epoch ms."""
+        return self.clock.watermark_ms
+
+    def restore(self) -> None:
+        """Rebuild the watermark and the pending expiries from the states held now."""
+        self.clock.rebuild(
+            (subject_id, state.as_of_ms, state.next_change_ms)
+            for subject_id, state in self.states.items()
+        )
+
+    # --- one message ---------------------------------------------------------------------
+
+    def apply(self, raw: bytes, origin: fx.Origin = _NO_ORIGIN) -> list[fx.Effect]:
+        """Apply one wire message; ``origin`` is handed back in the effects about it."""
+        out: list[fx.Effect] = []
+        parsed = parse_event(raw, self.ctx, self.max_bytes)
+        if isinstance(parsed, DeadLetter):
+            self.counters.dead_letters += 1
+            out.append(fx.DeadLettered(parsed, None, origin))
+            return out
+        self._apply_event(parsed, origin, out)
+        # Event time moves with every message, not with a driver's batches: the
+        # effects depend on the order of the messages alone.
+        self._expire(out)
+        return out
+
+    def _apply_event(self, event: CreditEvent, origin: fx.Origin, out: list[fx.Effect]) -> None:
+        subject_id = event.subject.id
+        state = self.states.get(subject_id)
+        if state is None:
+            state = EntityState.for_event(event)
+        event_ms = to_epoch_ms(event.occurred_at)
+        self._catch_up(subject_id, state, min(event_ms, self.clock.watermark_ms), out)
+        wire = event_to_json(event)
+        memo = _memo(wire, origin) if event.kind in _REFERRING else ""
+        outcome = apply_event(state, event, self.scorecard, memo)
+        if isinstance(outcome, Duplicate):
+            self.counters.duplicates += 1
+            event_id = str(event.event_id)
+            out.append(fx.Duplicate(subject_id, event_id, wire, origin, _parked(state, event_id)))
+            return
+        self.states[subject_id] = state
+        if not isinstance(outcome, Applied):
+            # The state remembers the rejected id (and may hold the event for later).
+            self.counters.dead_letters += 1
+            letter = rejected(event, outcome.reason, outcome.detail)
+            out.append(fx.StateChanged(subject_id))
+            if _parked(state, letter.event_id) is not None:
+                out.append(fx.Parked(letter, subject_id, origin))
+            else:
+                out.append(fx.DeadLettered(letter, subject_id, origin))
+            return
+        self.counters.applied += 1
+        record = Record.from_event(event)
+        out.append(fx.Accepted(subject_id, record, wire, origin))
+        out.append(fx.StateChanged(subject_id))
+        if self.count_series:
+            out.append(fx.SeriesCounted(state.sector, state.district, event.kind, event_ms))
+        for late in outcome.released:
+            self._released(subject_id, state, late, out)
+        as_of = max(state.as_of_ms, event_ms)
+        self._rescore(subject_id, state, as_of, record.event_id, "event", out, record)
+        self.clock.see(event_ms)
+
+    def _released(
+        self, subject_id: str, state: EntityState, late: ReleasedRecord, out: list[fx.Effect]
+    ) -> None:
+        """A parked repair or objection whose record has arrived: settle its dead letter."""
+        wire, origin = _unmemo(late.memo)
+        record = late.record
+        if isinstance(late.outcome, Applied):
+            self.counters.applied += 1
+            self.counters.dead_letters -= 1  # counted when it was parked
+            self.clock.see(record.occurred_at)
+            out.append(fx.Accepted(subject_id, record, wire, origin))
+            out.append(fx.Released(subject_id, record.event_id, wire, origin, applied=True))
+            if self.count_series:
+                out.append(
+                    fx.SeriesCounted(state.sector, state.district, record.kind, record.occurred_at)
+                )
+            return
+        letter = DeadLetter(late.outcome.reason, late.outcome.detail, wire, record.event_id)
+        out.append(
+            fx.Released(subject_id, record.event_id, wire, origin, applied=False, letter=letter)
+        )
+
+    # --- event time ----------------------------------------------------------------------
+
+    def advance(self, until_ms: int | None = None) -> list[fx.Effect]:
+        """Let event time run on to ``until_ms``: re-score the subjects whose scores change by then.
+
+        :meth:`apply` already expires what each message's time reaches; this is for a
+        replay that lets time run past its last event, and for a driver whose states
+        were just restored (``until_ms`` ``None``: up to the watermark).
+        """
+        out: list[fx.Effect] = []
+        if until_ms is not None:
+            self.clock.see(until_ms)
+        self._expire(out)
+        return out
+
+    def _expire(self, out: list[fx.Effect]) -> None:
+        for due, subject_id in self.clock.due():
+            state = self.states.get(subject_id)
+            if state is None or state.next_change_ms != due:
+                continue  # stale entry: the subject was re-scored since
+            self._catch_up(subject_id, state, self.clock.watermark_ms, out)
+
+    def _catch_up(
+        self, subject_id: str, state: EntityState, until_ms: int, out: list[fx.Effect]
+    ) -> None:
+        """Re-score ``state`` at each of its own changes up to ``until_ms``."""
+        while state.next_change_ms is not None and state.next_change_ms <= until_ms:
+            self.counters.expiries += 1
+            self._rescore(subject_id, state, state.next_change_ms, "", "expiry", out)
+            out.append(fx.StateChanged(subject_id))
+
+    # --- re-scoring ----------------------------------------------------------------------
+
+    def _rescore(
+        self,
+        subject_id: str,
+        state: EntityState,
+        as_of_ms: int,
+        event_id: str,
+        cause: str,
+        out: list[fx.Effect],
+        record: Record | None = None,
+    ) -> None:
+        before = last_score(state)
+        scored = evaluate(state, as_of_ms, self.scorecard)
+        state.record_score(scored, as_of_ms)
+        if scored.next_change_at is not None:
+            self.clock.schedule(scored.next_change_at, subject_id)
+        if before is None or scored.score != before.score or scored.reasons != before.reasons:
+            self.counters.score_changes += 1
+            out.append(
+                fx.ScoreChanged(
+                    subject_id,
+                    state.subject_type,
+                    state.subject_name,
+                    state.sector,
+                    state.district,
+                    as_of_ms,
+                    scored.score,
+                    scored.grade,
+                    before.score if before else None,
+                    before.grade if before else None,
+                    event_id,
+                    cause,
+                    scored.reasons,
+                    len(state.records),
+                    state.last_event_at,
+                    state.version,
+                )
+            )
+        anomaly = probability = None
+        if self.model is not None:
+            anomaly, probability = self._ask_models(self.model, state, scored, as_of_ms, record)
+            out.append(fx.ModelOpinion(subject_id, as_of_ms, anomaly, probability))
+        transition = Transition.of(
+            state,
+            before,
+            scored,
+            as_of_ms,
+            record,
+            anomaly_score=anomaly,
+            default_probability=probability,
+        )
+        self._judge(subject_id, transition, out)
+
+    def _ask_models(
+        self,
+        model: Models,
+        state: EntityState,
+        scored: ScoreResult,
+        as_of_ms: int,
+        record: Record | None,
+    ) -> tuple[float | None, float | None]:
+        """The models' opinion of a re-scoring; a failing model never stops the scoring.
+
+        A model that raises (say, restored from a checkpoint an older version wrote)
+        is replaced by a fresh one, which learns from scratch; if that one fails too,
+        the engine goes on with the rules alone. Each failure is logged.
+        """
+        try:
+            return model.observe(state, scored, as_of_ms, record)
+        except Exception:
+            self.counters.model_errors += 1
+            if self.counters.model_errors > 1:
+                log.exception("early-warning models failed again; going on with the rules alone")
+                self.model = None
+                return None, None
+            log.exception("early-warning models failed; starting them afresh")
+            self.model = EarlyWarning(model.feature_states)
+            return None, None
+
+    def _judge(self, subject_id: str, transition: Transition, out: list[fx.Effect]) -> None:
+        """Let the warning rules look at the transition; say what they open, raise or close."""
+        alerts = self.alert_states.get(subject_id)
+        fresh = alerts is None
+        if alerts is None:
+            alerts = AlertState()
+        updates = judge(alerts, transition, self.policies)
+        if alerts or not fresh:
+            self.alert_states[subject_id] = alerts
+            out.append(fx.StateChanged(subject_id))
+        for update in updates:
+            self.counters.alert_changes += 1
+            out.append(fx.WarningChanged(update, transition.at_ms))
+
+
+def _memo(wire: bytes, origin: fx.Origin) -> str:
+    """What a parked event needs to be said again later: its wire JSON and its origin."""
+    return orjson.dumps({"w": wire.decode(), "s": list(origin)}).decode()
+
+
+def _unmemo(memo: str) -> tuple[bytes, fx.Origin]:
+    """The inverse of :func:`_memo` (an empty memo: nothing known)."""
+    if not memo:
+        return b"", ()
+    doc = orjson.loads(memo)
+    wire: str = doc["w"]
+    return wire.encode(), tuple(doc["s"])
+
+
+def _parked(state: EntityState, event_id: str) -> fx.Origin | None:
+    """The origin of a still parked event with this id, if it is parked."""
+    for parked in state.parked:
+        if parked.record.event_id == event_id:
+            return _unmemo(parked.memo)[1]
+    return None
