@@ -37,6 +37,7 @@ from typing import Any
 
 from creditbrain.engine import Engine
 from creditbrain.engine.subject import FeatureStates, SubjectRecord
+from creditbrain.models import checkpoint
 from creditbrain.models.features import FeatureState, sparse_features
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning, Opinion
@@ -128,7 +129,7 @@ def split(city: list[bytes], warm: bytes) -> dict[str, float]:
         def __setitem__(self, subject_id: str, value: FeatureState) -> None:
             super().__setitem__(subject_id, value)
 
-    model = EarlyWarning.from_bytes(warm)
+    model = checkpoint.load(warm)
     for name, learner in model.learners.items():
         for method in ("advance", "predict_proba_one", "push"):
             setattr(learner, method, _timed(parts, f"{name}.{method}", getattr(learner, method)))
@@ -168,7 +169,7 @@ def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
     first = min(event.occurred_at for event in city).date()
     model = EarlyWarning()
     replay(events(scale, seed + 1, first - timedelta(days=365)), model)
-    warm = model.to_bytes()
+    warm = checkpoint.dump(model)
     cpu = time.process_time
     load_before = os.getloadavg()
     per_event, cpu_per_event = [], []
@@ -178,7 +179,7 @@ def models(scale: float = 0.2, seed: int = 3, runs: int = 5) -> dict[str, Any]:
         replay(city, None)
         baseline = cpu() - started
         started = cpu()
-        calls, spent = replay(city, model := EarlyWarning.from_bytes(warm))
+        calls, spent = replay(city, model := checkpoint.load(warm))
         cpu_per_event.append(1e6 * (cpu() - started - baseline) / calls)
         per_event.append(1e6 * spent / calls)
     memo = memo_json(list(model.feature_states.values()))

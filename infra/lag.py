@@ -1,8 +1,8 @@
 """How far a consumer group is behind: what the demo and the tests wait on.
 
-The end of a partition comes from :func:`creditbrain.streams.compat_tansu.true_highwaters`
-when the broker is Tansu (its ListOffsets answer can be short), else from
-ListOffsets itself.
+The end of a partition comes from :func:`creditbrain.streams.kafka_io.end_offsets`:
+exact from a fetch when the broker is Tansu (its ListOffsets answer can be short),
+else from ListOffsets itself.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.structs import TopicPartition
+
+from creditbrain.streams import kafka_io
 
 
 def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
@@ -26,29 +28,11 @@ def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]
         consumer.close()
 
 
-def end_offsets(
-    bootstrap: str, tps: Sequence[TopicPartition], tansu: bool
-) -> dict[TopicPartition, int]:
-    """The true end offset of each partition."""
-    if not tps:
-        return {}
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    try:
-        listed: dict[TopicPartition, int] = consumer.end_offsets(list(tps))
-    finally:
-        consumer.close()
-    if not tansu:
-        return listed
-    from creditbrain.streams.compat_tansu import true_highwaters
-
-    return true_highwaters(bootstrap, listed)
-
-
 def committed_and_ends(
     bootstrap: str, group: str, tps: Sequence[TopicPartition], tansu: bool
 ) -> dict[TopicPartition, tuple[int, int]]:
     """``(committed offset, end offset)`` of each partition for ``group`` (0: nothing committed)."""
-    ends = end_offsets(bootstrap, tps, tansu)
+    ends = kafka_io.end_offsets(bootstrap, tps, exact=tansu)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         committed = admin.list_group_offsets(group).get(group, {})

@@ -28,7 +28,7 @@ from mode import ServiceT
 
 from creditbrain.engine.subject import FeatureStates
 from creditbrain.infra.lag import backlog
-from creditbrain.models.checkpoint import CheckpointError
+from creditbrain.models import checkpoint
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import (
@@ -41,15 +41,11 @@ from creditbrain.schemas.contract import (
     topic_name,
 )
 from creditbrain.schemas.events import ParseContext
+from creditbrain.streams.checkpoints import EARLY_WARNING_KEY, ModelKeeper, models_topic
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, Inbound
-from creditbrain.streams.models import (
-    EARLY_WARNING_KEY,
-    METRIC_COUNTS,
-    ModelKeeper,
-    SeriesWatch,
-)
+from creditbrain.streams.models import METRIC_COUNTS, SeriesWatch
 from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProducer
 from creditbrain.streams.policies import PolicyFollower
 from creditbrain.streams.processor import BatchResult, Processor
@@ -194,7 +190,7 @@ def _model_keeper(
     def snapshot(everything: bool) -> dict[str, bytes]:
         blobs = watch.checkpoints(everything)
         if processor.model is not None:
-            blobs[EARLY_WARNING_KEY] = processor.model.to_bytes()
+            blobs[EARLY_WARNING_KEY] = checkpoint.dump(processor.model)
         return blobs
 
     def loaded(latest: dict[str, bytes]) -> None:
@@ -202,15 +198,15 @@ def _model_keeper(
         if blob is None or processor.model is None:
             return
         try:
-            processor.model = EarlyWarning.from_bytes(blob, features)
-        except CheckpointError as error:
+            processor.model = checkpoint.load(blob, features)
+        except checkpoint.CheckpointError as error:
             log.warning("early-warning checkpoint not used (%s): learning from scratch", error)
             return
         log.info("early-warning models restored: %s", processor.model.learned)
 
     return ModelKeeper(
         config.bootstrap,
-        f"{config.app_id}-models",
+        models_topic(config.app_id),
         snapshot,
         loaded,
         interval=config.checkpoint_interval,
@@ -329,7 +325,7 @@ def create_stream(config: StreamConfig) -> Stream:
         request_timeout_ms=(
             _EMBEDDED_REQUEST_TIMEOUT_MS if config.embedded_broker else DEFAULT_REQUEST_TIMEOUT_MS
         ),
-        fence_topic=f"{config.app_id}-models",
+        fence_topic=models_topic(config.app_id),
     )
     subjects = _table(app, config, "subjects", "entity_state")
     subjects_log = subjects.changelog_topic.get_topic_name()
@@ -345,9 +341,8 @@ def create_stream(config: StreamConfig) -> Stream:
     watch = SeriesWatch(lambda: processor.policies)
     stream = Stream(app=app, processor=processor, table=subjects, on_batch=[], watch=watch)
     stream.services.append(publisher)
-    stream.services.append(
-        PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
-    )
+    follower = PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
+    stream.services.append(follower)
 
     keeper = stream.keeper = _model_keeper(config, processor, watch, feature_states, publisher)
     stream.services.append(keeper)
@@ -370,12 +365,14 @@ def create_stream(config: StreamConfig) -> Stream:
     async def watch_series(partials: StreamT[bytes]) -> None:
         async for batch in _batches(partials, config):
             await keeper.ready.wait()
+            await follower.ready.wait()
             await publisher.publish(watch.process(_inbound(batch), keeper.latest))
 
     @app.agent(source, name="score")
     async def score(events: StreamT[bytes]) -> None:
         async for batch in _batches(events, config):
             await keeper.ready.wait()
+            await follower.ready.wait()  # judged by the policies in force, not the defaults
             result = processor.process(_inbound(batch))
             changelog = [
                 (subjects_log, partition, key.encode(), subjects.data[key].to_json())

@@ -44,10 +44,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
+
+from creditbrain.streams.kafka_io import PartitionReader
 
 log = logging.getLogger(__name__)
 
@@ -224,60 +225,28 @@ class SentWarnings:
         return self.read_back
 
     async def read(self, bootstrap: str, since: Positions | None) -> tuple[set[Sent], int]:
-        """The changes on the warning topics from ``since`` to their ends, and the records read."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=20,  # the embedded broker's fetch delay grows with it
-        )
-        await consumer.start()
-        try:
-            present = await consumer.topics()
-            tps = [
-                TopicPartition(topic, p)
-                for topic in sorted(self.topics & present)
-                for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            found: set[Sent] = set()
+        """The changes on the warning topics from ``since`` to their ends, and the records read.
+
+        The ends reached are what this worker knows of the topics from then on.
+        """
+        found: set[Sent] = set()
+
+        def collect(tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+            for record in records:
+                change = change_of(record.headers)
+                if change is not None:
+                    found.add((tp.topic, *change))
+
+        async with PartitionReader(bootstrap) as reader:
+            tps = await reader.partitions(self.topics)
             if not tps:
                 return found, 0
-            consumer.assign(tps)
-            for tp in tps:
-                start = None if since is None else since.get(tp.topic, {}).get(tp.partition, 0)
-                if start is None:
-                    await consumer.seek_to_beginning(tp)
-                else:
-                    consumer.seek(tp, start)
-            return found, await self._read_to_end(consumer, tps, found)
-        finally:
-            await consumer.stop()
-
-    async def _read_to_end(
-        self, consumer: AIOKafkaConsumer, tps: list[TopicPartition], found: set[Sent]
-    ) -> int:
-        """Collect the changes of every record up to the high watermark of each partition.
-
-        The end is the high watermark a fetch reports: the embedded broker's
-        ListOffsets answer can be short of it (KNOWN_ISSUES item 1).
-        """
-        read = 0
-        waiting = set(tps)
-        while waiting:
-            batches: Mapping[TopicPartition, list[Any]] = await consumer.getmany(
-                *waiting, timeout_ms=200
+            await reader.assign(
+                {
+                    tp: None if since is None else since.get(tp.topic, {}).get(tp.partition, 0)
+                    for tp in tps
+                }
             )
-            for tp, records in batches.items():
-                read += len(records)
-                for record in records:
-                    self.delivered(tp.topic, tp.partition, record.offset)
-                    change = change_of(record.headers)
-                    if change is not None:
-                        found.add((tp.topic, *change))
-            for tp in list(waiting):
-                highwater = consumer.highwater(tp)
-                if highwater is not None and await consumer.position(tp) >= highwater:
-                    parts = self.ends[tp.topic]
-                    parts[tp.partition] = max(parts.get(tp.partition, 0), highwater)
-                    waiting.discard(tp)
-        return read
+            for tp, end in (await reader.read_to_end(collect)).items():
+                self.delivered(tp.topic, tp.partition, end - 1)
+            return found, reader.read

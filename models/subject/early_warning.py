@@ -164,24 +164,6 @@ class EarlyWarning:
             learner.push(subject_id, x, at_ms, weight)
         return opinion
 
-    def to_bytes(self) -> bytes:
-        """A checkpoint (:func:`creditbrain.models.checkpoint.dump`)."""
-        # Imported here: the checkpoint module imports this one.
-        from creditbrain.models.checkpoint import dump
-
-        data: bytes = dump(self)
-        return data
-
-    @classmethod
-    def from_bytes(
-        cls, data: bytes, feature_states: MutableMapping[str, FeatureState] | None = None
-    ) -> EarlyWarning:
-        """The model of a checkpoint (:func:`creditbrain.models.checkpoint.load`)."""
-        from creditbrain.models.checkpoint import load
-
-        model: EarlyWarning = load(data, feature_states)
-        return model
-
     @property
     def learners(self) -> dict[str, DelayedLabels]:
         """The two delayed-label learners by name (``trajectory``, ``predictor``)."""

@@ -115,7 +115,7 @@ def test_a_restored_checkpoint_gives_identical_outputs() -> None:
     features = {
         key: FeatureState.from_json(fs.to_json()) for key, fs in model.feature_states.items()
     }
-    restored = EarlyWarning.from_bytes(model.to_bytes(), features)
+    restored = load(dump(model), features)
     twin_states = copy.deepcopy(states)
     assert replay(restored, rest, twin_states) == replay(model, rest, states)
 
@@ -295,7 +295,7 @@ def test_a_checkpoint_of_format_2_is_read_and_learning_goes_on_identically() -> 
     for learner in old.learners.values():
         learner._pending = [(a, s, i, tuple(x.items()), w) for a, s, i, x, w in learner._pending]
     blob = MAGIC + bytes([2]) + pickle.dumps(old, protocol=pickle.HIGHEST_PROTOCOL)
-    restored = EarlyWarning.from_bytes(blob, dict(model.feature_states))
+    restored = load(blob, dict(model.feature_states))
     assert all(
         isinstance(entry[3], dict)
         for learner in restored.learners.values()
@@ -304,7 +304,7 @@ def test_a_checkpoint_of_format_2_is_read_and_learning_goes_on_identically() -> 
     twin_states = copy.deepcopy(states)
     assert replay(restored, rest, twin_states) == replay(model, rest, states)
     assert _weights(restored) == _weights(model)
-    assert CHECKPOINT_FORMAT == 3 and model.to_bytes()[4] == 3
+    assert CHECKPOINT_FORMAT == 3 and dump(model)[4] == 3
 
 
 def test_waiting_examples_give_the_garbage_collector_nothing_to_follow() -> None:

@@ -14,8 +14,9 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from creditbrain.models import checkpoint
 from creditbrain.models.subject import EarlyWarning
-from creditbrain.streams.models import EARLY_WARNING_KEY
+from creditbrain.streams.checkpoints import EARLY_WARNING_KEY
 from tests.fixtures.serve import ServeProcess
 from tests.streams.test_stream_integration import city, produce
 
@@ -48,7 +49,7 @@ def latest_model(serve: ServeProcess) -> EarlyWarning:
         blob for key, blob in zip(keys, blobs, strict=True) if key == EARLY_WARNING_KEY.encode()
     ]
     assert early, "no early-warning checkpoint written"
-    return EarlyWarning.from_bytes(early[-1])
+    return checkpoint.load(early[-1])
 
 
 def learned(model: EarlyWarning) -> int:
