@@ -7,7 +7,7 @@ set after a message), :func:`policy_message` the writer's; :class:`PolicyChange`
 is what the audit keeps of a change: who, when, which scope, before, after, why.
 
 Errors are :class:`~creditbrain.schemas.policies.PolicyError` (a
-:class:`~creditbrain.errors.ConfigurationError`) naming the field, e.g.
+:class:`~creditbrain.core.errors.ConfigurationError`) naming the field, e.g.
 ``policy for sector=finance: rules.score_drop: ...``.
 """
 

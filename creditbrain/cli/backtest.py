@@ -23,8 +23,8 @@ from creditbrain.cli.contract import parse_context, read_lines
 from creditbrain.cli.score import parse_as_of
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.engine.replay import Backtest, backtest
+from creditbrain.models import checkpoint
 from creditbrain.models.checkpoint import CheckpointError
-from creditbrain.models.checkpoint import load as load_checkpoint
 from creditbrain.models.scorecard import load_scorecard
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.policies import PolicyError
@@ -66,15 +66,14 @@ def load_policies(path: Path | None) -> PolicySet:
 
 
 def load_models(path: Path) -> EarlyWarning:
-    """Early-warning models from a checkpoint file (``creditbrain models export``)."""
+    """Early-warning models from a checkpoint file (``creditbrain models export-checkpoint``)."""
     try:
-        blob = path.read_bytes()
-    except OSError as error:
-        raise ConfigurationError(f"models {path}: {error.strerror}") from error
-    try:
-        return load_checkpoint(blob)
+        model = checkpoint.read_file(path).early_warning()
     except CheckpointError as error:
         raise ConfigurationError(f"models {path}: {error}") from error
+    if model is None:
+        raise ConfigurationError(f"models {path}: holds no early-warning checkpoint")
+    return model
 
 
 def backtest_command(

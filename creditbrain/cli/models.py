@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
 
-from creditbrain.core.errors import CreditBrainError
+from creditbrain.core.errors import ConfigurationError, CreditBrainError
+from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.series.io import STDIO, detect_csv
+from creditbrain.settings import get_settings
 
 models_app = typer.Typer(help="Run the anomaly detection models on files.", no_args_is_help=True)
 
@@ -68,6 +71,34 @@ def evaluate_command(
         typer.echo(orjson.dumps(report.as_dict()).decode())
     else:
         typer.echo(format_report(report))
+
+
+@models_app.command("export-checkpoint")
+def export_checkpoint_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint file to write.")],
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap servers (default: settings).")
+    ] = None,
+) -> None:
+    """Write the running worker's latest model checkpoints to one file.
+
+    The file starts ``creditbrain backtest --models FILE`` from what the worker has
+    learned. It is read from the worker's checkpoint topic (``<app id>-models``).
+    """
+    from creditbrain.streams.checkpoints import export_checkpoints
+
+    settings = get_settings()
+    server = bootstrap or settings.kafka.bootstrap
+    if not server:
+        raise ConfigurationError(
+            "no broker: pass --bootstrap or set CREDITBRAIN_KAFKA__BOOTSTRAP "
+            "(the embedded broker's address is in `creditbrain serve`'s log)"
+        )
+    try:
+        written = export_checkpoints(server, settings.stream.app_id, out)
+    except CheckpointError as error:
+        raise ConfigurationError(str(error)) from error
+    typer.echo(f"{written} model checkpoints of {settings.stream.app_id} written to {out}")
 
 
 def register(app: typer.Typer) -> None:

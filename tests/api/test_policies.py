@@ -9,7 +9,7 @@ import pytest
 
 from creditbrain.alerts.policy import DEFAULT_POLICIES
 from creditbrain.alerts.policy_changes import apply_policy_message
-from creditbrain.errors import BrokerError
+from creditbrain.core.errors import BrokerError
 from creditbrain.infra.store import Store
 from tests.api.conftest import FakePublisher, TestClient, audit_rows, key_header
 from tests.api.test_subjects import HOSTILE

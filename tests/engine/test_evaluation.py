@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from creditbrain.alerts.policy import PolicySet
-from creditbrain.cli_models import models_app
+from creditbrain.cli.models import models_app
 from creditbrain.engine.evaluation import (
     ANOMALY_THRESHOLDS,
     DEFAULT_ANOMALY_THRESHOLD,

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicyOverride, PolicySet, RulePolicy
 from creditbrain.alerts.policy_changes import PolicyChange, apply_policy_message, policy_message
 from creditbrain.alerts.rules import RULE_NAMES, RuleName
-from creditbrain.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.schemas.policies import PolicyError, Scope
 from creditbrain.schemas.reference import DISTRICTS, SECTORS, Reference
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from creditbrain.alerts.policy import DEFAULT_POLICIES
 from creditbrain.infra.broker import EmbeddedBroker
 from creditbrain.models import checkpoint
 from creditbrain.models.subject import EarlyWarning
-from creditbrain.schemas.policies import DEFAULT_POLICIES
 from creditbrain.streams.checkpoints import (
     EARLY_WARNING_KEY,
     ModelKeeper,

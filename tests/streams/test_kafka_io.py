@@ -17,8 +17,9 @@ from aiokafka import TopicPartition
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition as SyncTopicPartition
 
+from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicyOverride
+from creditbrain.alerts.policy_changes import policy_message
 from creditbrain.infra.broker import EmbeddedBroker, TopicSpec, ensure_topics
-from creditbrain.schemas.policies import DEFAULT_POLICIES, PolicyOverride, policy_message
 from creditbrain.streams.kafka_io import EndNotReached, PartitionReader, end_offsets, true_ends
 from creditbrain.streams.policies import PolicyFollower
 
