@@ -12,6 +12,15 @@ adding a file (and its tests); everything below is built from those files:
   (:mod:`creditbrain.alerts.policy` builds the default policies from the rules);
 * :func:`is_red_event`, the red events the early-warning models learn to foresee.
 
+The rule files, in DOMAIN.md's order: :mod:`.dishonest_debtor_listed` (失信被执行人),
+:mod:`.serious_dishonesty_listed` (严重失信主体名单), :mod:`.government_dishonest`
+(政务失信), :mod:`.grade_fell_to_d` (等级降为差), :mod:`.grade_downgrade` (信用等级下调),
+:mod:`.score_drop` (信用分骤降), :mod:`.social_insurance_arrears_3m` (欠缴社保),
+:mod:`.wage_arrears` (欠薪), :mod:`.penalty_burst` (行政处罚频发),
+:mod:`.anomalous_deterioration` (异常恶化), :mod:`.predicted_serious_default`
+(严重失信风险), :mod:`.first_negative_record` (首次失信记录) and :mod:`.metric_anomaly`
+(系统性风险); what they share is in :mod:`.base`.
+
 >>> RULE_NAMES[:2], RULES["penalty_burst"].level
 (('dishonest_debtor_listed', 'serious_dishonesty_listed'), 'yellow')
 """
