@@ -3,12 +3,14 @@
 Modules:
 
 :mod:`.app`
-    the Faust application: topics, the subject state table, the scoring agent and
+    the Faust application: topics, the subject table, the scoring agent and
     the services beside it (:func:`~.app.create_stream`).
 :mod:`.processor`
-    one batch of input messages in, state changes and output messages out.
+    one batch of input messages through the engine; its effects become output messages.
 :mod:`.messages`
     the records the stream passes around, independent of Faust.
+:mod:`.subjects`
+    the table's entry: a subject's record and the input partition it belongs to.
 :mod:`.models`
     the online models in the stream: per-subject early warning, city-level series
     and their checkpoints on the models topic.
