@@ -33,13 +33,14 @@ from typing import Protocol
 import orjson
 
 from creditbrain.alerts import AlertState, PolicySet, Transition, judge, last_score
+from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.models.features import FeatureState
 from creditbrain.models.scorecard import Applied, Duplicate, ScorecardConfig, apply_event, evaluate
 from creditbrain.models.scorecard import Released as ReleasedRecord
 from creditbrain.models.subject import EarlyWarning, Opinion
 from creditbrain.schemas.events import CreditEvent, ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, parse_event, rejected
-from creditbrain.schemas.state import EntityState, Record, ScoreResult, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
 from . import effects as fx
 from .clock import ExpiryClock

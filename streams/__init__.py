@@ -3,15 +3,21 @@
 Modules:
 
 :mod:`.app`
-    the Faust application: topics, the subject state table, the scoring agent and
+    the Faust application: topics, the subject table, the scoring agent and
     the services beside it (:func:`~.app.create_stream`).
 :mod:`.processor`
-    one batch of input messages in, state changes and output messages out.
+    one batch of input messages through the engine; its effects become output messages.
 :mod:`.messages`
     the records the stream passes around, independent of Faust.
+:mod:`.subjects`
+    the table's entry: a subject's record and the input partition it belongs to.
 :mod:`.models`
-    the online models in the stream: per-subject early warning, city-level series
-    and their checkpoints on the models topic.
+    the online models in the stream: per-subject early warning, city-level series.
+:mod:`.checkpoints`
+    the models' checkpoints on the models topic (``ModelKeeper``), and checkpoint files.
+:mod:`.kafka_io`
+    reading topic-partitions to their true end (the embedded broker's ListOffsets
+    is wrong: KNOWN_ISSUES.md), for every reader that must know where the end is.
 :mod:`.policies`
     supervisors' live warning policies, followed by every worker.
 :mod:`.output`
