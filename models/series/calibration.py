@@ -82,7 +82,7 @@ def poisson_tail(count: float, rate: float) -> float:
     >>> poisson_tail(10**9, 5.0)
     0.0
     >>> round(poisson_tail(1, 30.0), 12)
-    1.8e-11
+    6e-12
     """
     if rate > 1000.0:
         return normal_tail((count - rate) / math.sqrt(rate))
@@ -188,7 +188,7 @@ def graded_score(surprise: float) -> float:
     >>> graded_score(2.0), graded_score(4.75)
     (0.0, 0.5)
     >>> round(graded_score(6.15), 6), round(graded_score(30.0), 4), round(graded_score(300.0), 5)
-    (0.9, 0.9985, 0.99988)
+    (0.9, 0.9986, 0.99988)
     """
     if surprise <= _GRADED_SURPRISE:
         return max(0.0, (surprise - SURPRISE_FLOOR) / (SURPRISE_CEIL - SURPRISE_FLOOR))

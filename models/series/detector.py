@@ -11,8 +11,8 @@ from typing import Any
 from river import base
 
 from .calibration import graded_score, poisson_tail
-from .likelihood import IncidentFilter, RecentDistribution, surprise
 from .forecaster import SeasonalForecaster
+from .likelihood import IncidentFilter, RecentDistribution, surprise
 from .model import SeriesModel
 from .period import autocorrelation_period, calendar_periods, sampling_step
 
@@ -72,8 +72,15 @@ class SeriesDetector(base.AnomalyDetector):
         Points learned after warm-up before the likelihood layer takes over from the
         raw surprise.
     incident
-        Points after a score during which only a higher score is reported (one
-        alarm per incident).
+        Calm points in a row (level below ``calm``) that end an incident; within an
+        incident only a level above its peak is reported (one alarm per incident).
+        0 reports every score.
+    calm
+        Level (``-log10`` of a tail probability) below which a point is calm.
+    likelihood
+        Judge the surprise against the series' own recent surprises.
+    novelty
+        Also judge the value against the series' own recent values.
 
     Examples
     --------
@@ -104,14 +111,13 @@ class SeriesDetector(base.AnomalyDetector):
         history: int = 4096,
         memory: int = 4096,
         min_history: int = 150,
-        incident: int = 144,
-        novelty: bool = True,
-        discount_only: bool = False,
+        incident: int = 36,
         likelihood: bool = True,
+        novelty: bool = True,
+        calm: float = 3.0,
     ) -> None:
         self.likelihood = likelihood
         self.novelty = novelty
-        self.discount_only = discount_only
         self.warmup = warmup
         self.alpha = alpha
         self.beta = beta
@@ -124,9 +130,10 @@ class SeriesDetector(base.AnomalyDetector):
         self.memory = memory
         self.min_history = min_history
         self.incident = incident
+        self.calm = calm
         self._surprises = RecentDistribution(memory)
-        self._values = RecentDistribution(memory)
-        self._incidents = IncidentFilter(incident)
+        self._values = RecentDistribution(memory, seen_exact=True)
+        self._incidents = IncidentFilter(incident, calm)
         self._cached: tuple[tuple[tuple[float, float], int], float] | None = None
         self._cached_raw = 0.0
         self._buffer: deque[tuple[float, float]] = deque(maxlen=max(history, warmup))
@@ -173,11 +180,13 @@ class SeriesDetector(base.AnomalyDetector):
         raw = surprise(self.tail_one(x))
         level = raw
         if len(self._surprises) >= self.min_history:
-            level = surprise(self._surprises.upper(raw)) if self.likelihood else raw
-            if self.discount_only:
-                level = min(level, raw)
+            judged = surprise(self._surprises.upper(raw)) if self.likelihood else raw
             if self.novelty:
-                level = max(level, surprise(self._values.two_sided(point[1])))
+                judged = max(judged, surprise(self._values.two_sided(point[1])))
+            # The series' history can only make a surprise less surprising: a series
+            # that is calm by the null keeps the null's verdict, and a new value that
+            # the forecast expected (a random walk reaching a new high) is no alarm.
+            level = min(raw, judged)
         self._cached = (key, level)
         self._cached_raw = raw
         return level
@@ -216,8 +225,9 @@ class SeriesDetector(base.AnomalyDetector):
                 self._start()
             return
         level = self._level(x)
-        assert level is not None  # started, and the value is readable
-        self._surprises.add(self._cached_raw)
+        level = 0.0 if level is None else level
+        if not self._incidents.aftermath(level):
+            self._surprises.add(self._cached_raw)
         self._values.add(y)
         self._incidents.add(level)
         if self._counts:

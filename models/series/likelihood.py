@@ -30,17 +30,19 @@ from collections import deque
 __all__ = ["IncidentFilter", "RecentDistribution"]
 
 _TINY = 1e-300
+_LN2 = math.log(2.0)
 
 
 class RecentDistribution:
     """Empirical distribution of the last ``memory`` values, with exponential tails.
 
-    Within the bulk the tail probability of ``x`` is the share of remembered values at
-    least as extreme (plus one, so that nothing seen is impossible). Beyond the
-    ``share`` most extreme values (at least ``min_tail`` of them) the tail is
-    extrapolated as an exponential fitted to their mean excess, a generalised Pareto
-    tail of shape 0 (peaks over a threshold): a value far beyond everything seen is
-    graded by how far, instead of scoring like any new record.
+    Within the range seen the tail probability of ``x`` is the share of remembered
+    values at least as extreme (plus one, so that nothing seen is impossible). Beyond
+    the most extreme value it falls off exponentially, at the rate of the ``share``
+    most extreme values (at least ``min_tail`` of them), read from their median excess
+    (a generalised Pareto tail of shape 0, fitted robustly so that a few huge values
+    do not flatten it): a value far beyond everything seen is graded by how far,
+    instead of scoring like any new record.
 
     Parameters
     ----------
@@ -50,6 +52,12 @@ class RecentDistribution:
         Share of the remembered values that make up each tail.
     min_tail
         Fewest values in a tail.
+    seen_exact
+        Extrapolate only beyond the most extreme value remembered, counting within the
+        whole range seen (for values, which may sit on a few discrete levels: a level
+        visited ten times is not rare however far it is from the bulk). Otherwise the
+        exponential starts at the tail, which also grades values within the range
+        (for surprises, whose tail is what the layer is about).
 
     Examples
     --------
@@ -64,8 +72,11 @@ class RecentDistribution:
     (0.021, 1.0)
     """
 
-    def __init__(self, memory: int = 4096, share: float = 0.01, min_tail: int = 5) -> None:
+    def __init__(
+        self, memory: int = 4096, share: float = 0.01, min_tail: int = 5, seen_exact: bool = False
+    ) -> None:
         self.memory = memory
+        self.seen_exact = seen_exact
         self.share = share
         self.min_tail = min_tail
         self._order: deque[float] = deque()
@@ -91,11 +102,12 @@ class RecentDistribution:
         if not n:
             return 1.0
         k = self._tail_size()
-        start = values[n - k]
+        start = values[-1] if self.seen_exact else values[n - k]
         if x <= start:
             return (n - bisect.bisect_left(values, x) + 1) / (n + 1)
-        excess = sum(values[n - k :]) / k - start
-        return k / (n + 1) * math.exp(-(x - start) / self._positive(excess))
+        scale = self._positive((values[n - 1 - k // 2] - values[n - k]) / _LN2)
+        beyond = (n - bisect.bisect_left(values, start) + 1) / (n + 1)
+        return beyond * math.exp(-(x - start) / scale)
 
     def lower(self, x: float) -> float:
         """Probability of a value at most ``x``; 1 while nothing is remembered."""
@@ -103,11 +115,12 @@ class RecentDistribution:
         if not n:
             return 1.0
         k = self._tail_size()
-        start = values[k - 1]
+        start = values[0] if self.seen_exact else values[k - 1]
         if x >= start:
             return (bisect.bisect_right(values, x) + 1) / (n + 1)
-        excess = start - sum(values[:k]) / k
-        return k / (n + 1) * math.exp(-(start - x) / self._positive(excess))
+        scale = self._positive((values[k // 2] - values[k - 1]) / _LN2)
+        beyond = (bisect.bisect_right(values, start) + 1) / (n + 1)
+        return beyond * math.exp(-(start - x) / scale)
 
     def two_sided(self, x: float) -> float:
         """Probability of a value at least as far out as ``x`` on either side, capped at 1."""
@@ -123,45 +136,70 @@ class RecentDistribution:
 
 
 class IncidentFilter:
-    """Keeps a score only when it tops every score of the last ``span`` points.
+    """One alarm per incident: a score is kept only when it tops the incident so far.
 
     The points that follow an alarm within the same incident are usually surprising
-    too; an alarm for each of them says nothing new. A score is therefore passed on
-    only if it is higher than all of the ``span`` scores before it (the incident has
-    got worse, or it is a new one), and set to 0 otherwise. No threshold is involved,
-    so the rule is the same whatever threshold a reader applies later.
+    too; an alarm for each of them says nothing new. An incident starts with a level
+    of at least ``calm`` and lasts until ``span`` levels in a row have stayed below
+    it. Within an incident a level is passed on only if it is higher than every level
+    before it in the incident (the incident has got worse), and set to 0 otherwise. No
+    alarm threshold is involved, so the rule is the same whatever threshold a reader
+    applies later.
+
+    The points within ``span`` of an incident's peak that do not top it are its
+    *aftermath* (:meth:`aftermath`): the detector keeps them out of the history its
+    surprises are judged against, so that the trail of one anomaly does not teach it
+    that the next one is normal. Beyond ``span`` points from the peak a lasting state
+    is learned again.
+
+    Parameters
+    ----------
+    span
+        Points below ``calm`` in a row that end an incident; 0 for no incidents.
+    calm
+        Level (``-log10`` of a tail probability) below which a point is calm.
 
     Examples
     --------
-    >>> incidents = IncidentFilter(span=3)
-    >>> [incidents.filter(s) for s in [0.1, 0.9, 0.8, 0.95, 0.2, 0.1, 0.1, 0.3]]
-    [0.1, 0.9, 0.0, 0.95, 0.0, 0.0, 0.0, 0.3]
+    >>> incidents = IncidentFilter(span=2, calm=2.0)
+    >>> [incidents.filter(s) for s in [1.0, 5.0, 4.0, 6.0, 1.0, 3.0, 1.0, 1.0, 3.0]]
+    [1.0, 5.0, 0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 3.0]
     """
 
-    def __init__(self, span: int = 144) -> None:
+    def __init__(self, span: int = 36, calm: float = 3.0) -> None:
         self.span = span
-        # (position, score) with scores decreasing: the maximum of the span is first.
-        self._peaks: deque[tuple[int, float]] = deque()
-        self._position = 0
+        self.calm = calm
+        self._peak = -math.inf
+        self._quiet = 0
+        self._since_peak = 0
 
     def peak(self) -> float:
-        """Highest score of the last ``span`` points (-inf if none)."""
-        while self._peaks and self._peaks[0][0] < self._position - self.span:
-            self._peaks.popleft()
-        return self._peaks[0][1] if self._peaks else -math.inf
+        """Highest level of the current incident (-inf outside incidents)."""
+        return self._peak
 
-    def filter(self, score: float) -> float:
-        """The score to report for ``score``; remembers ``score`` itself."""
-        kept = score if score > self.peak() else 0.0
-        self.add(score)
+    def aftermath(self, level: float) -> bool:
+        """Whether ``level`` follows the incident's peak closely without topping it."""
+        return level <= self._peak and self._since_peak < self.span
+
+    def filter(self, level: float) -> float:
+        """The score to report for ``level``; remembers ``level`` itself."""
+        kept = level if level > self._peak else 0.0
+        self.add(level)
         return kept
 
-    def add(self, score: float) -> None:
-        """Remember ``score`` as the newest point's."""
-        while self._peaks and self._peaks[-1][1] <= score:
-            self._peaks.pop()
-        self._peaks.append((self._position, score))
-        self._position += 1
+    def add(self, level: float) -> None:
+        """Remember ``level`` as the newest point's."""
+        if self.span <= 0:
+            return  # no incidents: every level is reported
+        self._since_peak += 1
+        if level >= self.calm:
+            self._quiet = 0
+            if level > self._peak:
+                self._peak, self._since_peak = level, 0
+            return
+        self._quiet += 1
+        if self._quiet >= self.span:
+            self._peak = -math.inf
 
 
 def surprise(p: float) -> float:
