@@ -133,3 +133,27 @@ def test_the_watch_module_needs_no_kafka() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_any_magnitude_sign_flat_stretch_or_change_of_sampling_scores_in_range() -> None:
+    rng = random.Random(11)
+    flat_then_step = [5.0] * 1500 + [9.0] * 500
+    negative = [-1e6 + rng.gauss(0.0, 1e3) for _ in range(2000)]
+    tiny = [1e-9 * (1.0 + 0.01 * rng.random()) for _ in range(2000)]
+    for values in (flat_then_step, negative, tiny):
+        scores = scores_of(SeriesDetector(), values)
+        assert all(0.0 <= s < 1.0 and math.isfinite(s) for s in scores)
+    # The step off a long flat stretch is one alarm, at the step.
+    scores = scores_of(SeriesDetector(), flat_then_step)
+    assert scores.index(max(scores)) == 1500
+    assert sum(s >= 0.5 for s in scores) == 1
+    # Sampling that changes from 5 minutes to 1 hour halfway.
+    detector, out = SeriesDetector(), []
+    t = 1_704_067_200.0
+    for i in range(3000):
+        t += 300.0 if i < 1500 else 3600.0
+        x: dict[Hashable, Any] = {"timestamp": t, "value": 50.0 + rng.gauss(0.0, 1.0)}
+        out.append(detector.score_one(x))
+        detector.learn_one(x)
+    assert all(0.0 <= s < 1.0 for s in out)
+    assert sum(s >= 0.9 for s in out) <= 3
