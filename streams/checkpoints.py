@@ -32,9 +32,9 @@ from mode import Service
 
 from creditbrain.models import checkpoint
 from creditbrain.models.features import FeatureState
+from creditbrain.models.series.watch import SeriesTrack
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.streams.kafka_io import READ_FETCH_MAX_WAIT_MS, PartitionReader
-from creditbrain.streams.models import SeriesTrack
 
 log = logging.getLogger(__name__)
 

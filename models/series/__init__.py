@@ -21,14 +21,23 @@ variance change is absorbed, so it is flagged at its onset and not forever after
 Counts (non-negative integers) are first put through Anscombe's square-root
 transform, which gives Poisson noise the same scale at every level.
 
+On real metrics that null is often wrong in ways that differ from series to series
+(routine bursts, a nightly job), so the raw surprise is finally judged against the
+series' own history (:mod:`.likelihood`): how unusual this surprise is among the
+series' recent surprises, and how far the value is outside its recent values; one
+incident then gives one alarm at its onset, and scores are graded up to 1 without a
+plateau.
+
 Modules: the sampling step and candidate periods (:mod:`.period`), the forecaster
 (:mod:`.forecaster`), its residuals' short memory (:mod:`.autoregression`), scale
 (:mod:`.scale`) and tail (:mod:`.tail`), the shift and variance detectors
 (:mod:`.shift`, :mod:`.variance`), one forecaster with its judges (:mod:`.model`),
 the calibration (:mod:`.calibration`), the detector that runs them side by side
-(:mod:`.detector`) and the naive baseline it has to beat (:mod:`.zscore`). The file
-side (CSV in, CSV out, errors with line numbers) is in :mod:`.io`, the labelled
-synthetic benchmark in :mod:`.synthetic` and :mod:`.evaluate`.
+(:mod:`.detector`) and the naive baseline it has to beat (:mod:`.zscore`).
+
+The file side (CSV in, CSV out, errors with line numbers) is in :mod:`.io`, the
+labelled synthetic benchmark in :mod:`.synthetic` and :mod:`.evaluate`, the
+city-level watch of daily counts in :mod:`.watch`.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from __future__ import annotations
 from .autoregression import ResidualAutoregression
 from .detector import SeriesDetector
 from .forecaster import SeasonalForecaster
+from .likelihood import IncidentFilter, RecentDistribution
 from .model import SeriesModel
 from .scale import RobustScale
 from .shift import LevelShiftDetector
@@ -44,7 +54,9 @@ from .variance import VarianceShiftDetector
 from .zscore import RollingZScore
 
 __all__ = [
+    "IncidentFilter",
     "LevelShiftDetector",
+    "RecentDistribution",
     "ResidualAutoregression",
     "RobustScale",
     "RollingZScore",

@@ -14,11 +14,13 @@ three thresholds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 __all__ = [
     "SURPRISE_CEIL",
     "SURPRISE_FLOOR",
     "cusum_tail",
+    "graded_score",
     "normal_tail",
     "poisson_tail",
     "score_from_tail",
@@ -32,6 +34,7 @@ SURPRISE_CEIL = 6.5
 
 _SQRT2 = math.sqrt(2.0)
 _TINY = 1e-300
+_LOG_TINY = math.log(_TINY)
 _SIEGMUND_OFFSET = 1.166
 
 
@@ -59,7 +62,7 @@ def poisson_tail(count: float, rate: float) -> float:
     Twice the smaller of ``P(X <= count)`` and ``P(X >= count)`` for a Poisson
     variable, capped at 1. A non-integer count is rounded towards the expected rate,
     the generous direction. Beyond 1,000 expected events the Gaussian approximation
-    is used.
+    is used. The cost does not grow with the count.
 
     Parameters
     ----------
@@ -76,19 +79,46 @@ def poisson_tail(count: float, rate: float) -> float:
     0.0
     >>> poisson_tail(0, 0.3)
     1.0
+    >>> poisson_tail(10**9, 5.0)
+    0.0
+    >>> round(poisson_tail(1, 30.0), 12)
+    6e-12
     """
     if rate > 1000.0:
         return normal_tail((count - rate) / math.sqrt(rate))
     k = math.floor(count) if count > rate else math.ceil(count)
     if rate <= 0.0:
         return 1.0 if k <= 0 else 0.0
-    term = math.exp(-rate)
-    below = 0.0  # P(X < k)
-    for i in range(k):
-        below += term
-        term *= rate / (i + 1)
-    at_most = below + term  # P(X <= k)
-    return min(1.0, 2.0 * min(at_most, 1.0 - below))
+    # One tail is summed outward from k, where its terms shrink at least geometrically,
+    # so the cost depends on the rate (at most 1,000 here) and never on the count: a
+    # counter of bytes (10^8 per point) costs as little as a counter of events.
+    log_rate = math.log(rate)
+    log_term = k * log_rate - rate - math.lgamma(k + 1.0)
+    if k > rate:
+        tail = _sum_outward(log_term, lambda i: log_rate - math.log(i + 1.0), k, 1)
+    else:
+        tail = _sum_outward(log_term, lambda i: math.log(i) - log_rate, k, -1)
+    return min(1.0, 2.0 * tail)
+
+
+def _sum_outward(log_term: float, log_ratio: Callable[[int], float], k: int, way: int) -> float:
+    """Sum of Poisson probabilities from ``k`` outward (``way`` = +1 up, -1 down).
+
+    ``log_ratio(i)`` is the log of the ratio of the next term to the term at ``i``.
+    The sum stops when a term no longer adds to it in double precision or at 0.
+    """
+    if log_term < _LOG_TINY:
+        return 0.0
+    term = math.exp(log_term)
+    total = 0.0
+    i = k
+    while term > total * 1e-17 and i >= 0:
+        total += term
+        if way < 0 and i == 0:
+            break
+        term *= math.exp(log_ratio(i))
+        i += way
+    return total
 
 
 def cusum_tail(statistic: float, drift: float) -> float:
@@ -137,3 +167,30 @@ def score_from_tail(p: float) -> float:
     surprise = -math.log10(max(p, _TINY))
     score = (surprise - SURPRISE_FLOOR) / (SURPRISE_CEIL - SURPRISE_FLOOR)
     return min(1.0, max(0.0, score))
+
+
+_GRADED_FROM = 0.9
+_GRADED_SURPRISE = SURPRISE_FLOOR + _GRADED_FROM * (SURPRISE_CEIL - SURPRISE_FLOOR)
+_GRADED_SCALE = (1.0 - _GRADED_FROM) * (SURPRISE_CEIL - SURPRISE_FLOOR)
+
+
+def graded_score(surprise: float) -> float:
+    """Map a surprise ``-log10 p`` to a score in [0, 1) that keeps ranking to the top.
+
+    Up to score 0.9 this is :func:`score_from_tail`'s linear map, so thresholds of
+    0.5, 0.7 and 0.9 keep their meaning; beyond it the score approaches 1
+    hyperbolically (with the same slope where the two meet), so a surprise of 300 still
+    outranks one of 30 at six decimals: no plateau of 1.000s in which every point of
+    a series ties.
+
+    Examples
+    --------
+    >>> graded_score(2.0), graded_score(4.75)
+    (0.0, 0.5)
+    >>> round(graded_score(6.15), 6), round(graded_score(30.0), 4), round(graded_score(300.0), 5)
+    (0.9, 0.9986, 0.99988)
+    """
+    if surprise <= _GRADED_SURPRISE:
+        return max(0.0, (surprise - SURPRISE_FLOOR) / (SURPRISE_CEIL - SURPRISE_FLOOR))
+    beyond = (surprise - _GRADED_SURPRISE) / _GRADED_SCALE
+    return 1.0 - (1.0 - _GRADED_FROM) / (1.0 + beyond)

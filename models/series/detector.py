@@ -10,8 +10,9 @@ from typing import Any
 
 from river import base
 
-from .calibration import poisson_tail
+from .calibration import graded_score, poisson_tail
 from .forecaster import SeasonalForecaster
+from .likelihood import IncidentFilter, RecentDistribution, surprise
 from .model import SeriesModel
 from .period import autocorrelation_period, calendar_periods, sampling_step
 
@@ -64,6 +65,22 @@ class SeriesDetector(base.AnomalyDetector):
         Largest seasonal profile considered (10,080 is a week by the minute).
     history
         Points kept to find data-driven periods and to train a new candidate on.
+    memory
+        Points of the series' own history that its surprises and values are judged
+        against (the likelihood layer).
+    min_history
+        Points learned after warm-up before the likelihood layer takes over from the
+        raw surprise.
+    incident
+        Calm points in a row (level below ``calm``) that end an incident; within an
+        incident only a level above its peak is reported (one alarm per incident).
+        0 reports every score.
+    calm
+        Level (``-log10`` of a tail probability) below which a point is calm.
+    likelihood
+        Judge the surprise against the series' own recent surprises.
+    novelty
+        Also judge the value against the series' own recent values.
 
     Examples
     --------
@@ -92,7 +109,15 @@ class SeriesDetector(base.AnomalyDetector):
         seasonal_gain: float = 0.85,
         max_phases: int = 10_080,
         history: int = 4096,
+        memory: int = 4096,
+        min_history: int = 150,
+        incident: int = 36,
+        likelihood: bool = True,
+        novelty: bool = True,
+        calm: float = 3.0,
     ) -> None:
+        self.likelihood = likelihood
+        self.novelty = novelty
         self.warmup = warmup
         self.alpha = alpha
         self.beta = beta
@@ -102,6 +127,15 @@ class SeriesDetector(base.AnomalyDetector):
         self.seasonal_gain = seasonal_gain
         self.max_phases = max_phases
         self.history = history
+        self.memory = memory
+        self.min_history = min_history
+        self.incident = incident
+        self.calm = calm
+        self._surprises = RecentDistribution(memory)
+        self._values = RecentDistribution(memory, seen_exact=True)
+        self._incidents = IncidentFilter(incident, calm)
+        self._cached: tuple[tuple[tuple[float, float], int], float] | None = None
+        self._cached_raw = 0.0
         self._buffer: deque[tuple[float, float]] = deque(maxlen=max(history, warmup))
         self._started = False
         self._counts = False
@@ -125,14 +159,50 @@ class SeriesDetector(base.AnomalyDetector):
         return float(x["timestamp"]), y
 
     def score_one(self, x: dict[Hashable, Any]) -> float:
-        """Anomaly score in [0, 1] of the point ``x``; 0 during warm-up or for a missing value."""
+        """Anomaly score in [0, 1] of the point ``x``; 0 during warm-up or for a missing value.
+
+        The score of the point's surprise against the series' own history, kept only
+        if it tops the incident so far (see :mod:`.likelihood`).
+        """
+        level = self._level(x)
+        if level is None:
+            return 0.0
+        return graded_score(level) if level > self._incidents.peak() else 0.0
+
+    def _level(self, x: dict[Hashable, Any]) -> float | None:
+        """How unusual ``x`` is for this series, as ``-log10`` of a tail probability."""
         point = self._read(x)
         if point is None or not self._started:
-            return 0.0
+            return None
+        key = (point, self._learned)
+        if self._cached is not None and self._cached[0] == key:
+            return self._cached[1]
+        raw = surprise(self.tail_one(x))
+        level = raw
+        if len(self._surprises) >= self.min_history:
+            judged = surprise(self._surprises.upper(raw)) if self.likelihood else raw
+            if self.novelty:
+                judged = max(judged, surprise(self._values.two_sided(point[1])))
+            # The series' history can only make a surprise less surprising: a series
+            # that is calm by the null keeps the null's verdict, and a new value that
+            # the forecast expected (a random walk reaching a new high) is no alarm.
+            level = min(raw, judged)
+        self._cached = (key, level)
+        self._cached_raw = raw
+        return level
+
+    def tail_one(self, x: dict[Hashable, Any]) -> float:
+        """Null tail probability of the point ``x``: how often a normal point looks as odd.
+
+        1 during warm-up or for a missing value.
+        """
+        point = self._read(x)
+        if point is None or not self._started:
+            return 1.0
         t, y = point
         model = self._candidates[self._selected]
         if not self._counts:
-            return model.score_one(t, y)
+            return model.tail_one(t, y)
         # Counts are judged on the transformed scale, but never as rarer than a Poisson
         # variable at the forecast rate would make them (two events on a day that
         # usually has none are not an alarm), unless the counter did not move at all
@@ -140,7 +210,7 @@ class SeriesDetector(base.AnomalyDetector):
         least = 0.0
         if self._poisson:
             least = poisson_tail(y, _unstabilise_count(model.forecaster.forecast_one(t)))
-        return model.score_one(t, _stabilise_count(y), least)
+        return model.tail_one(t, _stabilise_count(y), least)
 
     def learn_one(self, x: dict[Hashable, Any]) -> None:
         """Learn the point ``x``; a missing or non-finite value is ignored."""
@@ -150,9 +220,16 @@ class SeriesDetector(base.AnomalyDetector):
         t, y = point
         if not self._started:
             self._buffer.append((t, y))
+            self._values.add(y)
             if len(self._buffer) >= self.warmup:
                 self._start()
             return
+        level = self._level(x)
+        level = 0.0 if level is None else level
+        if not self._incidents.aftermath(level):
+            self._surprises.add(self._cached_raw)
+        self._values.add(y)
+        self._incidents.add(level)
         if self._counts:
             y = _stabilise_count(y)
         self._learn(t, y)

@@ -102,14 +102,19 @@ class SeriesModel:
         ``least_tail`` is a tail probability that the value's own distribution
         guarantees (Poisson for counts): the point is never scored as rarer than that.
         """
+        return score_from_tail(self.tail_one(t, y, least_tail))
+
+    def tail_one(self, t: float, y: float, least_tail: float = 0.0) -> float:
+        """Null tail probability of the value ``y`` at time ``t``: the smallest of the views'.
+
+        ``least_tail`` is as for :meth:`score_one`.
+        """
         _, z_residual, z_innovation = self._standardize(t, y)
         surprise = max(abs(z_residual), abs(z_innovation))
-        point = 0.0
+        point = 1.0
         if surprise > 2.5:
-            point = score_from_tail(max(self._tail.tail(surprise), least_tail))
-        return max(
-            point, self._shift.score_one(z_innovation), self._variance.score_one(z_innovation)
-        )
+            point = max(self._tail.tail(surprise), least_tail)
+        return min(point, self._shift.tail_one(z_innovation), self._variance.tail_one(z_innovation))
 
     def learn_one(self, t: float, y: float) -> None:
         """Learn the value ``y`` at time ``t``."""

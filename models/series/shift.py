@@ -84,10 +84,14 @@ class LevelShiftDetector:
 
     def score_one(self, z: float) -> float:
         """Score the CUSUM as it would stand after the innovation ``z``."""
+        return score_from_tail(self.tail_one(z))
+
+    def tail_one(self, z: float) -> float:
+        """Null tail probability of the CUSUM as it would stand after the innovation ``z``."""
         statistic = max(self._next(z))
         if statistic < 2.0:
-            return 0.0
-        return score_from_tail(2.0 * cusum_tail(statistic, self.drift))
+            return 1.0
+        return min(1.0, 2.0 * cusum_tail(statistic, self.drift))
 
     def learn_one(self, z: float) -> None:
         """Add the innovation ``z``, in standard deviations."""

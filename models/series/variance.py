@@ -86,10 +86,14 @@ class VarianceShiftDetector:
 
     def score_one(self, z: float) -> float:
         """Score the increase of variance as it would stand after the innovation ``z``."""
+        return score_from_tail(self.tail_one(z))
+
+    def tail_one(self, z: float) -> float:
+        """Null tail probability of the increase of variance after the innovation ``z``."""
         short = self._next(z)
         if short < 1.5 * self._long:
-            return 0.0
-        return score_from_tail(normal_tail(self._standardize(short)))
+            return 1.0
+        return normal_tail(self._standardize(short))
 
     def learn_one(self, z: float) -> None:
         """Add the innovation ``z``, in standard deviations."""
