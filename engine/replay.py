@@ -14,10 +14,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
+from creditbrain.alerts import AlertUpdate
 from creditbrain.alerts.policy import PolicySet
+from creditbrain.core.eventtime import day_of, to_epoch_ms
 from creditbrain.models.scorecard import ScorecardConfig, evaluate
+from creditbrain.models.series.watch import SeriesWatch, district_counts
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.parse import Reason
@@ -176,27 +180,48 @@ def backtest(
     model: EarlyWarning | None = None,
     until_ms: int | None = None,
     max_bytes: int = 1024 * 1024,
+    watch: SeriesWatch | None = None,
+    batch_size: int = 1000,
 ) -> tuple[list[dict[str, Any]], Backtest]:
     """Every warning change the stream would publish for ``lines`` under ``policies``.
 
     Returns the changes as JSON-ready objects sorted by event time (stable: changes
     at one moment keep the order in which the stream would send them), and the
     summary. ``until_ms`` lets event time run on after the last message, so that
-    publicity periods end and the warnings they held resolve.
+    publicity periods end and the warnings they held resolve. ``watch`` is the
+    city-level series watch (``metric_anomaly``): it is handed the daily counts of
+    every ``batch_size`` messages, as the worker hands it each batch's; days still
+    within its grace at the end stay open, as in the stream.
     """
     subjects: dict[str, SubjectRecord] = {}
-    engine = Engine(subjects, ctx, config, policies, model, max_bytes=max_bytes)
+    engine = Engine(
+        subjects, ctx, config, policies, model, max_bytes=max_bytes, count_series=watch is not None
+    )
     summary = Backtest(engine.counters, subjects=subjects)
     changes: list[tuple[int, dict[str, Any]]] = []
+
+    def note(update: AlertUpdate, at_ms: int) -> None:
+        change = warning_change(update)
+        changes.append((at_ms, change))
+        _tally(summary, change)
+
+    counts: Counter[tuple[str, str, str, int]] = Counter()
     started = time.perf_counter()
-    for effects in _steps(engine, lines, until_ms):
+    for step, effects in enumerate(_steps(engine, lines, until_ms), start=1):
         for effect in effects:
-            if isinstance(effect, fx.WarningChanged):
-                at_ms, change = warning_change(effect)
-                changes.append((at_ms, change))
-                _tally(summary, change)
-            else:
-                count_verdict(effect, summary.rejected)
+            match effect:
+                case fx.WarningChanged(update, at_ms):
+                    note(update, at_ms)
+                case fx.SeriesCounted(sector, district, kind, occurred_at_ms):
+                    counts[(sector, district, kind, day_of(occurred_at_ms))] += 1
+                case _:
+                    count_verdict(effect, summary.rejected)
+        if watch is not None and counts and step % batch_size == 0:
+            for update in _watch_counts(watch, counts):
+                note(update, to_epoch_ms(datetime.fromisoformat(update.doc["time"])))
+    if watch is not None and counts:
+        for update in _watch_counts(watch, counts):
+            note(update, to_epoch_ms(datetime.fromisoformat(update.doc["time"])))
     summary.seconds = time.perf_counter() - started
     summary.rejected = +summary.rejected
     changes.sort(key=lambda pair: pair[0])
@@ -212,9 +237,26 @@ def _steps(
         yield engine.advance(until_ms)
 
 
-def warning_change(effect: fx.WarningChanged) -> tuple[int, dict[str, Any]]:
-    """One warning change as a line of ``creditbrain backtest``, with its event time (epoch ms)."""
-    update = effect.update
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """Partial counts as the series watch reads them from its topic (one partition here)."""
+
+    value: bytes
+    partition: int = 0
+    offset: int = -1
+
+
+def _watch_counts(
+    watch: SeriesWatch, counts: Counter[tuple[str, str, str, int]]
+) -> list[AlertUpdate]:
+    """Hand the counts gathered so far to the series watch; the warnings of the days it closes."""
+    batch = [_Counts(value) for _, value in district_counts(counts)]
+    counts.clear()
+    return watch.process(batch)
+
+
+def warning_change(update: AlertUpdate) -> dict[str, Any]:
+    """One warning change as a line of ``creditbrain backtest``."""
     data = update.doc["data"]
     subject = data["subject"]
     change = {
@@ -233,7 +275,7 @@ def warning_change(effect: fx.WarningChanged) -> tuple[int, dict[str, Any]]:
         "reasons": data["reasons"],
         "sent": update.notify,
     }
-    return effect.at_ms, change
+    return change
 
 
 def _tally(summary: Backtest, change: dict[str, Any]) -> None:

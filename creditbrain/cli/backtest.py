@@ -26,6 +26,7 @@ from creditbrain.engine.replay import Backtest, backtest
 from creditbrain.models import checkpoint
 from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.scorecard import load_scorecard
+from creditbrain.models.series.watch import SeriesTrack, SeriesWatch
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.policies import PolicyError
 from creditbrain.settings import get_settings
@@ -65,15 +66,27 @@ def load_policies(path: Path | None) -> PolicySet:
     return policies
 
 
-def load_models(path: Path) -> EarlyWarning:
-    """Early-warning models from a checkpoint file (``creditbrain models export-checkpoint``)."""
+def load_models(path: Path | None, policies: PolicySet) -> tuple[EarlyWarning, SeriesWatch]:
+    """The online models, warm from a checkpoint file or new (``path`` ``None``).
+
+    A file comes from ``creditbrain models export-checkpoint``: the early-warning
+    models and the series watch's tracks as the worker last saved them.
+    """
+    watch = SeriesWatch(lambda: policies)
+    if path is None:
+        return EarlyWarning(), watch
     try:
-        model = checkpoint.read_file(path).early_warning()
+        found = checkpoint.read_file(path)
+        model = found.early_warning()
+        banks = found.series_banks(SeriesTrack)
     except CheckpointError as error:
         raise ConfigurationError(f"models {path}: {error}") from error
     if model is None:
         raise ConfigurationError(f"models {path}: holds no early-warning checkpoint")
-    return model
+    # The worker keeps one bank per partition of its counts topic; a backtest reads
+    # every count from one, so the series of all banks go into that one.
+    watch.bank(0).update({key: track for bank in banks.values() for key, track in bank.items()})
+    return model, watch
 
 
 def backtest_command(
@@ -112,8 +125,9 @@ def backtest_command(
 ) -> None:
     """Print every warning change the stream would publish for FILE, in event-time order.
 
-    Without --models the online models learn from the file itself, as a fresh
-    worker would; --no-models leaves them out. Persons appear under their pseudonym.
+    Without --models the online models (the subjects' early warning and the
+    city-level series watch) learn from the file itself, as a fresh worker would;
+    --no-models leaves them out. Persons appear under their pseudonym.
     """
     if models is not None and no_models:
         raise ConfigurationError("--models and --no-models exclude each other")
@@ -121,7 +135,7 @@ def backtest_command(
     policy_set = load_policies(policies)
     config = load_scorecard(scorecard)
     until_ms = None if until is None else parse_as_of(until, "--until")
-    model = None if no_models else load_models(models) if models else EarlyWarning()
+    model, watch = (None, None) if no_models else load_models(models, policy_set)
     changes, summary = backtest(
         read_lines(file),
         parse_context(settings),
@@ -130,6 +144,7 @@ def backtest_command(
         model,
         until_ms,
         settings.max_message_bytes,
+        watch,
     )
     for change in changes:
         typer.echo(orjson.dumps(change).decode() if as_json else _line(change))

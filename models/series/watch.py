@@ -27,7 +27,6 @@ import orjson
 from creditbrain.alerts.lifecycle import AlertUpdate
 from creditbrain.alerts.metric import SeriesKey, metric_alert
 from creditbrain.alerts.policy import PolicySet
-from creditbrain.core.eventtime import day_of
 from creditbrain.models import checkpoint
 
 from .detector import SeriesDetector

@@ -10,8 +10,10 @@ duplicated lines, publicity periods that end inside the span) goes through
 * ``creditbrain score FILE --json``.
 
 Rule warnings must be the same changes (alert id, version, rule, level, status),
-final scores the same. The online models see the same sequence of re-scorings in
-both, so their warnings are compared too and the difference, if any, reported.
+final scores the same. The subjects' online models see the same sequence of
+re-scorings in both, so their warnings must be the same too. The city-level series
+watch is handed counts per batch, and the worker's batches are cut by time, so its
+warnings are close, not equal.
 """
 
 from __future__ import annotations
@@ -110,8 +112,6 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
     for record in read_topic(serve.bootstrap, serve.topic("alerts.log")):
         doc = orjson.loads(record.value)
         data = doc["doc"]["data"]
-        if data["rule"] == "metric_anomaly":
-            continue  # the city-level series watch: not a subject's engine step
         worker_changes.append(
             (doc["doc"]["id"], doc["version"], data["rule"], data["level"], doc["change"])
         )
@@ -130,15 +130,20 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
     assert summary["duplicates"] > 0 and summary["dead_letters"] > 0 and summary["expiries"] > 0
 
     def rules(changes: list[tuple]) -> list[tuple]:
-        return sorted(c for c in changes if c[2] not in MODEL_RULES)
+        return sorted(c for c in changes if c[2] not in MODEL_RULES | {"metric_anomaly"})
 
     def models(changes: list[tuple]) -> list[tuple]:
         return sorted(c for c in changes if c[2] in MODEL_RULES)
 
+    def metric(changes: list[tuple]) -> list[tuple]:
+        return sorted(c for c in changes if c[2] == "metric_anomaly")
+
     assert len(worker_changes) == len(set(worker_changes))  # each change stored once
     print(
         f"{len(lines)} messages, {summary['expiries']} expiries; rule changes "
-        f"{len(rules(worker_changes))}, model changes {len(models(worker_changes))}"
+        f"{len(rules(worker_changes))}, model changes {len(models(worker_changes))}, "
+        f"metric changes worker {len(metric(worker_changes))} backtest {len(metric(cli_changes))}"
+        f", in common {len(set(metric(worker_changes)) & set(metric(cli_changes)))}"
     )
     assert (
         len(models(worker_changes)) > 0
@@ -147,6 +152,13 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
     )
     assert rules(cli_changes) == rules(worker_changes)
     assert models(cli_changes) == models(worker_changes)
+    # The series watch sees the counts of each batch, and the worker's batches are cut by
+    # time: a count arriving after its day was closed is left out in one run and not in
+    # the other (measured: 19 changes in common of 20 and 21). Close, not equal.
+    in_common = set(metric(worker_changes)) & set(metric(cli_changes))
+    assert in_common and len(in_common) >= 0.8 * max(
+        len(metric(worker_changes)), len(metric(cli_changes))
+    )
 
     # Final scores: the worker's, the backtest's states, and creditbrain score.
     ctx = ParseContext(KEY.encode())
