@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 import orjson
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from mode import Service
 
 from creditbrain.alerts.delivery import (
@@ -48,6 +49,9 @@ from creditbrain.infra.groups import group_consumer
 from creditbrain.infra.store import Store
 
 log = logging.getLogger(__name__)
+
+#: How long a stop waits for the batch on its way (deliveries, rows, commit) to finish.
+_STOP_GRACE_S = 30.0
 
 SUBSCRIPTION_COLUMNS = (
     "id", "url", "secret", "feed", "levels", "sectors", "districts",
@@ -227,10 +231,23 @@ class WebhookDispatcher(Service):
                     records = [record for part in batch.values() for record in part]
                     if not records:
                         continue
-                    await self.dispatch(deliverer, [(r.topic, r.value) for r in records])
-                    await consumer.commit()
+                    step = asyncio.ensure_future(self._deliver(consumer, deliverer, records))
+                    try:
+                        await asyncio.shield(step)
+                    except asyncio.CancelledError:
+                        # Stopped with a batch on its way: let it finish (deliveries, their
+                        # rows, the commit), so that a clean stop sends nothing twice.
+                        await asyncio.wait([step], timeout=_STOP_GRACE_S)
+                        raise
         finally:
             await consumer.stop()
+
+    async def _deliver(
+        self, consumer: AIOKafkaConsumer, deliverer: Deliverer, records: list[ConsumerRecord]
+    ) -> None:
+        """Deliver one batch, then commit it: only what was delivered is ever committed."""
+        await self.dispatch(deliverer, [(r.topic, r.value) for r in records])
+        await consumer.commit()
 
     @Service.task
     async def _replay_dead_letters(self) -> None:
