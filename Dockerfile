@@ -16,6 +16,7 @@ COPY creditbrain ./creditbrain
 COPY schemas ./schemas
 COPY models ./models
 COPY alerts ./alerts
+COPY engine ./engine
 COPY streams ./streams
 COPY dashboards ./dashboards
 COPY infra ./infra
