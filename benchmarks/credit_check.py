@@ -253,7 +253,7 @@ def build(store: Store, events: int, batch: int, seed: int, share: float) -> dic
             "dead_letters": processor.counters.dead_letters,
             "score_changes": processor.counters.score_changes,
             "alert_changes": processor.counters.alert_changes,
-            "subjects": len(processor.states),
+            "subjects": len(processor.subjects),
         },
         "finished_at": datetime.now(UTC).isoformat(),
     }

@@ -2,8 +2,8 @@
 
 A city of another seed, simulated over the year before, warms the models once (as
 a restored checkpoint would: both learners give opinions and learn every matured
-example, their steady state). A simulated city is parsed once; each run restores
-the warm checkpoint and replays the city through the scorecard (untimed) and
+example, their steady state). A simulated city is made once; each run restores
+the warm checkpoint and replays the city through the worker's engine (untimed) and
 :meth:`EarlyWarning.observe` (timed, one ``perf_counter`` pair per call). The
 figure is the median over the runs of the mean µs per ``observe``. As wall-clock
 time counts the moments other processes hold the CPU, each run is also measured in
@@ -14,8 +14,8 @@ per learner the watermark advance (where matured examples are learned), the
 prediction and the queueing of the example; the timer calls add a little to every
 part, so the split is given as shares.
 
-As in the worker, each subject's feature state is kept in its
-``EntityState.model_memo`` through :class:`creditbrain.streams.models.FeatureStates`
+As in the worker, each subject's feature state is kept in its record
+(``features``) through :class:`creditbrain.engine.subject.FeatureStates`
 (as the object; it becomes JSON text only with the subject's changelog record, and
 is parsed once when a subject's state is read back from it). Those two conversions
 are measured apart, in CPU µs per :meth:`FeatureState.to_json` (with the decode to
@@ -35,60 +35,71 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from creditbrain.alerts.policy import PolicySet
+from creditbrain.engine import Engine
+from creditbrain.engine.subject import FeatureStates, SubjectRecord
 from creditbrain.models.features import FeatureState, sparse_features
-from creditbrain.models.scorecard import DEFAULT_SCORECARD, Applied, apply_event, evaluate
-from creditbrain.models.subject import EarlyWarning
-from creditbrain.schemas.events import CreditEvent, ParseContext
-from creditbrain.schemas.parse import DeadLetter, parse_event
-from creditbrain.schemas.state import EntityState, Record, to_epoch_ms
+from creditbrain.models.scorecard import DEFAULT_SCORECARD
+from creditbrain.models.subject import EarlyWarning, Opinion
+from creditbrain.schemas.events import ParseContext
+from creditbrain.schemas.state import EntityState, Record, ScoreResult
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
-from creditbrain.streams.models import FeatureStates
 
 KEY = b"benchmark-pseudonym-key"
 
 
-def events(scale: float, seed: int, start: date | None = None) -> list[CreditEvent]:
-    """The valid events of a simulated city, parsed, in event-time order."""
+def events(scale: float, seed: int, start: date | None = None) -> list[bytes]:
+    """The wire messages of a simulated city without bad lines, in event-time order."""
     config = CityConfig.scaled(scale, seed=seed, error_rate=0.0)
     if start is not None:
         config = CityConfig.scaled(scale, seed=seed, error_rate=0.0, start=start)
-    sim = Simulator(config, pseudonym_key=KEY)
-    ctx = ParseContext(KEY)
-    parsed = (parse_event(message.value, ctx) for message in sim.events())
-    return [event for event in parsed if not isinstance(event, DeadLetter)]
+    return [message.value for message in Simulator(config, pseudonym_key=KEY).events()]
+
+
+class _Timed:
+    """The models as the engine asks them, with the calls and the time in them added up."""
+
+    def __init__(self, model: EarlyWarning) -> None:
+        self.model = model
+        self.feature_states = model.feature_states
+        self.calls = 0
+        self.spent = 0.0
+
+    def observe(
+        self,
+        state: EntityState,
+        result: ScoreResult,
+        at_ms: int,
+        record: Record | None = None,
+        *,
+        policies: PolicySet | None = None,
+    ) -> Opinion:
+        started = time.perf_counter()
+        try:
+            return self.model.observe(state, result, at_ms, record, policies=policies)
+        finally:
+            self.spent += time.perf_counter() - started
+            self.calls += 1
 
 
 def replay(
-    city: list[CreditEvent], model: EarlyWarning | None, memo: type[FeatureStates] = FeatureStates
+    city: list[bytes], model: EarlyWarning | None, memo: type[FeatureStates] = FeatureStates
 ) -> tuple[int, float]:
-    """Replay ``city`` through the scorecard and ``model``: (observe calls, seconds in them).
+    """Replay ``city`` through the worker's engine and ``model``: (observe calls, seconds in them).
 
-    The model's feature states are kept in the subjects' memos (``memo`` over the
-    replay's subject states), as the worker keeps them.
+    The model's feature states are kept in the subjects' records (``memo`` over the
+    replay's subjects), as the worker keeps them.
     """
-    states: dict[str, EntityState] = {}
+    subjects: dict[str, SubjectRecord] = {}
+    timed = None
     if model is not None:
-        model.feature_states = memo(states)
-    clock = time.perf_counter
-    calls, spent = 0, 0.0
-    for event in city:
-        subject_id = event.subject.id
-        state = states.get(subject_id) or EntityState.for_event(event)
-        if not isinstance(apply_event(state, event, DEFAULT_SCORECARD), Applied):
-            continue
-        states[subject_id] = state
-        at_ms = max(state.as_of_ms, to_epoch_ms(event.occurred_at))
-        result = evaluate(state, at_ms, DEFAULT_SCORECARD)
-        state.record_score(result, at_ms)
-        record = Record.from_event(event)
-        if model is None:
-            continue
-        started = clock()
-        model.observe(state, result, at_ms, record)
-        spent += clock() - started
-        calls += 1
-    return calls, spent
+        model.feature_states = memo(subjects)
+        timed = _Timed(model)
+    engine = Engine(subjects, ParseContext(KEY), DEFAULT_SCORECARD, model=timed)
+    for raw in city:
+        engine.apply(raw)
+    return (timed.calls, timed.spent) if timed is not None else (0, 0.0)
 
 
 def _timing(parts: dict[str, float], name: str) -> Callable[[Any], Any]:
@@ -109,7 +120,7 @@ def _timed(parts: dict[str, float], name: str, function: Callable[..., Any]) -> 
     return timed
 
 
-def split(city: list[CreditEvent], warm: bytes) -> dict[str, float]:
+def split(city: list[bytes], warm: bytes) -> dict[str, float]:
     """Share of ``observe``'s time per part, from one instrumented run."""
     from creditbrain.models.subject import early_warning
 

@@ -271,7 +271,7 @@ for event in Simulator(config, pseudonym_key=b"k").events():
         processor.process(batch); batch = []
 processor.process(batch); batch = None
 gc.collect(); after = rss()
-print(orjson.dumps({{"subjects_held": len(processor.states), "events": n,
+print(orjson.dumps({{"subjects_held": len(processor.subjects), "events": n,
                     "alert_states": len(processor.alert_states),
                     "bytes": after - before}}).decode())
 """

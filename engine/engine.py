@@ -26,7 +26,7 @@ One message goes through these steps:
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,10 +39,11 @@ from creditbrain.models.scorecard import Released as ReleasedRecord
 from creditbrain.models.subject import EarlyWarning, Opinion
 from creditbrain.schemas.events import CreditEvent, ParseContext, event_to_json
 from creditbrain.schemas.parse import DeadLetter, parse_event, rejected
-from creditbrain.schemas.state import EntityState, Memos, Record, ScoreResult, to_epoch_ms
+from creditbrain.schemas.state import EntityState, Record, ScoreResult, to_epoch_ms
 
 from . import effects as fx
 from .clock import ExpiryClock
+from .subject import AlertStates, SubjectRecord, Subjects
 
 __all__ = ["Counters", "Engine", "Models"]
 
@@ -90,9 +91,9 @@ class Engine:
 
     Parameters
     ----------
-    states
-        Subject id -> :class:`EntityState`; a subject's open warnings and the models'
-        memory of it live in its state, so this one mapping is everything to keep.
+    subjects
+        Subject id -> :class:`~.subject.SubjectRecord` (ledger, open warnings, the
+        models' memory): everything the engine keeps, in the driver's mapping.
     ctx
         The validation context (pseudonym key, reference tables).
     scorecard
@@ -105,6 +106,9 @@ class Engine:
         Messages over this size are dead letters (``too_large``).
     count_series
         Say :class:`~.effects.SeriesCounted` for every applied event (for the series watch).
+    new_subject
+        Makes the record of a subject seen for the first time (a driver that keeps
+        more per subject, such as the worker's partition, passes its own kind).
 
     Examples
     --------
@@ -123,24 +127,25 @@ class Engine:
      ('score_drop', 'opened'), ('first_negative_record', 'opened')]
     >>> [type(e).__name__ for e in engine.apply(line)], engine.counters.messages
     (['Duplicate'], 2)
-    >>> engine.states["91350100M000100Y43"].score
+    >>> engine.subjects["91350100M000100Y43"].state.score
     800
     """
 
     def __init__(
         self,
-        states: MutableMapping[str, EntityState],
+        subjects: Subjects,
         ctx: ParseContext,
         scorecard: ScorecardConfig,
         policies: PolicySet | None = None,
         model: Models | None = None,
         max_bytes: int = 1024 * 1024,
         count_series: bool = False,
+        new_subject: Callable[[CreditEvent], SubjectRecord] = SubjectRecord.for_event,
     ) -> None:
-        self.states = states
-        #: Subject id -> its open warnings, kept in the subject's own state (``alert_memo``)
-        #: so that one record holds both: a crash cannot save one without the other.
-        self.alert_states: Memos[AlertState] = Memos(states, "alert_memo", AlertState.from_json)
+        self.subjects = subjects
+        #: Subject id -> its open warnings, kept in the subject's own record.
+        self.alert_states = AlertStates(subjects)
+        self.new_subject = new_subject
         self.ctx = ctx
         self.scorecard = scorecard
         self.policies = policies if policies is not None else PolicySet()
@@ -158,8 +163,8 @@ class Engine:
     def restore(self) -> None:
         """Rebuild the watermark and the pending expiries from the states held now."""
         self.clock.rebuild(
-            (subject_id, state.as_of_ms, state.next_change_ms)
-            for subject_id, state in self.states.items()
+            (subject_id, subject.state.as_of_ms, subject.state.next_change_ms)
+            for subject_id, subject in self.subjects.items()
         )
 
     # --- one message ---------------------------------------------------------------------
@@ -180,9 +185,10 @@ class Engine:
 
     def _apply_event(self, event: CreditEvent, origin: fx.Origin, out: list[fx.Effect]) -> None:
         subject_id = event.subject.id
-        state = self.states.get(subject_id)
-        if state is None:
-            state = EntityState.for_event(event)
+        subject = self.subjects.get(subject_id)
+        if subject is None:
+            subject = self.new_subject(event)
+        state = subject.state
         event_ms = to_epoch_ms(event.occurred_at)
         self._catch_up(subject_id, state, min(event_ms, self.clock.watermark_ms), out)
         wire = event_to_json(event)
@@ -193,7 +199,7 @@ class Engine:
             event_id = str(event.event_id)
             out.append(fx.Duplicate(subject_id, event_id, wire, origin, _parked(state, event_id)))
             return
-        self.states[subject_id] = state
+        self.subjects[subject_id] = subject
         if not isinstance(outcome, Applied):
             # The state remembers the rejected id (and may hold the event for later).
             self.counters.dead_letters += 1
@@ -255,10 +261,10 @@ class Engine:
 
     def _expire(self, out: list[fx.Effect]) -> None:
         for due, subject_id in self.clock.due():
-            state = self.states.get(subject_id)
-            if state is None or state.next_change_ms != due:
+            subject = self.subjects.get(subject_id)
+            if subject is None or subject.state.next_change_ms != due:
                 continue  # stale entry: the subject was re-scored since
-            self._catch_up(subject_id, state, self.clock.watermark_ms, out)
+            self._catch_up(subject_id, subject.state, self.clock.watermark_ms, out)
 
     def _catch_up(
         self, subject_id: str, state: EntityState, until_ms: int, out: list[fx.Effect]

@@ -25,6 +25,7 @@ from creditbrain.schemas.state import EntityState, ScoreResult
 
 from . import effects as fx
 from .engine import Counters, Engine
+from .subject import SubjectRecord
 
 __all__ = [
     "Backtest",
@@ -114,12 +115,13 @@ def score_lines(
     >>> run.results["91350100M000100Y43"].score, run.applied, run.duplicates, dict(run.rejected)
     (800, 1, 1, {<Reason.BAD_JSON: 'bad_json'>: 1})
     """
-    states: dict[str, EntityState] = {}
-    engine = Engine(states, ctx, config, max_bytes=max_bytes)
+    subjects: dict[str, SubjectRecord] = {}
+    engine = Engine(subjects, ctx, config, max_bytes=max_bytes)
     rejected: Counter[Reason] = Counter()
     for raw in lines:
         for effect in engine.apply(raw):
             count_verdict(effect, rejected)
+    states = {subject_id: subject.state for subject_id, subject in subjects.items()}
     scored = {subject_id: state for subject_id, state in states.items() if state.records}
     if as_of_ms is None and scored:
         as_of_ms = max(state.records[-1].occurred_at for state in scored.values())
@@ -147,6 +149,8 @@ class Backtest:
     warnings_by_rule: Counter[str] = field(default_factory=Counter)
     rejected: Counter[Reason] = field(default_factory=Counter)
     seconds: float = 0.0
+    #: The subjects at the end of the run (final scores, open warnings).
+    subjects: dict[str, SubjectRecord] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary object of the command's output."""
@@ -180,8 +184,9 @@ def backtest(
     summary. ``until_ms`` lets event time run on after the last message, so that
     publicity periods end and the warnings they held resolve.
     """
-    engine = Engine({}, ctx, config, policies, model, max_bytes=max_bytes)
-    summary = Backtest(engine.counters)
+    subjects: dict[str, SubjectRecord] = {}
+    engine = Engine(subjects, ctx, config, policies, model, max_bytes=max_bytes)
+    summary = Backtest(engine.counters, subjects=subjects)
     changes: list[tuple[int, dict[str, Any]]] = []
     started = time.perf_counter()
     for effects in _steps(engine, lines, until_ms):

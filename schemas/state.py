@@ -1,11 +1,16 @@
-"""The state the stream keeps per subject, and the score it publishes.
+"""A subject's ledger (信用档案) as the scorecard keeps it, and the score it publishes.
 
-One :class:`EntityState` per subject lives in a Faust table (in memory, with a
-changelog in Kafka), so it is built for a million subjects in about a gigabyte:
-plain slotted objects instead of pydantic models, one :class:`Record` tuple per
-applied event holding only what the scorecard needs, strings shared between
-subjects wherever they come from a small vocabulary, and a JSON form with short
-keys (:meth:`EntityState.to_json`) that round-trips exactly.
+:class:`EntityState` is the scorecard's part of a subject: its profile, the records
+applied, the events rejected or parked, the latest evaluation. The subject's open
+warnings (:mod:`creditbrain.alerts`) and what the online models remember of it
+(:mod:`creditbrain.models.features`) belong to their owners; the three are composed
+into one record per subject (:class:`creditbrain.engine.subject.SubjectRecord`),
+which the worker keeps in a Faust table (in memory, with a changelog in Kafka). It
+is built for a million subjects in about a gigabyte: plain slotted objects instead
+of pydantic models, one :class:`Record` tuple per applied event holding only what
+the scorecard needs, strings shared between subjects wherever they come from a small
+vocabulary, and a JSON form with short keys (:meth:`EntityState.to_json`) that
+round-trips exactly.
 
 Records are kept sorted by ``(occurred_at, event_id)``: the state after a set of
 events does not depend on the order in which they arrived, which is what lets a
@@ -22,10 +27,9 @@ from __future__ import annotations
 
 import sys
 from bisect import insort
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar
+from typing import Any, Literal, NamedTuple
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -254,12 +258,6 @@ class Parked(NamedTuple):
     memo: str = ""
 
 
-class Memo(Protocol):
-    """Something that writes itself as JSON (a per-subject memory kept in the state)."""
-
-    def to_json(self) -> bytes: ...
-
-
 @dataclass(slots=True)
 class EntityState:
     """Everything the stream remembers about one subject.
@@ -286,22 +284,9 @@ class EntityState:
         Number of applied events; grows by one per applied change.
     parked
         Repairs and objections whose record has not arrived (see :class:`Parked`).
-    partition
-        The input partition the subject's events arrive on (-1: not known yet); its
-        table entry's changelog goes to the same partition.
     name_reported_at, place_reported_at
         ``reported_at`` (epoch ms) of the events the name and the
         type/sector/district come from.
-    model_memo
-        What the online early-warning models remember about the subject (their
-        feature state: JSON text, or the object itself while the worker uses it);
-        empty until a model has seen the subject.
-    alert_memo
-        The subject's open warnings (the warning lifecycle's state, in the same two
-        forms); empty while it has none. Kept here rather than in a table of its own
-        so that one changelog record holds both halves of a subject: a crash can
-        never leave the events applied and the warnings they opened forgotten.
-
     Examples
     --------
     >>> s = EntityState("91350100M000100Y43", SubjectType.ENTERPRISE, "某公司")
@@ -329,12 +314,6 @@ class EntityState:
     name_reported_at: int | None = None
     place_reported_at: int | None = None
     parked: tuple[Parked, ...] = ()
-    partition: int = -1
-    #: The online models' per-subject memory (see :mod:`creditbrain.streams.models`):
-    #: JSON text as read from the changelog, or the live object the models work on.
-    model_memo: str | Memo = ""
-    #: The subject's open warnings (see :mod:`creditbrain.alerts`), in the same two forms.
-    alert_memo: str | Memo = ""
 
     @classmethod
     def for_event(cls, event: CreditEvent) -> EntityState:
@@ -420,6 +399,11 @@ class EntityState:
 
     def to_json(self) -> bytes:
         """Compact JSON: short keys, records and reasons as arrays, unset parts left out."""
+        # orjson does not take NamedTuples itself; ``default=tuple`` makes them arrays.
+        return orjson.dumps(self.to_doc(), default=tuple)
+
+    def to_doc(self) -> dict[str, object]:
+        """The JSON document of :meth:`to_json` (records and reasons still tuples)."""
         doc: dict[str, object] = {
             "f": STATE_FORMAT,
             "i": self.subject_id,
@@ -445,18 +429,16 @@ class EntityState:
             doc["pr"] = self.place_reported_at
         if self.parked:
             doc["pk"] = [[list(p.record), p.memo] for p in self.parked]
-        if self.partition >= 0:
-            doc["p"] = self.partition
-        for key, memo in (("m", self.model_memo), ("al", self.alert_memo)):
-            if memo:
-                doc[key] = memo if isinstance(memo, str) else memo.to_json().decode()
-        # orjson does not take NamedTuples itself; ``default=tuple`` makes them arrays.
-        return orjson.dumps(doc, default=tuple)
+        return doc
 
     @classmethod
     def from_json(cls, data: bytes | str) -> EntityState:
         """The inverse of :meth:`to_json`."""
-        doc = orjson.loads(data)
+        return cls.from_doc(orjson.loads(data))
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> EntityState:
+        """The inverse of :meth:`to_doc`; keys it does not know are left to the caller."""
         if doc.get("f") != STATE_FORMAT:
             raise ValueError(f"unknown entity state format {doc.get('f')!r}")
         records = [_record(row) for row in doc["r"]]
@@ -486,66 +468,7 @@ class EntityState:
             name_reported_at=doc.get("nr"),
             place_reported_at=doc.get("pr"),
             parked=tuple(Parked(_record(row), memo) for row, memo in doc.get("pk", ())),
-            partition=doc.get("p", -1),
-            model_memo=doc.get("m", ""),
-            alert_memo=doc.get("al", ""),
         )
-
-
-M = TypeVar("M", bound=Memo)
-
-
-class Memos(MutableMapping[str, M]):
-    """One memo slot of the subjects' states, seen as ``subject id -> object``.
-
-    The slot holds JSON text after a restore and the live object once something has
-    asked for it: each memo is parsed on first use, then kept parsed. A subject
-    without the memo (empty slot) is a missing key.
-
-    >>> class Note(str):
-    ...     def to_json(self) -> bytes:
-    ...         return self.encode()
-    >>> states = {"a": EntityState("a", SubjectType.PERSON)}
-    >>> notes = Memos(states, "alert_memo", Note)
-    >>> notes["a"] = Note("x"); list(notes), states["a"].to_json().endswith(b'"al":"x"}')
-    (['a'], True)
-    """
-
-    def __init__(
-        self, states: Mapping[str, EntityState], slot: str, parse: Callable[[str], M]
-    ) -> None:
-        self.states = states
-        self.slot = slot
-        self.parse = parse
-
-    def __getitem__(self, subject_id: str) -> M:
-        state = self.states[subject_id]
-        memo = getattr(state, self.slot)
-        if not isinstance(memo, str):
-            return memo  # type: ignore[no-any-return]
-        if not memo:
-            raise KeyError(subject_id)
-        parsed = self.parse(memo)
-        setattr(state, self.slot, parsed)
-        return parsed
-
-    def __setitem__(self, subject_id: str, value: M) -> None:
-        # Kept as the object; the subject's changelog record writes it as JSON.
-        setattr(self.states[subject_id], self.slot, value)
-
-    def __delitem__(self, subject_id: str) -> None:
-        state = self.states[subject_id]
-        if not getattr(state, self.slot):
-            raise KeyError(subject_id)
-        setattr(state, self.slot, "")
-
-    def __iter__(self) -> Iterator[str]:
-        slot = self.slot
-        return (key for key, state in self.states.items() if getattr(state, slot))
-
-    def __len__(self) -> int:
-        slot = self.slot
-        return sum(1 for state in self.states.values() if getattr(state, slot))
 
 
 def _record(row: list[Any]) -> Record:

@@ -23,6 +23,7 @@ import faust
 from faust.serializers import codecs
 from kafka.structs import TopicPartition
 
+from creditbrain.engine.subject import FeatureStates
 from creditbrain.infra.lag import backlog
 from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.scorecard import ScorecardConfig
@@ -37,14 +38,12 @@ from creditbrain.schemas.contract import (
     topic_name,
 )
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.state import EntityState
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, Inbound
 from creditbrain.streams.models import (
     EARLY_WARNING_KEY,
     METRIC_COUNTS,
-    FeatureStates,
     ModelKeeper,
     SeriesWatch,
 )
@@ -52,6 +51,7 @@ from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProduce
 from creditbrain.streams.policies import PolicyFollower
 from creditbrain.streams.processor import BatchResult, Processor
 from creditbrain.streams.sent import fence_key, oldest, parse_fence
+from creditbrain.streams.subjects import HeldSubject
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,14 @@ log = logging.getLogger(__name__)
 _EMBEDDED_REQUEST_TIMEOUT_MS = 5_000
 
 
-class EntityStateCodec(codecs.Codec):
-    """Table values travel on the changelog in :meth:`EntityState.to_json` form."""
+class SubjectCodec(codecs.Codec):
+    """Table values travel on the changelog in :meth:`HeldSubject.to_json` form."""
 
     def _dumps(self, obj: Any) -> bytes:
         return obj.to_json()  # type: ignore[no-any-return]
 
     def _loads(self, s: bytes) -> Any:
-        return EntityState.from_json(s)
+        return HeldSubject.from_json(s)
 
 
 class SubjectKeyCodec(codecs.Codec):
@@ -79,7 +79,7 @@ class SubjectKeyCodec(codecs.Codec):
         return s.decode()
 
 
-codecs.register("entity_state", EntityStateCodec())
+codecs.register("entity_state", SubjectCodec())
 codecs.register("subject_key", SubjectKeyCodec())
 
 

@@ -2,12 +2,12 @@
 
 Three pieces, each small:
 
-* :class:`FeatureStates` lets the early-warning models
+* :class:`~creditbrain.engine.subject.FeatureStates` lets the early-warning models
   (:class:`~creditbrain.models.subject.EarlyWarning`) keep what they remember about
-  a subject inside that subject's :class:`~creditbrain.schemas.state.EntityState`
-  (``model_memo``), so it travels on the subjects table's changelog and moves with
-  the subject's partition; no second table, no second write, and no JSON per event
-  (the object is kept and written as JSON with the subject's changelog record).
+  a subject inside that subject's record (``features``), so it travels on the
+  subjects table's changelog and moves with the subject's partition; no second
+  table, no second write, and no JSON per event (the object is kept and written as
+  JSON with the subject's changelog record).
 * :class:`SeriesWatch` turns the daily event counts per sector × district × kind
   into ``metric_anomaly`` warnings. Each worker counts the events it applies and
   sends the partial counts to the internal topic ``<app id>-metric-counts`` keyed
@@ -48,9 +48,7 @@ from mode import Service
 from creditbrain.alerts.metric import SeriesKey, metric_alert
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.rules import DAY_MS
-from creditbrain.models.features import FeatureState
 from creditbrain.models.series import SeriesDetector
-from creditbrain.schemas.state import EntityState, Memos
 from creditbrain.streams.messages import Inbound, Outbound, alert_messages
 
 log = logging.getLogger(__name__)
@@ -72,13 +70,6 @@ def day_of(epoch_ms: int) -> int:
     (0, 0, 1)
     """
     return (epoch_ms + _CST_MS) // DAY_MS
-
-
-class FeatureStates(Memos[FeatureState]):
-    """The early-warning models' feature states, held in each subject's ``model_memo``."""
-
-    def __init__(self, states: Mapping[str, EntityState]) -> None:
-        super().__init__(states, "model_memo", FeatureState.from_json)
 
 
 def count_messages(counts: Mapping[tuple[str, str, str, int], int]) -> list[Outbound]:

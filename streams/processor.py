@@ -18,8 +18,8 @@ effect                    message
 ``StateChanged``          the subject's changelog record (``BatchResult.dirty``)
 ========================  =====================================================
 
-The one piece of transport the subjects' states carry is the input partition of
-each subject (``EntityState.partition``), which its changelog record follows.
+The one piece of transport kept per subject is its input partition
+(:class:`~creditbrain.streams.subjects.HeldSubject`), which its changelog record follows.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import orjson
 
@@ -39,7 +39,6 @@ from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import DLQ, SCORES
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.parse import DeadLetter, Reason, redact
-from creditbrain.schemas.state import EntityState, Memos
 from creditbrain.streams.messages import (
     ACCEPTED,
     Inbound,
@@ -48,9 +47,10 @@ from creditbrain.streams.messages import (
     source_headers,
 )
 from creditbrain.streams.models import count_messages, day_of
+from creditbrain.streams.subjects import HeldSubject
 
 if TYPE_CHECKING:
-    from creditbrain.alerts import AlertState
+    from creditbrain.engine.subject import AlertStates, SubjectRecord
 
 __all__ = ["BatchResult", "Counters", "Processor"]
 
@@ -69,9 +69,9 @@ class Processor:
 
     Parameters
     ----------
-    states
-        Subject id -> :class:`EntityState`; in the worker this is the Faust table's
-        local data, in tests a dict.
+    subjects
+        Subject id -> :class:`~creditbrain.streams.subjects.HeldSubject`; in the worker
+        the Faust table's local data, in tests a dict.
     ctx
         The validation context (pseudonym key, reference tables).
     scorecard
@@ -87,26 +87,32 @@ class Processor:
 
     def __init__(
         self,
-        states: MutableMapping[str, EntityState],
+        subjects: MutableMapping[str, HeldSubject],
         ctx: ParseContext,
         scorecard: ScorecardConfig,
         max_bytes: int = 1024 * 1024,
         model: EarlyWarning | None = None,
         count_series: bool = False,
     ) -> None:
+        self.subjects = subjects
+        # The engine sees them as SubjectRecords; it makes new ones with new_subject, so
+        # the mapping holds HeldSubjects only.
+        records = cast("MutableMapping[str, SubjectRecord]", subjects)
         self.engine = Engine(
-            states, ctx, scorecard, model=model, max_bytes=max_bytes, count_series=count_series
+            records,
+            ctx,
+            scorecard,
+            model=model,
+            max_bytes=max_bytes,
+            count_series=count_series,
+            new_subject=HeldSubject.for_event,
         )
         self.ctx = ctx
 
     # The engine's parts a host process reads or replaces (policies, models, counters).
 
     @property
-    def states(self) -> MutableMapping[str, EntityState]:
-        return self.engine.states
-
-    @property
-    def alert_states(self) -> Memos[AlertState]:
+    def alert_states(self) -> AlertStates:
         return self.engine.alert_states
 
     @property
@@ -141,11 +147,11 @@ class Processor:
         States of partitions this worker no longer owns are dropped: another worker
         expires them now.
         """
-        states = self.engine.states
+        subjects = self.subjects
         if active_partitions is not None:
-            gone = [k for k, v in states.items() if v.partition not in active_partitions]
+            gone = [k for k, v in subjects.items() if v.partition not in active_partitions]
             for subject_id in gone:
-                del states[subject_id]
+                del subjects[subject_id]
         self.engine.restore()
 
     def process(self, batch: Sequence[Inbound]) -> BatchResult:
@@ -172,10 +178,10 @@ class Processor:
         out = result.outbound
         match effect:
             case fx.StateChanged(subject_id):
-                state = self.engine.states[subject_id]
+                held = self.subjects[subject_id]
                 if message is not None:
-                    state.partition = message.partition
-                result.dirty[subject_id] = state.partition
+                    held.partition = message.partition
+                result.dirty[subject_id] = held.partition
             case fx.Accepted(subject_id, _, wire, origin):
                 out.append(Outbound(ACCEPTED, subject_id.encode(), wire, _headers(origin)))
             case fx.ScoreChanged():
@@ -262,7 +268,7 @@ class Processor:
             return [self._dead_letter(letter, subject_id, duplicate.parked_origin, 0, None)]
         key = subject_id.encode()
         again = [Outbound(ACCEPTED, key, duplicate.wire, _headers(duplicate.origin))]
-        state = self.engine.states[subject_id]
+        state = self.subjects[subject_id].state
         if state.score is not None and state.grade is not None:
             current = fx.ScoreChanged(
                 subject_id,

@@ -66,7 +66,7 @@ def run_processor(messages: list[Message]) -> Processor:
         # What the worker writes to the subjects' changelog after every batch (the
         # subject's warnings and models' memo included).
         for subject_id in result.dirty:
-            processor.states[subject_id].to_json()
+            processor.subjects[subject_id].to_json()
     return processor
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from creditbrain.alerts.metric import SeriesKey
 from creditbrain.alerts.policy import DEFAULT_POLICIES
+from creditbrain.engine.subject import FeatureStates
 from creditbrain.models.features import FeatureState
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning
@@ -20,13 +21,13 @@ from creditbrain.simulator.simulation import Simulator
 from creditbrain.streams.messages import Inbound, Outbound
 from creditbrain.streams.models import (
     METRIC_COUNTS,
-    FeatureStates,
     SeriesWatch,
     bank_key,
     count_messages,
     day_of,
 )
 from creditbrain.streams.processor import Processor
+from creditbrain.streams.subjects import HeldSubject
 
 KEY = b"test-pseudonym-key"
 SERIES = SeriesKey("food_drug", "371102", "penalty")
@@ -72,20 +73,21 @@ def test_the_processor_without_series_counting_sends_no_counts() -> None:
 
 
 def test_the_processor_asks_the_models_and_keeps_their_memo_in_the_subject_state() -> None:
-    states: dict[str, EntityState] = {}
+    states: dict[str, HeldSubject] = {}
     model = EarlyWarning(FeatureStates(states))
     processor = Processor(states, ParseContext(pseudonym_key=KEY), DEFAULT_SCORECARD, model=model)
     batch = [Inbound("in", 0, i, None, v) for i, v in enumerate(_city(5))]
     processor.process(batch)
-    remembered = [s for s in states.values() if s.model_memo]
-    assert remembered, "no subject state holds the models' memo"
-    # The memo survives the state's changelog form.
-    again = EntityState.from_json(remembered[0].to_json())
-    assert isinstance(again.model_memo, str)
-    assert FeatureState.from_json(again.model_memo) == FeatureStates(states)[again.subject_id]
+    remembered = [s for s in states.values() if s.features]
+    assert remembered, "no subject record holds the models' memo"
+    # The memo survives the record's changelog form.
+    again = HeldSubject.from_json(remembered[0].to_json())
+    subject_id = again.state.subject_id
+    assert isinstance(again.features, str)
+    assert FeatureState.from_json(again.features) == FeatureStates(states)[subject_id]
     # Read back from text, it is parsed once and then used as the object.
-    restored = FeatureStates({again.subject_id: again})
-    assert restored[again.subject_id] is restored[again.subject_id]
+    restored = FeatureStates({subject_id: again})
+    assert restored[subject_id] is restored[subject_id]
 
 
 def test_a_failing_model_is_replaced_and_scoring_goes_on() -> None:
@@ -93,7 +95,7 @@ def test_a_failing_model_is_replaced_and_scoring_goes_on() -> None:
         def observe(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
             raise RuntimeError("a checkpoint from another version")
 
-    states: dict[str, EntityState] = {}
+    states: dict[str, HeldSubject] = {}
     processor = Processor(
         states,
         ParseContext(pseudonym_key=KEY),
@@ -111,7 +113,7 @@ def test_a_failing_model_is_replaced_and_scoring_goes_on() -> None:
 
 
 def test_feature_states_is_a_mapping_over_the_subject_states() -> None:
-    states = {"a": EntityState.from_json(EntityState("a", _enterprise()).to_json())}
+    states = {"a": HeldSubject.from_json(HeldSubject(EntityState("a", _enterprise())).to_json())}
     features = FeatureStates(states)
     assert "a" not in features and len(features) == 0
     features["a"] = FeatureState().after(0, 900)

@@ -5,7 +5,7 @@ lived in a second record, a crash between the two writes would leave events that
 count as applied (their redelivery is a duplicate) and the warnings they opened
 forgotten: the next event would open a second warning for the same rule, and an
 escalation would never come. Here the restore is exactly what recovery does: every
-state read back from :meth:`EntityState.to_json`, nothing else.
+subject read back from its changelog form (:meth:`HeldSubject.to_json`), nothing else.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import orjson
 
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.state import EntityState
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
 from creditbrain.streams.messages import ALERTS_LOG, Inbound
 from creditbrain.streams.processor import BatchResult, Processor
+from creditbrain.streams.subjects import HeldSubject
 
 KEY = b"test-pseudonym-key"
 
 
-def _processor(states: dict[str, EntityState]) -> Processor:
+def _processor(states: dict[str, HeldSubject]) -> Processor:
     return Processor(states, ParseContext(pseudonym_key=KEY), DEFAULT_SCORECARD)
 
 
@@ -43,16 +43,16 @@ def test_a_subject_restored_from_its_record_keeps_the_warnings_its_events_opened
     reference.process(first)
     expected = _changes(reference.process(second))
 
-    states: dict[str, EntityState] = {}
+    states: dict[str, HeldSubject] = {}
     interrupted = _processor(states)
     written = interrupted.process(first)
-    holding = {key for key, state in states.items() if state.alert_memo}
+    holding = {key for key, state in states.items() if state.alerts}
     assert holding, "the first half opened no warning: the test proves nothing"
     # Every subject holding warnings is among the batch's changelog records.
     assert holding <= set(written.dirty)
     # The restart: each subject read back from its changelog form alone.
-    restored = {key: EntityState.from_json(state.to_json()) for key, state in states.items()}
-    assert {key for key, state in restored.items() if state.alert_memo} == holding
+    restored = {key: HeldSubject.from_json(state.to_json()) for key, state in states.items()}
+    assert {key for key, state in restored.items() if state.alerts} == holding
     resumed = _processor(restored)
     resumed.restore()
 
