@@ -35,6 +35,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.engine import Engine
 from creditbrain.engine.subject import FeatureStates, SubjectRecord
 from creditbrain.models import checkpoint
@@ -67,11 +68,17 @@ class _Timed:
         self.spent = 0.0
 
     def observe(
-        self, state: EntityState, result: ScoreResult, at_ms: int, record: Record | None = None
+        self,
+        state: EntityState,
+        result: ScoreResult,
+        at_ms: int,
+        record: Record | None = None,
+        *,
+        policies: PolicySet | None = None,
     ) -> Opinion:
         started = time.perf_counter()
         try:
-            return self.model.observe(state, result, at_ms, record)
+            return self.model.observe(state, result, at_ms, record, policies=policies)
         finally:
             self.spent += time.perf_counter() - started
             self.calls += 1
