@@ -9,7 +9,8 @@ re-running a day gives the same warning (collapsed by id downstream).
 A warning stands for an incident, not a day: :func:`judge_metric` keeps it open
 (:class:`MetricIncident`, held by the series watch) while the days keep scoring
 anomalous, sends nothing more for them, and resolves it, under the same id, once
-``calm_days`` days in a row have scored below the threshold. Without that, open
+``calm_days`` days in a row (:data:`CALM_DAYS` by default) have scored below the
+threshold. Without that, open
 city-level warnings would only ever grow. It is never escalated: the level is the
 policy's, whatever the score.
 
@@ -34,6 +35,10 @@ from creditbrain.alerts.rules.metric_anomaly import anomalous
 from creditbrain.core.eventtime import CST, DAY_MS, to_epoch_ms
 from creditbrain.schemas.reference import DEFAULT_REFERENCE, Reference
 from creditbrain.schemas.warnings import SERIES, Level, format_time
+
+#: Calm days in a row that end an incident: one quiet day inside a surge (a weekend,
+#: a holiday) must not end it, and a week is too long for a warning already over.
+CALM_DAYS = 3
 
 
 class SeriesKey(NamedTuple):
@@ -111,6 +116,7 @@ def judge_metric(
     incident: MetricIncident | None,
     policies: PolicySet,
     *,
+    calm_days: int = CALM_DAYS,
     at_ms: int | None = None,
     reference: Reference = DEFAULT_REFERENCE,
 ) -> tuple[MetricIncident | None, AlertUpdate | None]:
@@ -152,7 +158,7 @@ def judge_metric(
         incident.calm = 0
         return incident, None
     incident.calm += 1
-    if incident.calm < int(policy.thresholds["calm_days"]):
+    if incident.calm < calm_days:
         return incident, None
     incident.version += 1
     incident.grid = incident.grid or policy.grid

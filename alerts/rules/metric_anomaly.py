@@ -3,8 +3,8 @@
 About a sector × district × kind series, not a subject, so it has no check on a
 transition: the series detector (:mod:`creditbrain.models.series`) scores each
 day's count and :func:`creditbrain.alerts.metric.judge_metric` warns, orange by
-default, when :func:`anomalous` says so, and resolves the warning once
-``calm_days`` days in a row are not anomalous.
+default, when :func:`anomalous` says so, and resolves the warning once the series
+has been calm (not anomalous) for a few days in a row.
 
 >>> from creditbrain.alerts.policy import default_policy
 >>> policy = default_policy("metric_anomaly")
@@ -14,20 +14,13 @@ default, when :func:`anomalous` says so, and resolves the warning once
 
 from __future__ import annotations
 
-from pydantic import PositiveInt
-
 from creditbrain.alerts.rules.base import Policy, Probability, Rule, Thresholds
 
 
 class AnomalyThresholds(Thresholds):
-    """A model's anomaly score in [0, 1] at or above ``threshold``; over after ``calm_days``.
-
-    Three calm days: one quiet day inside a surge (a weekend, a holiday) must not
-    end the incident, and a week is too long for a warning that is already over.
-    """
+    """A model's anomaly score in [0, 1] at or above ``threshold``."""
 
     threshold: Probability = 0.95
-    calm_days: PositiveInt = 3
 
 
 def anomalous(anomaly_score: float, policy: Policy) -> bool:

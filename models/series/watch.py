@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 
 from creditbrain.alerts.lifecycle import AlertUpdate
-from creditbrain.alerts.metric import MetricIncident, SeriesKey, judge_metric
+from creditbrain.alerts.metric import CALM_DAYS, MetricIncident, SeriesKey, judge_metric
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.models import checkpoint
 
@@ -144,6 +144,8 @@ class SeriesWatch:
         counts for a closed day are counted as late and left out.
     make_detector
         A fresh detector for a series seen for the first time (:func:`watch_detector`).
+    calm_days
+        Days in a row below the warning threshold that resolve a series' open warning.
 
     Series without events on a day are not visited every day: their zero days are
     scored when their next count closes, so a series that falls silent is judged
@@ -155,10 +157,12 @@ class SeriesWatch:
         policies: Callable[[], PolicySet],
         grace_days: int = 1,
         make_detector: Callable[[], SeriesDetector] = watch_detector,
+        calm_days: int = CALM_DAYS,
     ) -> None:
         self.policies = policies
         self.grace_days = grace_days
         self.make_detector = make_detector
+        self.calm_days = calm_days
         #: Partition of the counts topic -> series key -> track.
         self.banks: dict[int, dict[str, SeriesTrack]] = {}
         self.dirty: set[int] = set()
@@ -260,7 +264,9 @@ class SeriesWatch:
         self.counters.days_scored += 1
         series, when = series_of(key), _EPOCH + timedelta(days=day)
         self.scored.append(ScoredDay(series, when, count, score))
-        track.incident, update = judge_metric(series, when, count, score, track.incident, policies)
+        track.incident, update = judge_metric(
+            series, when, count, score, track.incident, policies, calm_days=self.calm_days
+        )
         if update is None:
             return []
         if update.change == "resolved":
