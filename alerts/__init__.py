@@ -36,7 +36,7 @@ Where things are:
 from __future__ import annotations
 
 from .lifecycle import AlertState, AlertUpdate, OpenAlert, alert_id, judge
-from .metric import SeriesKey, metric_alert
+from .metric import MetricIncident, SeriesKey, judge_metric, metric_alert
 from .policy import DEFAULT_POLICIES, PolicyOverride, PolicySet, RulePolicy, default_policy
 from .rules import RULE_NAMES, RULES, UNDECIDED, Finding, Rule, RuleName
 from .transition import CLEAN, Facts, Transition, last_score
@@ -51,6 +51,7 @@ __all__ = [
     "AlertUpdate",
     "Facts",
     "Finding",
+    "MetricIncident",
     "OpenAlert",
     "PolicyOverride",
     "PolicySet",
@@ -62,6 +63,7 @@ __all__ = [
     "alert_id",
     "default_policy",
     "judge",
+    "judge_metric",
     "last_score",
     "metric_alert",
 ]

@@ -4,9 +4,15 @@
 the series detector (:mod:`creditbrain.models.series`) scores each day's count, and
 :func:`metric_alert` turns a score at or above the policy's threshold into one
 warning for that series and day. Its id is uuid5 over the series and the day, so
-re-running a day gives the same warning (collapsed by id downstream) and a day is
-warned about once. Such a warning is a point-in-time fact: it is opened, never
-escalated nor resolved.
+re-running a day gives the same warning (collapsed by id downstream).
+
+A warning stands for an incident, not a day: :func:`judge_metric` keeps it open
+(:class:`MetricIncident`, held by the series watch) while the days keep scoring
+anomalous, sends nothing more for them, and resolves it, under the same id, once
+``calm_days`` days in a row (:data:`CALM_DAYS` by default) have scored below the
+threshold. Without that, open
+city-level warnings would only ever grow. It is never escalated: the level is the
+policy's, whatever the score.
 
 Its ``data.subject`` is the series (``type`` ``"series"``, ``id`` the series key);
 ``score``, ``grade`` and ``previous_grade`` are ``null``; ``data.metric`` holds the
@@ -15,19 +21,24 @@ kind, day, value and anomaly score.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 from uuid import uuid5
 
 import orjson
 
-from creditbrain.alerts.lifecycle import ALERT_NAMESPACE, AlertUpdate
-from creditbrain.alerts.policy import PolicySet
+from creditbrain.alerts.lifecycle import ALERT_NAMESPACE, AlertUpdate, Change
+from creditbrain.alerts.policy import PolicySet, RulePolicy
 from creditbrain.alerts.routing import DataDoc, warning_doc
 from creditbrain.alerts.rules.metric_anomaly import anomalous
 from creditbrain.core.eventtime import CST, DAY_MS, to_epoch_ms
 from creditbrain.schemas.reference import DEFAULT_REFERENCE, Reference
-from creditbrain.schemas.warnings import SERIES, format_time
+from creditbrain.schemas.warnings import SERIES, Level, format_time
+
+#: Calm days in a row that end an incident: one quiet day inside a surge (a weekend,
+#: a holiday) must not end it, and a week is too long for a warning already over.
+CALM_DAYS = 3
 
 
 class SeriesKey(NamedTuple):
@@ -43,6 +54,23 @@ class SeriesKey(NamedTuple):
         return f"sector={self.sector}|district={self.district}|kind={self.kind}"
 
 
+@dataclass
+class MetricIncident:
+    """The open warning of one series, as much of it as resolving it needs.
+
+    ``opened`` is the day the incident began (its id is derived from it), ``calm``
+    the number of days in a row that have scored below the threshold since the
+    last anomalous one.
+    """
+
+    alert_id: str
+    opened: date
+    level: Level
+    grid: bool
+    version: int = 1
+    calm: int = 0
+
+
 def metric_alert(
     series: SeriesKey,
     day: date,
@@ -53,7 +81,7 @@ def metric_alert(
     at_ms: int | None = None,
     reference: Reference = DEFAULT_REFERENCE,
 ) -> AlertUpdate | None:
-    """The warning for ``series`` on ``day`` (China Standard Time), or ``None``.
+    """The warning opened for ``series`` on ``day`` (China Standard Time), or ``None``.
 
     ``None`` when the rule is disabled for the series' sector and district or the
     score is below the threshold. ``at_ms`` is the event time of the warning
@@ -75,13 +103,90 @@ def metric_alert(
     policy = policies.resolve("metric_anomaly", series.sector, series.district)
     if not policy.enabled or not anomalous(anomaly_score, policy):
         return None
-    start = to_epoch_ms(datetime(day.year, day.month, day.day, tzinfo=CST))
-    end = start + DAY_MS
+    alert_id = str(uuid5(ALERT_NAMESPACE, f"metric_anomaly\x1f{series.key}\x1f{day}"))
+    incident = MetricIncident(alert_id, day, policy.level, policy.grid)
+    return _update(series, incident, "opened", day, value, anomaly_score, policy, at_ms, reference)
+
+
+def judge_metric(
+    series: SeriesKey,
+    day: date,
+    value: float,
+    anomaly_score: float,
+    incident: MetricIncident | None,
+    policies: PolicySet,
+    *,
+    calm_days: int = CALM_DAYS,
+    at_ms: int | None = None,
+    reference: Reference = DEFAULT_REFERENCE,
+) -> tuple[MetricIncident | None, AlertUpdate | None]:
+    """The series' open incident after ``day`` is scored, and the warning change it makes.
+
+    No incident open: an anomalous day opens one (:func:`metric_alert`). One open:
+    an anomalous day only resets its calm count; a calm day adds to it, and the
+    ``calm_days``-th calm day in a row resolves the warning (also when the rule was
+    disabled meanwhile: disabling it does not make the series normal again).
+
+    Examples
+    --------
+    >>> from creditbrain.alerts.policy import DEFAULT_POLICIES
+    >>> series = SeriesKey("food_drug", "371102", "penalty")
+    >>> incident, update = judge_metric(series, date(2026, 3, 4), 41, 0.99, None,
+    ...                                 DEFAULT_POLICIES)
+    >>> update.change, incident.opened.isoformat()
+    ('opened', '2026-03-04')
+    >>> changes = []
+    >>> for n, score in enumerate([0.97, 0.2, 0.3, 0.1]):
+    ...     incident, update = judge_metric(series, date(2026, 3, 5 + n), 9, score, incident,
+    ...                                     DEFAULT_POLICIES)
+    ...     changes.append(update and (update.change, update.version))
+    >>> changes, incident
+    ([None, None, None, ('resolved', 2)], None)
+    >>> update.warning.data.first_event_at.isoformat(), update.warning.data.metric.day
+    ('2026-03-04T00:00:00+08:00', '2026-03-08')
+    """
+    policy = policies.resolve("metric_anomaly", series.sector, series.district)
+    if incident is None:
+        update = metric_alert(
+            series, day, value, anomaly_score, policies, at_ms=at_ms, reference=reference
+        )
+        if update is None:
+            return None, None
+        opened = MetricIncident(update.alert_id, day, policy.level, policy.grid)
+        return opened, update
+    if anomalous(anomaly_score, policy):
+        incident.calm = 0
+        return incident, None
+    incident.calm += 1
+    if incident.calm < calm_days:
+        return incident, None
+    incident.version += 1
+    incident.grid = incident.grid or policy.grid
+    resolved = _update(
+        series, incident, "resolved", day, value, anomaly_score, policy, at_ms, reference
+    )
+    return None, resolved
+
+
+def _update(
+    series: SeriesKey,
+    incident: MetricIncident,
+    change: Change,
+    day: date,
+    value: float,
+    anomaly_score: float,
+    policy: RulePolicy,
+    at_ms: int | None,
+    reference: Reference,
+) -> AlertUpdate:
+    def day_start(d: date) -> int:
+        return to_epoch_ms(datetime(d.year, d.month, d.day, tzinfo=CST))
+
     sector = reference.sectors.get(series.sector, series.sector)
     district = reference.districts.get(series.district, series.district)
     data: DataDoc = {
-        "alert_id": str(uuid5(ALERT_NAMESPACE, f"metric_anomaly\x1f{series.key}\x1f{day}")),
-        "level": policy.level,
+        "alert_id": incident.alert_id,
+        "level": incident.level,
         "rule": "metric_anomaly",
         "subject": {
             "type": SERIES,
@@ -94,8 +199,8 @@ def metric_alert(
         "grade": None,
         "previous_grade": None,
         "reasons": [],
-        "first_event_at": format_time(start),
-        "status": "open",
+        "first_event_at": format_time(day_start(incident.opened)),
+        "status": "resolved" if change == "resolved" else "open",
         "metric": {
             "kind": series.kind,
             "day": day.isoformat(),
@@ -103,6 +208,8 @@ def metric_alert(
             "anomaly_score": float(anomaly_score),
         },
     }
-    doc = warning_doc(data, end if at_ms is None else at_ms)
+    doc = warning_doc(data, day_start(day) + DAY_MS if at_ms is None else at_ms)
     body = orjson.dumps(doc)
-    return AlertUpdate("opened", True, policy.grid, 1, doc, body, body if policy.grid else None)
+    # A series names no person: the grid gets the same body.
+    grid_body = body if incident.grid else None
+    return AlertUpdate(change, True, incident.grid, incident.version, doc, body, grid_body)

@@ -63,7 +63,8 @@ def sink_topics(prefix: str) -> list[str]:
     """The topics the ClickHouse sink reads."""
     from creditbrain.schemas.contract import DLQ, SCORES, topic_name
 
-    return [topic_name(prefix, s) for s in ("events.accepted", DLQ, SCORES, "alerts.log")]
+    suffixes = ("events.accepted", DLQ, SCORES, "alerts.log", "metric.days")
+    return [topic_name(prefix, s) for s in suffixes]
 
 
 def wait_until_drained(

@@ -44,7 +44,7 @@ from creditbrain.schemas.events import ParseContext
 from creditbrain.streams.checkpoints import EARLY_WARNING_KEY, ModelKeeper, models_topic
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
-from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, Inbound
+from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS, Inbound
 from creditbrain.streams.models import METRIC_COUNTS, SeriesWatch
 from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProducer
 from creditbrain.streams.policies import PolicyFollower
@@ -212,7 +212,10 @@ def _model_keeper(
         interval=config.checkpoint_interval,
         replication_factor=config.replication_factor,
         acks=config.acks,
-        also_create={publisher.topics[METRIC_COUNTS]: config.partitions},
+        also_create={
+            publisher.topics[METRIC_COUNTS]: config.partitions,
+            publisher.topics[METRIC_DAYS]: config.partitions,
+        },
     )
 
 
@@ -309,7 +312,7 @@ def create_stream(config: StreamConfig) -> Stream:
     )
     outputs = {
         suffix: topic_name(config.prefix, suffix)
-        for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID, ALERTS_LOG)
+        for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID, ALERTS_LOG, METRIC_DAYS)
     }
     outputs[METRIC_COUNTS] = counts.get_topic_name()
     # The embedded broker now and then holds one produce request unanswered until the

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 ACCEPTED = "events.accepted"
 #: Every change of every alert (also the repeats that are only stored), for the store.
 ALERTS_LOG = "alerts.log"
+#: Each scored day of a city-level series (its whole count and anomaly score), for the store.
+METRIC_DAYS = "metric.days"
 
 
 @dataclass(frozen=True, slots=True)

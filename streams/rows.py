@@ -7,7 +7,7 @@ JSON the worker wrote; they hold no credit rules.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -255,6 +255,27 @@ def alert_rows(value: bytes) -> dict[str, list[Any]]:
     return tables
 
 
+METRIC_COUNT_COLUMNS = ("day", "sector", "district", "kind", "events")
+METRIC_ANOMALY_COLUMNS = ("day", "sector", "district", "kind", "value", "anomaly_score")
+
+
+def metric_day_rows(value: bytes) -> dict[str, list[Any]]:
+    """A scored series-day -> its row of ``metric_counts`` and of ``metric_anomalies``.
+
+    >>> rows = metric_day_rows(b'{"sector":"food_drug","district":"371102","kind":"penalty",'
+    ...                        b'"day":"2026-03-04","events":41,"anomaly_score":0.5}')
+    >>> rows["metric_counts"], rows["metric_anomalies"][0][4:]
+    ([[datetime.date(2026, 3, 4), 'food_drug', '371102', 'penalty', 41]], [41.0, 0.5])
+    """
+    doc = orjson.loads(value)
+    key = [date.fromisoformat(doc["day"]), doc["sector"], doc["district"], doc["kind"]]
+    events = int(doc["events"])
+    return {
+        "metric_counts": [[*key, events]],
+        "metric_anomalies": [[*key, float(events), float(doc["anomaly_score"])]],
+    }
+
+
 #: Every table the sink writes, with the columns its rows fill (in order).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": EVENT_COLUMNS,
@@ -263,4 +284,6 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "entity_state": STATE_COLUMNS,
     "alerts": ALERT_COLUMNS,
     "alert_events": ALERT_EVENT_COLUMNS,
+    "metric_counts": METRIC_COUNT_COLUMNS,
+    "metric_anomalies": METRIC_ANOMALY_COLUMNS,
 }

@@ -5,7 +5,11 @@ dead letters, score changes, warnings). It commits a batch's offsets only after 
 batch is in ClickHouse, so a store outage just lets the lag grow: Kafka is the
 buffer, the worker keeps processing, and nothing is lost once the store is back.
 Duplicates after a crash are harmless because every table collapses repeated rows
-(ReplacingMergeTree keyed by event id, score change, alert id or source offset).
+(ReplacingMergeTree keyed by event id, score change, alert id, source offset or
+series-day), except ``metric_counts``, a SummingMergeTree: a series-day stored
+twice (a batch read again, or a day scored again after the series watch resumed
+from an older checkpoint) is counted twice there; ``metric_anomalies`` holds the
+same count, replaced rather than added.
 
 While the store refuses writes, the batch in hand is retried with a backoff that
 doubles up to ``retry_max_delay`` (5 s by default, so the store's return is noticed
@@ -29,7 +33,7 @@ from aiokafka.errors import CommitFailedError
 from creditbrain.infra.groups import group_consumer
 from creditbrain.schemas.contract import DLQ, SCORES, topic_name
 from creditbrain.streams import rows
-from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG
+from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -192,12 +196,19 @@ def _alert(
     return rows.alert_rows(value)
 
 
+def _metric_day(
+    value: bytes, headers: dict[str, str], now: datetime, _: Position
+) -> dict[str, list[Any]]:
+    return rows.metric_day_rows(value)
+
+
 #: Output topic suffix -> how its messages become rows.
 HANDLERS: dict[str, Handler] = {
     ACCEPTED: _accepted,
     DLQ: _dead_letter,
     SCORES: _score,
     ALERTS_LOG: _alert,
+    METRIC_DAYS: _metric_day,
 }
 
 

@@ -2,8 +2,9 @@
 
 About a sector × district × kind series, not a subject, so it has no check on a
 transition: the series detector (:mod:`creditbrain.models.series`) scores each
-day's count and :func:`creditbrain.alerts.metric.metric_alert` warns, orange by
-default, when :func:`anomalous` says so.
+day's count and :func:`creditbrain.alerts.metric.judge_metric` warns, orange by
+default, when :func:`anomalous` says so, and resolves the warning once the series
+has been calm (not anomalous) for a few days in a row.
 
 >>> from creditbrain.alerts.policy import default_policy
 >>> policy = default_policy("metric_anomaly")

@@ -73,10 +73,13 @@ class SeriesDetector(base.AnomalyDetector):
         raw surprise.
     incident
         Calm points in a row (level below ``calm``) that end an incident; within an
-        incident only a level above its peak is reported (one alarm per incident).
-        0 reports every score.
+        incident only a level ``worse`` above its peak is reported (one alarm per
+        incident unless it gets far worse). 0 reports every score.
     calm
         Level (``-log10`` of a tail probability) below which a point is calm.
+    worse
+        How much higher than an incident's peak (in ``-log10`` units: 1 is ten times
+        rarer) a later point of the incident must be to be reported.
     likelihood
         Judge the surprise against the series' own recent surprises.
     novelty
@@ -115,6 +118,7 @@ class SeriesDetector(base.AnomalyDetector):
         likelihood: bool = True,
         novelty: bool = True,
         calm: float = 3.0,
+        worse: float = 1.0,
     ) -> None:
         self.likelihood = likelihood
         self.novelty = novelty
@@ -133,7 +137,8 @@ class SeriesDetector(base.AnomalyDetector):
         self.calm = calm
         self._surprises = RecentDistribution(memory)
         self._values = RecentDistribution(memory, seen_exact=True)
-        self._incidents = IncidentFilter(incident, calm)
+        self.worse = worse
+        self._incidents = IncidentFilter(incident, calm, worse)
         self._cached: tuple[tuple[tuple[float, float], int], float] | None = None
         self._cached_raw = 0.0
         self._buffer: deque[tuple[float, float]] = deque(maxlen=max(history, warmup))
@@ -162,12 +167,12 @@ class SeriesDetector(base.AnomalyDetector):
         """Anomaly score in [0, 1] of the point ``x``; 0 during warm-up or for a missing value.
 
         The score of the point's surprise against the series' own history, kept only
-        if it tops the incident so far (see :mod:`.likelihood`).
+        if it is far worse than the incident so far (see :mod:`.likelihood`).
         """
         level = self._level(x)
         if level is None:
             return 0.0
-        return graded_score(level) if level > self._incidents.peak() else 0.0
+        return graded_score(level) if self._incidents.reports(level) else 0.0
 
     def _level(self, x: dict[Hashable, Any]) -> float | None:
         """How unusual ``x`` is for this series, as ``-log10`` of a tail probability."""

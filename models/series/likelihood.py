@@ -136,15 +136,18 @@ class RecentDistribution:
 
 
 class IncidentFilter:
-    """One alarm per incident: a score is kept only when it tops the incident so far.
+    """One alarm per incident: a score is kept only when it is far worse than the incident so far.
 
     The points that follow an alarm within the same incident are usually surprising
     too; an alarm for each of them says nothing new. An incident starts with a level
     of at least ``calm`` and lasts until ``span`` levels in a row have stayed below
-    it. Within an incident a level is passed on only if it is higher than every level
-    before it in the incident (the incident has got worse), and set to 0 otherwise. No
-    alarm threshold is involved, so the rule is the same whatever threshold a reader
-    applies later.
+    it. Within an incident a level is passed on only if it tops every level before it
+    in the incident by ``worse`` (1: the point is ten times rarer than anything the
+    incident has shown, it has got worse by an order of magnitude), and set to 0
+    otherwise. A rise by small steps is the same incident going on, not news: passing
+    on every new peak cost a false alarm per step wherever an incident grows slowly.
+    No alarm threshold is involved, so the rule is the same whatever threshold a
+    reader applies later.
 
     The points within ``span`` of an incident's peak that do not top it are its
     *aftermath* (:meth:`aftermath`): the detector keeps them out of the history its
@@ -158,17 +161,24 @@ class IncidentFilter:
         Points below ``calm`` in a row that end an incident; 0 for no incidents.
     calm
         Level (``-log10`` of a tail probability) below which a point is calm.
+    worse
+        How much higher than the incident's peak a level must be to be passed on.
 
     Examples
     --------
     >>> incidents = IncidentFilter(span=2, calm=2.0)
-    >>> [incidents.filter(s) for s in [1.0, 5.0, 4.0, 6.0, 1.0, 3.0, 1.0, 1.0, 3.0]]
-    [1.0, 5.0, 0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 3.0]
+    >>> [incidents.filter(s) for s in [1.0, 5.0, 4.0, 5.5, 7.0, 1.0, 3.0, 1.0, 1.0, 3.0]]
+    [1.0, 5.0, 0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0, 3.0]
     """
 
-    def __init__(self, span: int = 36, calm: float = 3.0) -> None:
+    #: A class attribute too, so a filter from a checkpoint written before it existed
+    #: reads with the default.
+    worse: float = 1.0
+
+    def __init__(self, span: int = 36, calm: float = 3.0, worse: float = 1.0) -> None:
         self.span = span
         self.calm = calm
+        self.worse = worse
         self._peak = -math.inf
         self._quiet = 0
         self._since_peak = 0
@@ -177,13 +187,17 @@ class IncidentFilter:
         """Highest level of the current incident (-inf outside incidents)."""
         return self._peak
 
+    def reports(self, level: float) -> bool:
+        """Whether ``level`` is passed on: outside an incident, or far worse than its peak."""
+        return level > self._peak + self.worse
+
     def aftermath(self, level: float) -> bool:
         """Whether ``level`` follows the incident's peak closely without topping it."""
         return level <= self._peak and self._since_peak < self.span
 
     def filter(self, level: float) -> float:
         """The score to report for ``level``; remembers ``level`` itself."""
-        kept = level if level > self._peak else 0.0
+        kept = level if self.reports(level) else 0.0
         self.add(level)
         return kept
 

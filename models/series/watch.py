@@ -6,7 +6,11 @@ them keyed by district, so every series is summed and watched by exactly one wor
 whatever the number of workers). :class:`SeriesWatch` adds them up and scores a day
 with the series detector (:class:`~.detector.SeriesDetector`) once the event-time
 watermark is ``grace_days`` past it, returning the warnings as plain
-:class:`~creditbrain.alerts.lifecycle.AlertUpdate` values; the stream
+:class:`~creditbrain.alerts.lifecycle.AlertUpdate` values: one warning per incident,
+opened on its first anomalous day and resolved once the series is calm again
+(:func:`~creditbrain.alerts.metric.judge_metric`). Each scored day is also kept in
+:attr:`SeriesWatch.scored` (its summed count and score, the rows of the store's
+``metric_counts`` and ``metric_anomalies``); the stream
 (:mod:`creditbrain.streams.models`) turns them into messages. Banks of tracks are
 checkpointed with :func:`dump_bank` / :func:`load_bank`.
 
@@ -20,12 +24,12 @@ import logging
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
 from creditbrain.alerts.lifecycle import AlertUpdate
-from creditbrain.alerts.metric import SeriesKey, metric_alert
+from creditbrain.alerts.metric import CALM_DAYS, MetricIncident, SeriesKey, judge_metric
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.models import checkpoint
 
@@ -33,6 +37,7 @@ from .detector import SeriesDetector
 
 __all__ = [
     "CountMessage",
+    "ScoredDay",
     "SeriesTrack",
     "SeriesWatch",
     "WatchCounters",
@@ -95,11 +100,25 @@ def district_counts(
 
 @dataclass
 class SeriesTrack:
-    """One series being watched: its detector, the counts of its open days, the last scored day."""
+    """One series being watched: its detector, the counts of its open days, the last scored day.
+
+    ``incident`` is its open warning, if any. Its default is a class attribute, so a
+    track from a checkpoint written before the field existed reads as having none.
+    """
 
     detector: SeriesDetector
     open: dict[int, int] = field(default_factory=dict)
     scored_through: int | None = None
+    incident: MetricIncident | None = None
+
+
+class ScoredDay(NamedTuple):
+    """One series-day as scored: the day's whole count (all workers' parts) and its score."""
+
+    series: SeriesKey
+    day: date
+    events: int
+    score: float
 
 
 @dataclass
@@ -108,6 +127,7 @@ class WatchCounters:
 
     days_scored: int = 0
     warnings: int = 0
+    resolved: int = 0
     late_counts: int = 0
     bad_messages: int = 0
 
@@ -124,6 +144,8 @@ class SeriesWatch:
         counts for a closed day are counted as late and left out.
     make_detector
         A fresh detector for a series seen for the first time (:func:`watch_detector`).
+    calm_days
+        Days in a row below the warning threshold that resolve a series' open warning.
 
     Series without events on a day are not visited every day: their zero days are
     scored when their next count closes, so a series that falls silent is judged
@@ -135,15 +157,19 @@ class SeriesWatch:
         policies: Callable[[], PolicySet],
         grace_days: int = 1,
         make_detector: Callable[[], SeriesDetector] = watch_detector,
+        calm_days: int = CALM_DAYS,
     ) -> None:
         self.policies = policies
         self.grace_days = grace_days
         self.make_detector = make_detector
+        self.calm_days = calm_days
         #: Partition of the counts topic -> series key -> track.
         self.banks: dict[int, dict[str, SeriesTrack]] = {}
         self.dirty: set[int] = set()
         self.watermark_day: int | None = None
         self.counters = WatchCounters()
+        #: The days scored by the last :meth:`process`, in the order they were scored.
+        self.scored: list[ScoredDay] = []
 
     def bank(self, partition: int, checkpoint: bytes | None = None) -> dict[str, SeriesTrack]:
         """The tracks of ``partition``, restored from ``checkpoint`` the first time it is seen."""
@@ -172,6 +198,7 @@ class SeriesWatch:
     ) -> list[AlertUpdate]:
         """Add a batch of partial counts; return the warnings of the days it closes."""
         checkpoints = checkpoints or {}
+        self.scored = []
         for message in batch:
             try:
                 doc = orjson.loads(message.value)
@@ -235,10 +262,17 @@ class SeriesWatch:
             track.detector, score = self.make_detector(), 0.0
         track.scored_through = day
         self.counters.days_scored += 1
-        update = metric_alert(series_of(key), _EPOCH + timedelta(days=day), count, score, policies)
+        series, when = series_of(key), _EPOCH + timedelta(days=day)
+        self.scored.append(ScoredDay(series, when, count, score))
+        track.incident, update = judge_metric(
+            series, when, count, score, track.incident, policies, calm_days=self.calm_days
+        )
         if update is None:
             return []
-        self.counters.warnings += 1
+        if update.change == "resolved":
+            self.counters.resolved += 1
+        else:
+            self.counters.warnings += 1
         return [update]
 
     def checkpoints(self, everything: bool = False) -> dict[str, bytes]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import orjson
 
-from creditbrain.alerts import SeriesKey, metric_alert
+from creditbrain.alerts import SeriesKey, judge_metric, metric_alert
 from creditbrain.alerts.policy import DEFAULT_POLICIES, PolicySet
 from creditbrain.schemas.warnings import WarningEvent
 
@@ -53,3 +53,38 @@ def test_below_the_threshold_or_disabled_gives_nothing() -> None:
     )
     assert metric_alert(SERIES, DAY, 41, 1.0, off) is None
     assert metric_alert(SERIES._replace(sector="finance"), DAY, 41, 1.0, off) is not None
+
+
+def test_an_incident_is_one_warning_resolved_after_calm_days_calm_days_in_a_row() -> None:
+    incident, update = judge_metric(SERIES, DAY, 41, 0.99, None, DEFAULT_POLICIES, calm_days=2)
+    assert update is not None and incident is not None and update.change == "opened"
+    changes = []
+    # calm, anomalous again (the count restarts), calm, calm: resolved on the last.
+    for n, score in enumerate([0.1, 0.97, 0.2, 0.3]):
+        day = DAY + timedelta(days=n + 1)
+        incident, update = judge_metric(
+            SERIES, day, 9, score, incident, DEFAULT_POLICIES, calm_days=2
+        )
+        changes.append(None if update is None else (update.change, update.version))
+    assert changes == [None, None, None, ("resolved", 2)]
+    assert incident is None and update is not None
+    doc = WarningEvent.from_bytes(update.body)
+    assert doc.data.status == "resolved" and doc.data.metric is not None
+    assert doc.data.metric.day == "2026-03-08"
+    assert update.alert_id == metric_alert(SERIES, DAY, 1, 0.99, DEFAULT_POLICIES).alert_id
+
+
+def test_a_disabled_rule_still_resolves_its_open_warning() -> None:
+    incident, _ = judge_metric(SERIES, DAY, 41, 0.99, None, DEFAULT_POLICIES)
+    off = PolicySet.model_validate(
+        {"overrides": {"sector=food_drug": {"rules": {"metric_anomaly": {"enabled": False}}}}}
+    )
+    updates = []
+    for n in range(3):
+        day = DAY + timedelta(days=n + 1)
+        incident, update = judge_metric(SERIES, day, 2, 0.0, incident, off)
+        updates.append(update)
+    assert updates[:2] == [None, None] and updates[2] is not None
+    assert updates[2].change == "resolved" and incident is None
+    # Disabled, nothing new opens.
+    assert judge_metric(SERIES, DAY + timedelta(days=9), 99, 1.0, None, off) == (None, None)

@@ -77,10 +77,18 @@ def test_the_oldest_values_are_forgotten() -> None:
 
 
 def test_one_incident_gives_one_alarm_unless_it_gets_worse() -> None:
-    incidents = IncidentFilter(span=3, calm=3.0)
+    incidents = IncidentFilter(span=3, calm=3.0, worse=0.0)
     levels = [1.0, 8.0, 7.0, 5.0, 9.0, 1.0, 4.0, 1.0, 1.0, 1.0, 6.0]
     kept = [incidents.filter(level) for level in levels]
     assert kept == [1.0, 8.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 6.0]
+
+
+def test_by_default_an_incident_is_reported_again_only_an_order_of_magnitude_worse() -> None:
+    incidents = IncidentFilter(span=3, calm=3.0)
+    # A slow rise is one alarm; a jump ten times rarer than the peak so far is another.
+    levels = [1.0, 4.0, 4.5, 4.9, 5.4, 7.0, 7.9, 1.0, 1.0, 1.0, 4.0]
+    kept = [incidents.filter(level) for level in levels]
+    assert kept == [1.0, 4.0, 0.0, 0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0, 4.0]
 
 
 def test_an_incident_filter_of_span_zero_reports_every_level() -> None:

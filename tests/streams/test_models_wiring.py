@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
 
 import orjson
 import pytest
@@ -19,7 +20,7 @@ from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.state import EntityState
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
-from creditbrain.streams.messages import Inbound, Outbound
+from creditbrain.streams.messages import METRIC_DAYS, Inbound, Outbound
 from creditbrain.streams.models import (
     METRIC_COUNTS,
     SeriesWatch,
@@ -209,3 +210,34 @@ def test_a_worker_forgets_the_series_of_partitions_it_gave_away() -> None:
         watch.process(_inbound([count_message(SERIES, 5, 1)], partition=partition))
     watch.keep_only({1})
     assert set(watch.banks) == {1}
+
+
+def test_a_surge_is_one_warning_that_resolves_and_every_scored_day_goes_to_the_store() -> None:
+    watch = SeriesWatch(lambda: DEFAULT_POLICIES)
+    start = day_of(1_700_000_000_000)
+    counts = _daily(range(start, start + 130), 6.0, seed=3)
+    surge = range(start + 100, start + 104)
+    for day in surge:
+        counts[day] = 45
+    out: list[Outbound] = []
+    for day in sorted(counts):
+        out += watch.process(_inbound([count_message(SERIES, day, counts[day])]))
+    warned = [orjson.loads(m.value) for m in out if m.topic == WARNINGS]
+    surge_ids = {w["id"] for w in warned if w["data"]["metric"]["day"] >= str(_day(surge[0]))}
+    assert len(surge_ids) == 1
+    (alert_id,) = surge_ids
+    changes = [w["type"].rsplit(".", 1)[1] for w in warned if w["id"] == alert_id]
+    assert changes == ["opened", "resolved"]
+    resolved = next(w for w in warned if w["id"] == alert_id and w["data"]["status"] == "resolved")
+    assert resolved["data"]["first_event_at"].startswith(str(_day(surge[0])))
+    assert resolved["data"]["metric"]["day"] > str(_day(surge[-1]))
+    assert watch.counters.resolved >= 1
+    # Every closed day once, with the day's whole count.
+    days = [orjson.loads(m.value) for m in out if m.topic == METRIC_DAYS]
+    assert [d["day"] for d in days] == [str(_day(d)) for d in range(start, start + 129)]
+    assert all(d["events"] == counts[start + i] for i, d in enumerate(days))
+    assert {d["anomaly_score"] >= 0.95 for d in days if d["day"] == str(_day(surge[0]))} == {True}
+
+
+def _day(day: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day)
