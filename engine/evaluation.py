@@ -135,16 +135,17 @@ def replay(simulator: Simulator, model: EarlyWarning, policies: PolicySet) -> Re
     engine = Engine({}, ParseContext(_KEY), DEFAULT_SCORECARD, policies, model=timed)
     for message in simulator.events():
         for effect in engine.apply(message.value):
-            _note(found, effect)
+            _note(found, effect, engine)
     found.events = engine.counters.applied
     return found
 
 
-def _note(found: Replay, effect: Effect) -> None:
+def _note(found: Replay, effect: Effect, engine: Engine) -> None:
     """What the evaluation keeps of one effect: red events, first warnings, predictions."""
     match effect:
         case Accepted(subject_id, record):
-            if is_red(record):
+            # Red as the models learn it: under the policy in force for the subject's place.
+            if is_red(record, engine.subjects[subject_id].state, engine.policies):
                 found.reds.setdefault(subject_id, []).append(record.occurred_at)
         case WarningChanged(update, at_ms):
             level: str = update.doc["data"]["level"]
