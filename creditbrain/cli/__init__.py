@@ -38,18 +38,19 @@ command group is one new module here with its ``register`` plus one line in
 :data:`GROUPS`. Modules import their heavy dependencies (Faust, the store, FastAPI)
 inside the commands, so ``creditbrain --help`` stays quick.
 
-Only :class:`creditbrain.core.errors.CreditBrainError` is caught by :func:`main`: it
-becomes one line on stderr and exit code 1; anything else is a bug and shows its
-traceback.
+:func:`main` turns every failure into one line on stderr (:mod:`.failures`): exit
+code 2 for usage errors, 1 for failed work; ``--debug`` (or ``CREDITBRAIN_DEBUG=1``)
+shows the traceback instead. ``--version`` prints the installed version;
+``--install-completion`` / ``--show-completion`` set up shell completion.
 """
 
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
-import click
 import typer
-from rich.console import Console
 
 from creditbrain.cli import (
     api,
@@ -65,7 +66,7 @@ from creditbrain.cli import (
     score,
     simulate,
 )
-from creditbrain.core.errors import CreditBrainError
+from creditbrain.cli.failures import DEBUG, report
 
 __all__ = ["GROUPS", "app", "main"]
 
@@ -88,26 +89,54 @@ GROUPS = (
 app = typer.Typer(
     name="creditbrain",
     help="Real-time credit monitoring and early warning for a city's public credit platform.",
-    no_args_is_help=True,
+    # Not the whole help for no arguments: a "Missing command" usage error, one line.
+    no_args_is_help=False,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
+
+
+def installed_version() -> str:
+    """The installed distribution's version (``unknown`` when run from a bare checkout)."""
+    try:
+        return version("creditbrain")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"creditbrain {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show tracebacks instead of one-line errors (or CREDITBRAIN_DEBUG=1)."
+        ),
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Real-time credit monitoring and early warning for a city's public credit platform."""
+    DEBUG["on"] = debug
+
+
 for group in GROUPS:
     group.register(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    err = Console(stderr=True)
+    """Console-script entry point: exit code 0, 1 (failed work) or 2 (usage error)."""
     try:
         result = app(standalone_mode=False)
-    except CreditBrainError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
+    except (Exception, KeyboardInterrupt, typer.Abort) as error:  # noqa: BLE001 - one line each
+        sys.exit(report(error))
     sys.exit(result if isinstance(result, int) else 0)
