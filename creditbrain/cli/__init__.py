@@ -3,8 +3,9 @@
 Modules, in the order their commands are registered:
 
 :mod:`.demo`
-    ``demo`` (the whole system on a simulated city, one command) and ``check``
-    (a subject's credit check from the store).
+    ``demo``: the whole system on a simulated city, one command.
+:mod:`.check`
+    ``check``: a subject's credit check from the store.
 :mod:`.contract`
     ``validate`` and ``replay`` of JSON Lines files, ``schemas export``; also the
     deployment's :func:`~.contract.parse_context` and :func:`~.contract.read_lines`,
@@ -56,6 +57,7 @@ from creditbrain.cli import (
     api,
     backfill,
     backtest,
+    check,
     contract,
     dashboards,
     demo,
@@ -73,6 +75,7 @@ __all__ = ["GROUPS", "app", "main"]
 #: The command groups, registered in this order (``creditbrain --help`` lists them so).
 GROUPS = (
     demo,
+    check,
     contract,
     backfill,
     infra,
@@ -137,6 +140,7 @@ def main() -> None:
     """Console-script entry point: exit code 0, 1 (failed work) or 2 (usage error)."""
     try:
         result = app(standalone_mode=False)
-    except (Exception, KeyboardInterrupt, typer.Abort) as error:  # noqa: BLE001 - one line each
+    # Every failure, defects included, ends as one line (the traceback only with --debug).
+    except (Exception, KeyboardInterrupt, typer.Abort) as error:
         sys.exit(report(error))
     sys.exit(result if isinstance(result, int) else 0)

@@ -91,7 +91,6 @@ def report(error: BaseException, stream: TextIO | None = None) -> int:
         return error.exit_code
     name = type(error).__name__
     out.write(
-        f"error: unexpected {name}: {one_line(str(error))} "
-        "(rerun with --debug for the traceback)\n"
+        f"error: unexpected {name}: {one_line(str(error))} (rerun with --debug for the traceback)\n"
     )
     return 1
