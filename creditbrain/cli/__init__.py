@@ -34,6 +34,9 @@ Modules, in the order their commands are registered:
 :mod:`.api`
     ``api``: the HTTP API alone.
 
+:mod:`.failures` (how every error ends: one line, exit code 2 or 1) and
+:mod:`.progress` (progress bars of the file commands) serve them all.
+
 Each module ends in ``register(app)``, which adds its commands to :data:`app`. A new
 command group is one new module here with its ``register`` plus one line in
 :data:`GROUPS`. Modules import their heavy dependencies (Faust, the store, FastAPI)
