@@ -208,7 +208,7 @@ def env_name(loc: tuple[int | str, ...]) -> str:
     >>> env_name(("api", "keys", 0, "role"))
     'CREDITBRAIN_API__KEYS (item 0, role)'
     """
-    names = []
+    names: list[str] = []
     for index, part in enumerate(loc):
         if not isinstance(part, str):
             inner = ", ".join(str(p) for p in loc[index:])
