@@ -42,10 +42,11 @@ command group is one new module here with its ``register`` plus one line in
 :data:`GROUPS`. Modules import their heavy dependencies (Faust, the store, FastAPI)
 inside the commands, so ``creditbrain --help`` stays quick.
 
-:func:`main` turns every failure into one line on stderr (:mod:`.failures`): exit
-code 2 for usage errors, 1 for failed work; ``--debug`` (or ``CREDITBRAIN_DEBUG=1``)
-shows the traceback instead. ``--version`` prints the installed version;
-``--install-completion`` / ``--show-completion`` set up shell completion.
+:func:`main` turns every user error into one line on stderr (:mod:`.failures`):
+exit code 2 for usage errors, 1 for failed work; ``--debug`` (or
+``CREDITBRAIN_DEBUG=1``) shows the traceback instead; a defect keeps its traceback.
+``--version`` prints the installed version; ``--install-completion`` /
+``--show-completion`` set up shell completion.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ from creditbrain.cli import (
     score,
     simulate,
 )
-from creditbrain.cli.failures import DEBUG, report
+from creditbrain.cli.failures import DEBUG, USER_ERRORS, report
 
 __all__ = ["GROUPS", "app", "main"]
 
@@ -143,7 +144,7 @@ def main() -> None:
     """Console-script entry point: exit code 0, 1 (failed work) or 2 (usage error)."""
     try:
         result = app(standalone_mode=False)
-    # Every failure, defects included, ends as one line (the traceback only with --debug).
-    except (Exception, KeyboardInterrupt, typer.Abort) as error:
+    # User errors end as one line; defects keep their traceback (failures.py).
+    except USER_ERRORS as error:
         sys.exit(report(error))
     sys.exit(result if isinstance(result, int) else 0)

@@ -3,9 +3,10 @@
 Usage errors (an unknown command, a missing argument, a value of the wrong type)
 print the command's usage line and one ``error:`` line, and exit with 2. Failed
 work (:class:`~creditbrain.core.errors.CreditBrainError`, e.g. a missing file or a
-bad ``CREDITBRAIN_*`` value) prints one ``error:`` line and exits with 1. Anything
-else is a defect: one line naming it, exit 1, and the traceback only with
-``--debug`` or ``CREDITBRAIN_DEBUG=1``.
+bad ``CREDITBRAIN_*`` value) prints one ``error:`` line and exits with 1; with
+``--debug`` or ``CREDITBRAIN_DEBUG=1`` it shows its traceback instead. Any other
+exception is a defect and always shows its traceback (exit 1): a log that holds
+one is how a crash of ``serve`` is noticed.
 
 typer carries its own copy of click (``typer._click``), whose exceptions are not
 click's, so they are caught here under typer's names; pyproject.toml pins typer to
@@ -23,7 +24,10 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from creditbrain.core.errors import CreditBrainError
 
-__all__ = ["debug_requested", "one_line", "report", "usage_line"]
+__all__ = ["USER_ERRORS", "debug_requested", "one_line", "report", "usage_line"]
+
+#: What the command line reports in one line; anything else is a defect.
+USER_ERRORS = (CreditBrainError, typer.TyperException, typer.Abort, KeyboardInterrupt)
 
 #: Set by ``creditbrain --debug`` (the root callback) before any command runs.
 DEBUG = {"on": False}
@@ -66,7 +70,8 @@ def _usage_message(error: UsageError) -> str:
 def report(error: BaseException, stream: TextIO | None = None) -> int:
     """Print ``error`` as the command line shows it and return the exit code.
 
-    Raises ``error`` again when tracebacks were asked for and it is not a usage error.
+    Raises ``error`` again when it is a defect, or when tracebacks were asked for and
+    it is not a usage error.
     """
     out = stream if stream is not None else sys.stderr
     if isinstance(error, NoArgsIsHelpError):
@@ -89,8 +94,4 @@ def report(error: BaseException, stream: TextIO | None = None) -> int:
     if isinstance(error, typer.TyperException):  # e.g. click's FileError
         out.write(f"error: {one_line(error.format_message())}\n")
         return error.exit_code
-    name = type(error).__name__
-    out.write(
-        f"error: unexpected {name}: {one_line(str(error))} (rerun with --debug for the traceback)\n"
-    )
-    return 1
+    raise error

@@ -11,6 +11,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from creditbrain.cli import app
+from creditbrain.cli.failures import report
 from creditbrain.cli.progress import LARGE, tracked
 from creditbrain.core.errors import ConfigurationError, InputFileError
 from creditbrain.settings import get_settings
@@ -72,3 +73,18 @@ def test_check_refuses_an_id_the_api_refuses(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", "91350100M000100Y44"])
     assert result.exit_code == 2
     assert "Invalid value for 'SUBJECT_ID'" in result.output
+
+
+def test_user_errors_are_one_line_and_defects_keep_their_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CREDITBRAIN_DEBUG", raising=False)
+    out = io.StringIO()
+    assert report(InputFileError("x.jsonl: no such file\nsecond line"), out) == 1
+    assert out.getvalue() == "error: x.jsonl: no such file second line\n"
+    defect = ValueError("a bug")
+    with pytest.raises(ValueError, match="a bug"):
+        report(defect, io.StringIO())
+    monkeypatch.setenv("CREDITBRAIN_DEBUG", "1")
+    with pytest.raises(InputFileError):
+        report(InputFileError("x.jsonl: no such file"), io.StringIO())
