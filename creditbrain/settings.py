@@ -12,12 +12,19 @@ nothing else reads ``os.environ``.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from creditbrain.core.errors import ConfigurationError
+
+ENV_PREFIX = "CREDITBRAIN_"
 
 
 class KafkaSettings(BaseModel):
@@ -146,7 +153,7 @@ class Settings(BaseSettings):
     """Configuration of one creditbrain deployment."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CREDITBRAIN_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         env_file="creditbrain.env",
         extra="ignore",
@@ -184,5 +191,86 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once."""
-    return Settings()
+    """The process's settings, read once; a bad value is a one-line ConfigurationError."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError(describe_invalid(error)) from error
+    except SettingsError as error:
+        raise ConfigurationError(describe_unparsable(error, dict(os.environ))) from error
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    """The variable that sets the field at ``loc``, items of a list after it.
+
+    >>> env_name(("kafka", "partitions"))
+    'CREDITBRAIN_KAFKA__PARTITIONS'
+    >>> env_name(("api", "keys", 0, "role"))
+    'CREDITBRAIN_API__KEYS (item 0, role)'
+    """
+    names: list[str] = []
+    for index, part in enumerate(loc):
+        if not isinstance(part, str):
+            inner = ", ".join(str(p) for p in loc[index:])
+            return f"{ENV_PREFIX}{'__'.join(names).upper()} (item {inner})"
+        names.append(part)
+    return ENV_PREFIX + "__".join(names).upper()
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """One line naming each bad variable and what it must be.
+
+    >>> try:
+    ...     Settings(kafka={"partitions": "abc"})
+    ... except ValidationError as error:
+    ...     print(describe_invalid(error))
+    CREDITBRAIN_KAFKA__PARTITIONS must be a valid integer, unable to parse string as an integer
+    """
+    parts = []
+    for problem in error.errors(include_url=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        message = re.sub(r"^(Input|String|Value|List|Tuple|Set) should", "must", message)
+        if not message.startswith("must"):
+            message = f"is invalid: {message}"
+        parts.append(f"{env_name(tuple(problem['loc']))} {message}")
+    return "; ".join(parts)
+
+
+def describe_unparsable(error: SettingsError, environ: dict[str, str]) -> str:
+    """One line for a list or object variable whose value is not JSON.
+
+    pydantic-settings names only the top-level field; the variable is found again by
+    trying the JSON of every structured ``CREDITBRAIN_*`` value set.
+
+    >>> print(describe_unparsable(SettingsError("..."), {"CREDITBRAIN_API__KEYS": "not json"}))
+    CREDITBRAIN_API__KEYS must be JSON (a list or an object), not 'not json'
+    """
+    for name, value in sorted(environ.items()):
+        if not name.upper().startswith(ENV_PREFIX) or not _structured(name):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            return f"{name.upper()} must be JSON (a list or an object), not {shown!r}"
+    return f"a CREDITBRAIN_* setting could not be read: {error}"
+
+
+def _structured(name: str) -> bool:
+    """Whether the variable ``name`` sets a list, set or object field (read as JSON)."""
+    model: type[BaseModel] = Settings
+    path = name.upper().removeprefix(ENV_PREFIX).lower().split("__")
+    for depth, part in enumerate(path):
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if depth == len(path) - 1:
+                return True
+            model = annotation
+            continue
+        origin = get_origin(annotation)
+        kinds = (tuple, list, set, frozenset, dict)
+        return origin in kinds or any(get_origin(arg) in kinds for arg in get_args(annotation))
+    return False

@@ -3,8 +3,9 @@
 Modules, in the order their commands are registered:
 
 :mod:`.demo`
-    ``demo`` (the whole system on a simulated city, one command) and ``check``
-    (a subject's credit check from the store).
+    ``demo``: the whole system on a simulated city, one command.
+:mod:`.check`
+    ``check``: a subject's credit check from the store.
 :mod:`.contract`
     ``validate`` and ``replay`` of JSON Lines files, ``schemas export``; also the
     deployment's :func:`~.contract.parse_context` and :func:`~.contract.read_lines`,
@@ -33,28 +34,34 @@ Modules, in the order their commands are registered:
 :mod:`.api`
     ``api``: the HTTP API alone.
 
+:mod:`.failures` (how every error ends: one line, exit code 2 or 1) and
+:mod:`.progress` (progress bars of the file commands) serve them all.
+
 Each module ends in ``register(app)``, which adds its commands to :data:`app`. A new
 command group is one new module here with its ``register`` plus one line in
 :data:`GROUPS`. Modules import their heavy dependencies (Faust, the store, FastAPI)
 inside the commands, so ``creditbrain --help`` stays quick.
 
-Only :class:`creditbrain.core.errors.CreditBrainError` is caught by :func:`main`: it
-becomes one line on stderr and exit code 1; anything else is a bug and shows its
-traceback.
+:func:`main` turns every user error into one line on stderr (:mod:`.failures`):
+exit code 2 for usage errors, 1 for failed work; ``--debug`` (or
+``CREDITBRAIN_DEBUG=1``) shows the traceback instead; a defect keeps its traceback.
+``--version`` prints the installed version; ``--install-completion`` /
+``--show-completion`` set up shell completion.
 """
 
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
-import click
 import typer
-from rich.console import Console
 
 from creditbrain.cli import (
     api,
     backfill,
     backtest,
+    check,
     contract,
     dashboards,
     demo,
@@ -65,13 +72,14 @@ from creditbrain.cli import (
     score,
     simulate,
 )
-from creditbrain.core.errors import CreditBrainError
+from creditbrain.cli.failures import DEBUG, USER_ERRORS, report
 
 __all__ = ["GROUPS", "app", "main"]
 
 #: The command groups, registered in this order (``creditbrain --help`` lists them so).
 GROUPS = (
     demo,
+    check,
     contract,
     backfill,
     infra,
@@ -88,26 +96,55 @@ GROUPS = (
 app = typer.Typer(
     name="creditbrain",
     help="Real-time credit monitoring and early warning for a city's public credit platform.",
-    no_args_is_help=True,
+    # Not the whole help for no arguments: a "Missing command" usage error, one line.
+    no_args_is_help=False,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
+
+
+def installed_version() -> str:
+    """The installed distribution's version (``unknown`` when run from a bare checkout)."""
+    try:
+        return version("creditbrain")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"creditbrain {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show tracebacks instead of one-line errors (or CREDITBRAIN_DEBUG=1)."
+        ),
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Real-time credit monitoring and early warning for a city's public credit platform."""
+    DEBUG["on"] = debug
+
+
 for group in GROUPS:
     group.register(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    err = Console(stderr=True)
+    """Console-script entry point: exit code 0, 1 (failed work) or 2 (usage error)."""
     try:
         result = app(standalone_mode=False)
-    except CreditBrainError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
+    # User errors end as one line; defects keep their traceback (failures.py).
+    except USER_ERRORS as error:
+        sys.exit(report(error))
     sys.exit(result if isinstance(result, int) else 0)

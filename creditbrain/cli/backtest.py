@@ -20,6 +20,7 @@ import typer
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.policy_changes import apply_policy_message
 from creditbrain.cli.contract import parse_context, read_lines
+from creditbrain.cli.progress import tracked
 from creditbrain.cli.score import parse_as_of
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.engine.replay import Backtest, backtest
@@ -137,7 +138,7 @@ def backtest_command(
     until_ms = None if until is None else parse_as_of(until, "--until")
     model, watch = (None, None) if no_models else load_models(models, policy_set)
     changes, summary = backtest(
-        read_lines(file),
+        tracked(read_lines(file), "backtesting"),
         parse_context(settings),
         config,
         policy_set,

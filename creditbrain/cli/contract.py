@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from creditbrain.cli.progress import tracked
 from creditbrain.core.errors import InputFileError
 from creditbrain.schemas.events import EVENT_ADAPTER, ParseContext
 from creditbrain.schemas.parse import DeadLetter, parse_event
@@ -45,13 +46,19 @@ def read_lines(path: Path) -> list[bytes]:
 def validate_command(
     file: Annotated[Path, typer.Argument(help="JSON Lines file, one event per line.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with 1 when any line is a dead letter.")
+    ] = False,
 ) -> None:
-    """Validate a file without a broker: counts of valid lines and of each DLQ reason."""
+    """Validate a file without a broker: counts of valid lines and of each DLQ reason.
+
+    The exit code is 0 whatever the lines hold, unless --strict and a line is a dead letter.
+    """
     settings = get_settings()
     ctx = parse_context(settings)
     lines = read_lines(file)
     reasons: Counter[str] = Counter()
-    for raw in lines:
+    for raw in tracked(lines, "validating"):
         result = parse_event(raw.rstrip(b"\r"), ctx, settings.max_message_bytes)
         if isinstance(result, DeadLetter):
             reasons[result.reason.value] += 1
@@ -60,8 +67,27 @@ def validate_command(
         typer.echo(
             json.dumps({"lines": len(lines), "valid": valid, "dlq": dict(sorted(reasons.items()))})
         )
-        return
-    table = Table(title=f"{file}: {len(lines)} lines")
+    else:
+        _print_table(file, len(lines), valid, reasons)
+    if strict:
+        fail_on_dead_letters(sum(reasons.values()), len(lines))
+
+
+def fail_on_dead_letters(dead: int, lines: int) -> None:
+    """``--strict``: a file with any dead letter is failed work (exit 1, one line).
+
+    >>> fail_on_dead_letters(0, 3)
+    >>> fail_on_dead_letters(1, 3)
+    Traceback (most recent call last):
+    ...
+    creditbrain.core.errors.InputFileError: 1 of 3 lines would be dead letters (--strict)
+    """
+    if dead:
+        raise InputFileError(f"{dead} of {lines} lines would be dead letters (--strict)")
+
+
+def _print_table(file: Path, lines: int, valid: int, reasons: Counter[str]) -> None:
+    table = Table(title=f"{file}: {lines} lines")
     table.add_column("verdict")
     table.add_column("messages", justify="right")
     table.add_row("valid", str(valid))
@@ -123,7 +149,14 @@ def export_schemas(
         typer.echo(str(path))
 
 
-__all__ = ["EVENT_ADAPTER", "export_schemas", "replay_command", "schemas_app", "validate_command"]
+__all__ = [
+    "EVENT_ADAPTER",
+    "export_schemas",
+    "fail_on_dead_letters",
+    "replay_command",
+    "schemas_app",
+    "validate_command",
+]
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,9 @@
-"""``creditbrain demo`` and ``creditbrain check``: see the system work, look a subject up."""
+"""``creditbrain demo``: see the whole system work on a simulated city."""
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console, Group
@@ -13,10 +12,8 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from creditbrain.core.errors import StoreLockedError
 from creditbrain.infra.store import Store, connect
 from creditbrain.runtime.demo import Demo, DemoOptions, Tally, snapshot_path
-from creditbrain.schemas.identifiers import is_valid_resident_id, pseudonymise_person_id
 from creditbrain.settings import Settings, get_settings
 
 console = Console()
@@ -158,85 +155,6 @@ def _snapshot(store: Store, demo: Demo) -> str | None:
     return str(render_snapshot(store, snapshot_path(demo.data_dir), datetime.now(UTC)))
 
 
-def check_command(
-    subject_id: Annotated[str, typer.Argument(help="Credit code, resident id or pseudonym.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    history: Annotated[int, typer.Option(help="Score changes to show.")] = 10,
-) -> None:
-    """A subject's score, grade, reasons, open warnings and recent history, from the store."""
-    settings = get_settings()
-    subject = subject_id.strip().upper() if not subject_id.startswith("p:") else subject_id
-    if is_valid_resident_id(subject):
-        subject = pseudonymise_person_id(
-            subject, settings.pseudonym_key.get_secret_value().encode()
-        )
-    try:
-        store = connect(settings.clickhouse_dsn, settings.clickhouse.database)
-    except StoreLockedError as error:
-        raise StoreLockedError(
-            f"{error}; while `creditbrain serve` runs, ask its API: GET /subjects/{{id}}"
-        ) from None
-    store.bind_database()
-    found = _lookup(store, subject, history)
-    if found is None:
-        console.print(f"no record of {subject}")
-        raise typer.Exit(1)
-    if as_json:
-        typer.echo(json.dumps(found, default=str, ensure_ascii=False))
-        return
-    state = found["state"]
-    console.print(
-        f"[bold]{state['subject_id']}[/bold] {state['subject_name']}  "
-        f"{state['subject_type']} · {state['sector']} · {state['district']}"
-    )
-    console.print(f"score [bold]{state['score']}[/bold]  grade [bold]{state['grade']}[/bold]")
-    reasons = Table(title="reasons")
-    for column in ("event_id", "kind", "effect"):
-        reasons.add_column(column)
-    for reason in state["reasons"]:
-        reasons.add_row(reason["event_id"], reason["kind"], str(reason["effect"]))
-    console.print(reasons)
-    warnings = Table(title="warnings")
-    for column in ("level", "rule", "status", "since"):
-        warnings.add_column(column)
-    for alert in found["alerts"]:
-        warnings.add_row(
-            alert["level"], alert["rule"], alert["status"], str(alert["first_event_at"])
-        )
-    console.print(warnings)
-    changes = Table(title="recent score changes")
-    for column in ("as of", "score", "grade", "cause"):
-        changes.add_column(column)
-    for change in found["history"]:
-        changes.add_row(
-            str(change["as_of"]), str(change["score"]), change["grade"], change["cause"]
-        )
-    console.print(changes)
-
-
-def _lookup(store: Store, subject: str, history: int) -> dict[str, Any] | None:
-    params = {"s": subject}
-    states = store.query_rows(
-        "SELECT * FROM entity_state FINAL WHERE subject_id = {s:String}", params
-    )
-    if not states:
-        return None
-    state = dict(states[0])
-    state["reasons"] = json.loads(str(state["reasons"]))
-    alerts = store.query_rows(
-        "SELECT alert_id, level, rule, status, first_event_at FROM alerts FINAL "
-        "WHERE subject_id = {s:String} ORDER BY event_time DESC",
-        params,
-    )
-    changes = store.query_rows(
-        "SELECT as_of, score, grade, cause FROM scores FINAL WHERE subject_id = {s:String} "
-        "ORDER BY as_of DESC LIMIT {n:UInt32}",
-        {**params, "n": history},
-    )
-    return {"state": state, "alerts": alerts, "history": changes}
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the ``creditbrain`` command."""
     app.command("demo")(demo_command)
-    app.command("check")(check_command)

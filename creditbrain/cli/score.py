@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from creditbrain.cli.contract import parse_context, read_lines
+from creditbrain.cli.contract import fail_on_dead_letters, parse_context, read_lines
+from creditbrain.cli.progress import tracked
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.core.eventtime import from_epoch_ms, to_epoch_ms
 from creditbrain.engine.replay import OfflineScores, score_lines
@@ -59,22 +60,33 @@ def score_command(
         Path | None,
         typer.Option("--scorecard", help="JSON or TOML file overriding the default scorecard."),
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with 1 when any line is a dead letter.")
+    ] = False,
 ) -> None:
     """Score every subject of a file offline; one line per subject, sorted by subject id.
 
     Events are applied in file order; rejected lines are skipped and counted by
-    reason on stderr. Persons appear under their pseudonym.
+    reason on stderr (exit code 0, or 1 with --strict when any was rejected).
+    Persons appear under their pseudonym.
     """
     settings = get_settings()
     as_of_ms = None if as_of is None else parse_as_of(as_of)
     config = load_scorecard(scorecard)
+    lines = read_lines(file)
     run = score_lines(
-        read_lines(file), parse_context(settings), config, as_of_ms, settings.max_message_bytes
+        tracked(lines, "scoring"),
+        parse_context(settings),
+        config,
+        as_of_ms,
+        settings.max_message_bytes,
     )
     for subject_id in sorted(run.results):
         public = SubjectScore.of(run.states[subject_id], run.results[subject_id])
         typer.echo(public.model_dump_json() if as_json else _line(public))
     typer.echo(_summary(run), err=True)
+    if strict:
+        fail_on_dead_letters(sum(run.rejected.values()), len(lines))
 
 
 def _line(score: SubjectScore) -> str:

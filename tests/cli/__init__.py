@@ -1,0 +1,1 @@
+"""The ``creditbrain`` command line, run as users run it."""

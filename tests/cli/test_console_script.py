@@ -1,0 +1,143 @@
+"""Error paths of the installed ``creditbrain`` script, run in a subprocess as a user runs it.
+
+typer's test runner calls the app in-process and never reaches the console script's
+``main``, which is where typer's own click exceptions become one line and an exit
+code; so these go through ``.venv/bin/creditbrain`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).with_name("creditbrain")
+CODE = "91350100M000100Y43"  # a valid unified social credit code
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``creditbrain ARGS`` in ``cwd`` with no CREDITBRAIN_* variable but ``env``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CREDITBRAIN_")}
+    executable = str(SCRIPT) if SCRIPT.exists() else shutil.which("creditbrain")
+    assert executable, "the creditbrain console script is not installed"
+    return subprocess.run(
+        [executable, *args],
+        cwd=cwd,
+        env={**clean, "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+# Usage errors: typer's usage line of the command, then one error line; exit 2.
+USAGE_ERRORS = [
+    ([], "Usage: creditbrain [OPTIONS] COMMAND [ARGS]...", "Missing command"),
+    (["frobnicate"], "Usage: creditbrain [OPTIONS] COMMAND [ARGS]...", "'frobnicate'"),
+    (["validate"], "Usage: creditbrain validate [OPTIONS]", "Missing argument 'file'"),
+    (["check", "X", "--history", "abc"], "Usage: creditbrain check [OPTIONS]", "'--history'"),
+    (["check", "X"], "Usage: creditbrain check [OPTIONS]", "'X' is not a valid credit code"),
+    (["check", CODE, "--history", "-1"], "Usage: creditbrain check [OPTIONS]", "'--history'"),
+]
+
+
+@pytest.mark.parametrize(("args", "usage", "says"), USAGE_ERRORS)
+def test_usage_errors_are_a_usage_line_and_one_error_line(
+    tmp_path: Path, args: list[str], usage: str, says: str
+) -> None:
+    done = run(args, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    got = lines(done.stderr)
+    assert len(got) == 2, done.stderr
+    assert got[0].startswith(usage)
+    assert got[1].startswith("error: ")
+    assert says in got[1]
+
+
+# Failed work: one error line; exit 1.
+WORK_ERRORS = [
+    (["validate", "missing.jsonl"], {}, "missing.jsonl: no such file"),
+    (
+        ["validate", "missing.jsonl"],
+        {"CREDITBRAIN_KAFKA__PARTITIONS": "abc"},
+        "CREDITBRAIN_KAFKA__PARTITIONS must be a valid integer",
+    ),
+    (
+        ["validate", "missing.jsonl"],
+        {"CREDITBRAIN_API__KEYS": "not json"},
+        "CREDITBRAIN_API__KEYS must be JSON",
+    ),
+    (
+        ["score", "missing.jsonl"],
+        {"CREDITBRAIN_STREAM__BATCH_SIZE": "0"},
+        "CREDITBRAIN_STREAM__BATCH_SIZE must be greater than or equal to 1",
+    ),
+    (["check", CODE], {}, "`creditbrain demo`"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "says"), WORK_ERRORS)
+def test_failed_work_is_one_line(
+    tmp_path: Path, args: list[str], env: dict[str, str], says: str
+) -> None:
+    done = run(args, tmp_path, **env)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    got = lines(done.stderr)
+    assert len(got) == 1, done.stderr
+    assert got[0].startswith("error: ")
+    assert says in got[0]
+
+
+def test_check_creates_no_data_directory(tmp_path: Path) -> None:
+    done = run(["check", CODE], tmp_path)
+    assert done.returncode == 1
+    assert "no store at" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    env = {"CREDITBRAIN_KAFKA__PARTITIONS": "abc"}
+    quiet = run(["validate", "x.jsonl"], tmp_path, **env)
+    assert "Traceback" not in quiet.stderr
+    loud = run(["--debug", "validate", "x.jsonl"], tmp_path, **env)
+    by_env = run(["validate", "x.jsonl"], tmp_path, CREDITBRAIN_DEBUG="1", **env)
+    for done in (loud, by_env):
+        assert done.returncode == 1
+        assert "Traceback" in done.stderr
+        assert "CREDITBRAIN_KAFKA__PARTITIONS" in done.stderr
+
+
+def test_strict_fails_on_dead_letters(tmp_path: Path) -> None:
+    (tmp_path / "bad.jsonl").write_text('{"oops": 1}\nnot json\n', encoding="utf-8")
+    lenient = run(["validate", "bad.jsonl", "--json"], tmp_path)
+    assert lenient.returncode == 0, lenient.stderr
+    assert '"valid": 0' in lenient.stdout
+    for command in ("validate", "score"):
+        strict = run([command, "bad.jsonl", "--strict"], tmp_path)
+        assert strict.returncode == 1, strict.stderr
+        assert lines(strict.stderr)[-1] == "error: 2 of 2 lines would be dead letters (--strict)"
+        assert "Traceback" not in strict.stderr
+
+
+def test_version(tmp_path: Path) -> None:
+    done = run(["--version"], tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"creditbrain {version('creditbrain')}"
+
+
+def test_shell_completion_script(tmp_path: Path) -> None:
+    done = run(["--show-completion", "bash"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "_CREDITBRAIN_COMPLETE" in done.stdout
