@@ -64,7 +64,7 @@ from creditbrain.schemas.events import event_to_json
 from creditbrain.schemas.identifiers import credit_code_check_digit, generate_credit_code
 from creditbrain.schemas.reference import DISTRICTS
 from creditbrain.settings import Settings
-from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG
+from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS
 from creditbrain.streams.sink import ClickHouseSink
 from tests.alerts.test_delivery import Receiver
 from tests.fixtures.broker import read_topic
@@ -328,6 +328,10 @@ def expected_rows(bootstrap: str, prefix: str) -> dict[str, tuple[int, int]]:
     scores = [orjson.loads(r.value) for r in read_topic(bootstrap, topic_name(prefix, SCORES))]
     changes = [orjson.loads(r.value) for r in read_topic(bootstrap, topic_name(prefix, ALERTS_LOG))]
     dead = read_topic(bootstrap, topic_name(prefix, DLQ))
+    days = [orjson.loads(r.value) for r in read_topic(bootstrap, topic_name(prefix, METRIC_DAYS))]
+    day_keys = {(d["day"], d["sector"], d["district"], d["kind"]) for d in days}
+    # metric_counts is a SummingMergeTree: a key whose sum is zero (a quiet day) goes.
+    counted = {(d["day"], d["sector"], d["district"], d["kind"]) for d in days if d["events"]}
     history = [s for s in scores if s["cause"] != "current"]
     notified = [c["doc"] for c in changes if c["notify"]]
     event_ids = {orjson.loads(r.value)["event_id"] for r in accepted}
@@ -339,6 +343,8 @@ def expected_rows(bootstrap: str, prefix: str) -> dict[str, tuple[int, int]]:
         "entity_state": (len(scores), len({s["subject_id"] for s in scores})),
         "alerts": (len(changes), len({c["doc"]["id"] for c in changes})),
         "alert_events": (len(notified), len({(d["id"], d["type"], d["time"]) for d in notified})),
+        "metric_counts": (len(days), len(counted)),
+        "metric_anomalies": (len(days), len(day_keys)),
     }  # fmt: skip
 
 
@@ -369,7 +375,8 @@ def stored_versions(store: Store) -> dict[str, dict[str, int]]:
 def stored_rows(store: Store) -> dict[str, tuple[int, int]]:
     """(raw row count, rows after FINAL) of each table the sink writes."""
     found = {}
-    for table in ("events", "dlq", "scores", "entity_state", "alerts", "alert_events"):
+    tables = ("events", "dlq", "scores", "entity_state", "alerts", "alert_events")
+    for table in (*tables, "metric_counts", "metric_anomalies"):
         raw = store.query_rows(f"SELECT count() AS n FROM {table}")[0]["n"]  # noqa: S608
         final = store.query_rows(f"SELECT count() AS n FROM {table} FINAL")[0]["n"]  # noqa: S608
         found[table] = (int(raw), int(final))  # type: ignore[call-overload]
