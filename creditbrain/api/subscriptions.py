@@ -5,9 +5,10 @@ and deletes only the ones their key created. A grid key's subscriptions receive 
 grid feed (``credit.warnings.grid``, persons' names masked), the others the full feed.
 
 The secret signs every delivery (Standard Webhooks' ``webhook-signature`` and the
-older ``X-Creditbrain-Signature``, see :mod:`creditbrain.alerts.delivery`). It is needed in clear to sign, so it is kept in
-the store and **never returned**: give one (at least 16 characters), or leave it out
-and the answer to the POST carries a generated one, that one time only.
+older ``X-Creditbrain-Signature``, see :mod:`creditbrain.alerts.delivery`). It is
+needed in clear to sign, so it is kept in the store and **never returned**: give one
+(at least 16 characters), or leave it out and the answer to the POST carries a
+generated one, that one time only.
 """
 
 from __future__ import annotations
