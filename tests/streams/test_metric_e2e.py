@@ -26,7 +26,7 @@ from tests.streams.test_warnings_e2e import send
 pytestmark = pytest.mark.integration
 
 SECTOR, DISTRICT, KIND = "food_drug", "371102", "penalty"
-SERIES = f"sector={SECTOR}|district={DISTRICT}|kind={KIND}"
+SERIES = f"{SECTOR}|{DISTRICT}|{KIND}"  # CONTRACT.md §2: <sector>|<district>|<kind>
 DAYS, SURGE = 56, (40, 41)
 
 
