@@ -7,13 +7,25 @@ warning's level, sector and district (an empty filter admits everything). Its
 and supervisors' systems) or ``grid`` (``credit.warnings.grid``, the grid
 governance system's copy with persons' names masked).
 
-Signature (CONTRACT.md §2): every POST carries the header::
+Signatures (CONTRACT.md §2) follow the Standard Webhooks specification. Every POST
+carries::
+
+    webhook-id: <the CloudEvents id, alert id : version>
+    webhook-timestamp: <Unix seconds when this try was signed>
+    webhook-signature: v1,<base64 HMAC-SHA256(secret, id + "." + timestamp + "." + body)>
+
+(:func:`webhook_headers`), the key being the UTF-8 bytes of the subscription's secret.
+A receiver recomputes the HMAC over the bytes it received, before parsing them,
+compares in constant time and refuses a timestamp more than five minutes off its
+clock (:func:`verify_webhook`, which a receiver may import or copy): the id and the
+timestamp inside the signature stop a captured delivery from being replayed later.
+Each try is signed afresh, so a retry or a dead letter re-sent hours later carries a
+current timestamp. The older header::
 
     X-Creditbrain-Signature: sha256=<hex HMAC-SHA256(secret, raw request body)>
 
-so a receiver recomputes the HMAC over the bytes it received, before parsing them,
-and compares in constant time (:func:`verify_signature`). The body is the warning's
-CloudEvent exactly as it travelled on the topic.
+is still sent (:func:`sign`, :func:`verify_signature`) until the next major
+version. The body is the warning's CloudEvent exactly as it travelled on the topic.
 
 Retries: a delivery is tried ``attempts`` times; between two tries it waits
 ``min(max_delay, base_delay * 2**n)`` (:meth:`RetryPolicy.delays`). Success is any
@@ -24,6 +36,8 @@ body becomes a :class:`DeadLetter`, kept for replay, so nothing is lost.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -33,6 +47,13 @@ from typing import Literal
 
 SIGNATURE_HEADER = "X-Creditbrain-Signature"
 _SCHEME = "sha256="
+#: Standard Webhooks headers.
+WEBHOOK_ID = "webhook-id"
+WEBHOOK_TIMESTAMP = "webhook-timestamp"
+WEBHOOK_SIGNATURE = "webhook-signature"
+#: How far a delivery's timestamp may be from the receiver's clock, in seconds.
+TIMESTAMP_TOLERANCE_S = 300
+_V1 = "v1,"
 
 Feed = Literal["all", "grid"]
 Outcome = Literal["delivered", "retry", "give_up"]
@@ -136,6 +157,79 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
     if header is None or not header.startswith(_SCHEME):
         return False
     return hmac.compare_digest(header, sign(secret, body))
+
+
+def sign_webhook(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value: ``v1,`` and the base64 HMAC of ``id.timestamp.body``.
+
+    >>> sign_webhook("k", "a1:1", 1772676002, b"{}")
+    'v1,2LdtMcTD3zAvcOh/jsR2cQxF1ouWYpzh9FGLa4Vt5hg='
+    """
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
+    return _V1 + base64.b64encode(digest).decode()
+
+
+def webhook_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """Every signature header of one try: Standard Webhooks' three and the older one.
+
+    >>> sorted(webhook_headers("k", "a1:1", 1772676002, b"{}"))
+    ['X-Creditbrain-Signature', 'webhook-id', 'webhook-signature', 'webhook-timestamp']
+    """
+    return {
+        WEBHOOK_ID: msg_id,
+        WEBHOOK_TIMESTAMP: str(timestamp),
+        WEBHOOK_SIGNATURE: sign_webhook(secret, msg_id, timestamp, body),
+        SIGNATURE_HEADER: sign(secret, body),
+    }
+
+
+def verify_webhook(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float,
+    tolerance_s: int = TIMESTAMP_TOLERANCE_S,
+) -> bool:
+    """A receiver's check of a delivery: signed with ``secret`` and signed recently.
+
+    ``headers`` as received (names in any case), ``body`` the raw bytes before any
+    parsing, ``now`` the receiver's clock (Unix seconds). False when a header is
+    missing, the timestamp is more than ``tolerance_s`` seconds off ``now`` (either
+    way) or no ``v1`` signature in the space-separated list matches.
+
+    >>> body = b'{"id":"a1:1"}'
+    >>> sent = webhook_headers("k", "a1:1", 1772676002, body)
+    >>> verify_webhook("k", sent, body, now=1772676002 + 60)
+    True
+    >>> verify_webhook("k", sent, body, now=1772676002 + 301)  # too late: a replay
+    False
+    >>> verify_webhook("other", sent, body, now=1772676002)
+    False
+    >>> verify_webhook("k", {**sent, "webhook-id": "a1:2"}, body, now=1772676002)
+    False
+    """
+    lower = {name.lower(): value for name, value in headers.items()}
+    msg_id = lower.get(WEBHOOK_ID)
+    stamp = lower.get(WEBHOOK_TIMESTAMP, "")
+    signatures = lower.get(WEBHOOK_SIGNATURE)
+    if not msg_id or not signatures or not stamp.isdigit():
+        return False
+    timestamp = int(stamp)
+    if abs(now - timestamp) > tolerance_s:
+        return False
+    expected = sign_webhook(secret, msg_id, timestamp, body)[len(_V1) :]
+    for candidate in signatures.split(" "):
+        if not candidate.startswith(_V1):
+            continue
+        try:
+            # Compared as decoded bytes so that padding or spacing cannot matter.
+            given = base64.b64decode(candidate[len(_V1) :], validate=True)
+        except binascii.Error:
+            continue
+        if hmac.compare_digest(given, base64.b64decode(expected)):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

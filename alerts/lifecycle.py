@@ -9,8 +9,8 @@ It re-judges every rule, changes the state in place and returns what happened as
 * open, the condition holds at a higher level: **escalated** (never lowered);
 * open, a new cause (:attr:`News.REPEAT <creditbrain.alerts.rules.base.News>`: another
   listing, another penalty of the burst, a further fall): **updated**; sent again
-  (same id and type, fresh data) only once the cooldown since the alert was last
-  sent has passed, else only stored;
+  (same alert id and type, a new version and so a new CloudEvents id, fresh data)
+  only once the cooldown since the alert was last sent has passed, else only stored;
 * open, the same cause with fresh data (``News.UPDATE``: a new report of the same
   arrears): **updated**, stored, never sent;
 * open and the condition no longer holds: **resolved**, also when the rule has
@@ -197,8 +197,8 @@ class AlertUpdate:
 
     @property
     def alert_id(self) -> str:
-        alert: str = self.doc["id"]
-        return alert
+        """The alert's stable id (``alertid``; the CloudEvents ``id`` names the change)."""
+        return self.doc["data"]["alert_id"]
 
     @property
     def rule(self) -> RuleName:
@@ -361,6 +361,7 @@ def _update(
     t = facts.transition
     data: DataDoc = {
         "alert_id": alert.alert_id,
+        "version": alert.version,
         "level": alert.level,
         "rule": alert.rule,
         "subject": {"type": t.subject_type.value, "id": t.subject_id, "name": t.subject_name},

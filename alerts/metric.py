@@ -3,18 +3,21 @@
 ``metric_anomaly`` is not about a subject, so it has no transition and no state:
 the series detector (:mod:`creditbrain.models.series`) scores each day's count, and
 :func:`metric_alert` turns a score at or above the policy's threshold into one
-warning for that series and day. Its id is uuid5 over the series and the day, so
-re-running a day gives the same warning (collapsed by id downstream).
+warning for that series and day. Its alert id is uuid5 over the series and the day,
+so re-running a day gives the same warning (collapsed by alert id downstream).
 
 A warning stands for an incident, not a day: :func:`judge_metric` keeps it open
 (:class:`MetricIncident`, held by the series watch) while the days keep scoring
-anomalous, sends nothing more for them, and resolves it, under the same id, once
+anomalous, sends nothing more for them, and resolves it, under the same alert id
+(version 2, so another CloudEvents ``id``), once
 ``calm_days`` days in a row (:data:`CALM_DAYS` by default) have scored below the
 threshold. Without that, open
 city-level warnings would only ever grow. It is never escalated: the level is the
 policy's, whatever the score.
 
-Its ``data.subject`` is the series (``type`` ``"series"``, ``id`` the series key);
+Its ``data.subject`` is the series (``type`` ``"series"``, ``id``
+``<sector>|<district>|<kind>``, :attr:`SeriesKey.subject_id`, also the CloudEvents
+``subject``);
 ``score``, ``grade`` and ``previous_grade`` are ``null``; ``data.metric`` holds the
 kind, day, value and anomaly score.
 """
@@ -50,8 +53,20 @@ class SeriesKey(NamedTuple):
 
     @property
     def key(self) -> str:
-        """``sector=food_drug|district=371102|kind=penalty``."""
+        """``sector=food_drug|district=371102|kind=penalty``: names the series inside the system.
+
+        Alert ids are derived from it, so it stays as it is.
+        """
         return f"sector={self.sector}|district={self.district}|kind={self.kind}"
+
+    @property
+    def subject_id(self) -> str:
+        """The series as a warning's subject (CONTRACT.md §2).
+
+        >>> SeriesKey("food_drug", "371102", "penalty").subject_id
+        'food_drug|371102|penalty'
+        """
+        return f"{self.sector}|{self.district}|{self.kind}"
 
 
 @dataclass
@@ -186,11 +201,12 @@ def _update(
     district = reference.districts.get(series.district, series.district)
     data: DataDoc = {
         "alert_id": incident.alert_id,
+        "version": incident.version,
         "level": incident.level,
         "rule": "metric_anomaly",
         "subject": {
             "type": SERIES,
-            "id": series.key,
+            "id": series.subject_id,
             "name": f"{sector} · {district} · {series.kind}",
         },
         "sector": series.sector,

@@ -19,6 +19,7 @@ from creditbrain.schemas.warnings import (
     TYPE_OF_STATUS,
     Level,
     Status,
+    event_id,
     format_time,
     mask_person_name,
 )
@@ -45,6 +46,7 @@ class MetricDoc(TypedDict):
 
 class DataDoc(TypedDict):
     alert_id: str
+    version: int
     level: Level
     rule: RuleName
     subject: SubjectDoc
@@ -62,6 +64,7 @@ class DataDoc(TypedDict):
 class WarningDoc(TypedDict):
     specversion: str
     id: str
+    alertid: str
     type: str
     source: str
     subject: str
@@ -73,17 +76,22 @@ class WarningDoc(TypedDict):
 def warning_doc(data: DataDoc, time_ms: int) -> WarningDoc:
     """The CloudEvent around ``data`` at event time ``time_ms``; ``type`` follows the status.
 
-    >>> data = DataDoc(alert_id="a", level="blue", rule="first_negative_record",
+    ``id`` names this change of the alert (alert id and version), ``alertid`` the alert.
+
+    >>> data = DataDoc(alert_id="a", version=2, level="blue", rule="first_negative_record",
     ...     subject=SubjectDoc(type="enterprise", id="X", name=""), sector="finance",
     ...     district="371102", score=980, grade="A", previous_grade="A", reasons=[],
     ...     first_event_at=format_time(0), status="open")
     >>> doc = warning_doc(data, 0)
     >>> doc["type"], doc["time"], doc["subject"]
     ('cn.creditbrain.warning.opened', '1970-01-01T08:00:00+08:00', 'X')
+    >>> doc["id"], doc["alertid"]
+    ('a:2', 'a')
     """
     return {
         "specversion": "1.0",
-        "id": data["alert_id"],
+        "id": event_id(data["alert_id"], data["version"]),
+        "alertid": data["alert_id"],
         "type": TYPE_OF_STATUS[data["status"]],
         "source": SOURCE,
         "subject": data["subject"]["id"],
@@ -101,7 +109,7 @@ def reason_docs(reasons: Iterable[tuple[str, str, int]]) -> list[ReasonDoc]:
 def for_grid(doc: WarningDoc, reveal_person_names: bool) -> WarningDoc:
     """The grid's copy: a person's name masked unless revealed.
 
-    >>> data = DataDoc(alert_id="a", level="orange", rule="wage_arrears",
+    >>> data = DataDoc(alert_id="a", version=1, level="orange", rule="wage_arrears",
     ...     subject=SubjectDoc(type="person", id="p:00", name="王小明"), sector="finance",
     ...     district="371102", score=900, grade="A", previous_grade="A", reasons=[],
     ...     first_event_at=format_time(0), status="open")

@@ -1,10 +1,18 @@
 """The warnings the project sends (CONTRACT.md §2) as CloudEvents 1.0 in structured mode.
 
-A warning is a CloudEvent whose ``id`` is the alert id: stable for one alert, so
-its opening, escalation and resolution (and any re-send) carry the same ``id``
-and ``data.alert_id``, and a consumer keyed by it sees the alert's latest state.
+A warning is one change of one alert. Its CloudEvents ``id`` is
+``<alert id>:<version>`` (:func:`event_id`), unique per change, because CloudEvents
+consumers drop a second event with the same ``source`` and ``id``: the opening,
+escalation and resolution of one alert are three events, while a redelivered copy
+of one change keeps its id. The alert itself is named by the extension attribute
+``alertid`` and by ``data.alert_id`` (stable across the alert's changes), and the
+change by ``data.version`` (1 at opening, one more with each change). Whoever keys
+alerts (the store, the API, the send-once read-back) keys them by ``alertid``.
 ``time`` is the event time of the transition that produced the warning, written
 in China Standard Time (``+08:00``).
+
+On Kafka a warning travels in the structured mode of the CloudEvents Kafka
+binding: the record header ``content-type`` is :data:`CONTENT_TYPE`.
 
 :class:`WarningEvent` validates what comes back (tests, consumers, the API) and
 :meth:`WarningEvent.to_bytes` writes the wire form with orjson; the alert
@@ -53,11 +61,22 @@ TYPE_OF_STATUS: dict[str, WarningType] = {
     "resolved": "cn.creditbrain.warning.resolved",
 }
 SOURCE = "creditbrain/alerts"
+#: The ``content-type`` of a structured-mode CloudEvent (Kafka header, HTTP header).
+CONTENT_TYPE = "application/cloudevents+json"
 #: ``data.subject.type`` of a city-level warning about a metric series (``metric_anomaly``).
 SERIES = "series"
 
 _EPOCH_CST = datetime(1970, 1, 1, 8, tzinfo=CST)
 _ONE_MS = timedelta(milliseconds=1)
+
+
+def event_id(alert_id: str, version: int) -> str:
+    """The CloudEvents ``id`` of version ``version`` of an alert: unique per change.
+
+    >>> event_id("5f0c", 1), event_id("5f0c", 2)
+    ('5f0c:1', '5f0c:2')
+    """
+    return f"{alert_id}:{version}"
 
 
 def format_time(ms: int) -> str:
@@ -120,6 +139,7 @@ class WarningData(BaseModel):
     model_config = _FROZEN
 
     alert_id: str
+    version: Annotated[int, Field(ge=1)]
     level: Level
     rule: RuleId
     subject: WarningSubject
@@ -144,6 +164,10 @@ class WarningData(BaseModel):
             raise ValueError("metric_anomaly warnings, and only they, are about a series")
         if not is_metric and (self.score is None or self.grade is None):
             raise ValueError("a subject warning carries its score and grade")
+        if self.metric is not None:
+            series = f"{self.sector}|{self.district}|{self.metric.kind}"
+            if self.subject.id != series:
+                raise ValueError(f"a series is named <sector>|<district>|<kind>: {series!r}")
         return self
 
 
@@ -153,10 +177,12 @@ class WarningEvent(BaseModel):
     Examples
     --------
     >>> doc = {
-    ...     "specversion": "1.0", "id": "a1", "type": "cn.creditbrain.warning.opened",
+    ...     "specversion": "1.0", "id": "a1:1", "alertid": "a1",
+    ...     "type": "cn.creditbrain.warning.opened",
     ...     "source": "creditbrain/alerts", "subject": "91350100M000100Y43",
     ...     "time": "2026-03-05T10:00:02+08:00", "datacontenttype": "application/json",
-    ...     "data": {"alert_id": "a1", "level": "red", "rule": "dishonest_debtor_listed",
+    ...     "data": {"alert_id": "a1", "version": 1, "level": "red",
+    ...              "rule": "dishonest_debtor_listed",
     ...              "subject": {"type": "enterprise", "id": "91350100M000100Y43",
     ...                          "name": "某公司"},
     ...              "sector": "construction", "district": "371102", "score": 800,
@@ -168,12 +194,21 @@ class WarningEvent(BaseModel):
     '2026-03-05T10:00:02+08:00'
     >>> WarningEvent.from_bytes(warning.to_bytes()) == warning
     True
+
+    The escalation of the same alert is another event of the same alert:
+
+    >>> escalated = dict(doc, id="a1:2", type="cn.creditbrain.warning.escalated",
+    ...     data=dict(doc["data"], version=2, status="escalated"))
+    >>> later = WarningEvent.model_validate(escalated)
+    >>> (later.id != warning.id, later.alertid == warning.alertid)
+    (True, True)
     """
 
     model_config = _FROZEN
 
     specversion: Literal["1.0"] = "1.0"
     id: Annotated[str, Field(min_length=1)]
+    alertid: Annotated[str, Field(min_length=1)]
     type: WarningType
     source: Literal["creditbrain/alerts"] = "creditbrain/alerts"
     subject: Annotated[str, Field(min_length=1)]
@@ -188,8 +223,10 @@ class WarningEvent(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> WarningEvent:
         data = self.data
-        if self.id != data.alert_id or self.subject != data.subject.id:
-            raise ValueError("id and subject must repeat data.alert_id and data.subject.id")
+        if self.alertid != data.alert_id or self.subject != data.subject.id:
+            raise ValueError("alertid and subject must repeat data.alert_id and data.subject.id")
+        if self.id != event_id(data.alert_id, data.version):
+            raise ValueError("id must be data.alert_id, ':' and data.version")
         # A re-sent warning keeps its type, so only a resolution's type is tied to its status.
         if (self.type == TYPE_OF_STATUS["resolved"]) != (data.status == "resolved"):
             raise ValueError(f"type {self.type} does not fit status {data.status}")
@@ -201,6 +238,7 @@ class WarningEvent(BaseModel):
         subject = data.subject
         doc: dict[str, object] = {
             "alert_id": data.alert_id,
+            "version": data.version,
             "level": data.level,
             "rule": data.rule,
             "subject": {"type": str(subject.type), "id": subject.id, "name": subject.name},
@@ -220,6 +258,7 @@ class WarningEvent(BaseModel):
         return {
             "specversion": self.specversion,
             "id": self.id,
+            "alertid": self.alertid,
             "type": self.type,
             "source": self.source,
             "subject": self.subject,
@@ -258,11 +297,13 @@ def masked_for_grid(warning: WarningEvent) -> WarningEvent:
     """The copy of ``warning`` for the grid: a person's name masked, anything else unchanged.
 
     >>> subject = WarningSubject(type="person", id="p:" + "0" * 32, name="王小明")
-    >>> data = WarningData(alert_id="a", level="orange", rule="wage_arrears", subject=subject,
+    >>> data = WarningData(alert_id="a", version=1, level="orange", rule="wage_arrears",
+    ...     subject=subject,
     ...     sector="construction", district="371102", score=900, grade="A",
     ...     previous_grade="A", reasons=(), first_event_at="2026-03-05T10:00:00+08:00",
     ...     status="open")
-    >>> w = WarningEvent(id="a", type="cn.creditbrain.warning.opened", subject=subject.id,
+    >>> w = WarningEvent(id="a:1", alertid="a", type="cn.creditbrain.warning.opened",
+    ...     subject=subject.id,
     ...     time="2026-03-05T10:00:00+08:00", data=data)
     >>> masked_for_grid(w).data.subject.name
     '王**'

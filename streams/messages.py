@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING
 import orjson
 
 from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID
+from creditbrain.schemas.warnings import CONTENT_TYPE
 from creditbrain.streams.sent import ALERT_ID, ALERT_VERSION
 
 if TYPE_CHECKING:
     from creditbrain.alerts import AlertUpdate
+
+_CONTENT_TYPE = CONTENT_TYPE.encode()
 
 ACCEPTED = "events.accepted"
 #: Every change of every alert (also the repeats that are only stored), for the store.
@@ -59,8 +62,10 @@ def source_headers(message: Inbound) -> list[tuple[str, bytes]]:
 def alert_messages(update: AlertUpdate) -> list[Outbound]:
     """Where an alert change goes: the store always, the warning topics when it is news.
 
-    Warning records name the change in their headers (``alert-id``, ``alert-version``),
-    so that a change is never sent twice (:mod:`creditbrain.streams.sent`).
+    Warning records are CloudEvents in the structured mode of the Kafka binding
+    (header ``content-type``), and name the change in their headers (``alert-id``,
+    ``alert-version``), so that a change is never sent twice
+    (:mod:`creditbrain.streams.sent`).
     """
     key = update.key
     log = orjson.dumps(
@@ -72,7 +77,11 @@ def alert_messages(update: AlertUpdate) -> list[Outbound]:
         }
     )
     messages = [Outbound(ALERTS_LOG, key, log)]
-    change = [(ALERT_ID, update.alert_id.encode()), (ALERT_VERSION, str(update.version).encode())]
+    change = [
+        ("content-type", _CONTENT_TYPE),
+        (ALERT_ID, update.alert_id.encode()),
+        (ALERT_VERSION, str(update.version).encode()),
+    ]
     if update.notify:
         messages.append(Outbound(WARNINGS, key, update.body, change))
     if update.grid and update.grid_body is not None:

@@ -218,7 +218,7 @@ def alert_rows(value: bytes) -> dict[str, list[Any]]:
     tables: dict[str, list[Any]] = {
         "alerts": [
             [
-                doc["id"],
+                data["alert_id"],
                 subject["id"],
                 subject["type"],
                 subject.get("name", ""),
@@ -241,7 +241,7 @@ def alert_rows(value: bytes) -> dict[str, list[Any]]:
     if change["notify"]:
         tables["alert_events"] = [
             [
-                doc["id"],
+                data["alert_id"],
                 doc["type"],
                 data["level"],
                 subject["id"],

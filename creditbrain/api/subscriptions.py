@@ -4,10 +4,11 @@ Admins, regulators and the grid system manage subscriptions; each non-admin sees
 and deletes only the ones their key created. A grid key's subscriptions receive the
 grid feed (``credit.warnings.grid``, persons' names masked), the others the full feed.
 
-The secret signs every delivery (``X-Creditbrain-Signature: sha256=<hex>``, see
-:mod:`creditbrain.alerts.delivery`). It is needed in clear to sign, so it is kept in
-the store and **never returned**: give one (at least 16 characters), or leave it out
-and the answer to the POST carries a generated one, that one time only.
+The secret signs every delivery (Standard Webhooks' ``webhook-signature`` and the
+older ``X-Creditbrain-Signature``, see :mod:`creditbrain.alerts.delivery`). It is
+needed in clear to sign, so it is kept in the store and **never returned**: give one
+(at least 16 characters), or leave it out and the answer to the POST carries a
+generated one, that one time only.
 """
 
 from __future__ import annotations

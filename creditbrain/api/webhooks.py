@@ -20,6 +20,7 @@ minutes of retries.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections import defaultdict
@@ -35,18 +36,18 @@ from mode import Service
 
 from creditbrain.alerts.delivery import (
     DEAD_LETTER_COLUMNS,
-    SIGNATURE_HEADER,
     DeadLetter,
     Feed,
     RetryPolicy,
     Subscription,
     classify_status,
     matching,
-    sign,
+    webhook_headers,
 )
 from creditbrain.core.errors import StoreError
 from creditbrain.infra.groups import group_consumer
 from creditbrain.infra.store import Store
+from creditbrain.schemas.warnings import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -120,28 +121,35 @@ def save_subscription(store: Store, stored: StoredSubscription, deleted: bool = 
 
 
 class Deliverer:
-    """POSTs one body to one subscriber, retrying on the policy's schedule."""
+    """POSTs one body to one subscriber, retrying on the policy's schedule.
+
+    Each try is signed at ``clock()`` (Unix seconds), so that a late retry or a
+    replayed dead letter still passes the receiver's five-minute check.
+    """
 
     def __init__(
         self,
         client: httpx.AsyncClient,
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
         self.retry = retry
         self.sleep = sleep
+        self.clock = clock
 
     async def deliver(self, sub: Subscription, body: bytes) -> tuple[bool, int, str]:
         """``(delivered, attempts made, last error)``."""
-        headers = {
-            "Content-Type": "application/cloudevents+json; charset=utf-8",
-            SIGNATURE_HEADER: sign(sub.secret, body),
-            "User-Agent": "creditbrain-webhooks",
-        }
+        msg_id = _event_id(body)
         waits = self.retry.delays()
         error = ""
         for attempt in range(1, self.retry.attempts + 1):
+            headers = {
+                "Content-Type": f"{CONTENT_TYPE}; charset=utf-8",
+                "User-Agent": "creditbrain-webhooks",
+                **webhook_headers(sub.secret, msg_id, int(self.clock()), body),
+            }
             try:
                 response = await self.client.post(sub.url, content=body, headers=headers)
             except httpx.HTTPError as failure:
@@ -159,12 +167,26 @@ class Deliverer:
         return False, self.retry.attempts, error
 
 
-def _alert_id(body: bytes) -> str:
+def _field(body: bytes, name: str) -> str:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         return ""
-    return str(doc.get("id", "")) if isinstance(doc, dict) else ""
+    return str(doc.get(name, "")) if isinstance(doc, dict) else ""
+
+
+def _event_id(body: bytes) -> str:
+    """The CloudEvents ``id`` (alert id and version), the ``webhook-id`` of a delivery.
+
+    A body without one (never sent by the system) gets the hash of its bytes, so that
+    it is still signed under an id that names it.
+    """
+    return _field(body, "id") or hashlib.sha256(body).hexdigest()[:32]
+
+
+def _alert_id(body: bytes) -> str:
+    """The alert a warning belongs to (``alertid``): dead letters are listed by alert."""
+    return _field(body, "alertid")
 
 
 class WebhookDispatcher(Service):

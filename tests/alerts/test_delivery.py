@@ -37,8 +37,10 @@ SECRET = "0123456789abcdef-secret"  # noqa: S105 - a test fixture's key
 
 def warning(alert_id: str, level: str = "red", sector: str = "food_drug") -> bytes:
     return orjson.dumps(
-        {"specversion": "1.0", "id": alert_id, "type": "cn.creditbrain.warning.opened",
-         "data": {"alert_id": alert_id, "level": level, "sector": sector, "district": "371102"}}
+        {"specversion": "1.0", "id": f"{alert_id}:1", "alertid": alert_id,
+         "type": "cn.creditbrain.warning.opened",
+         "data": {"alert_id": alert_id, "version": 1, "level": level, "sector": sector,
+                  "district": "371102"}}
     )  # fmt: skip
 
 
@@ -92,6 +94,8 @@ class Receiver:
     port: int
     statuses: list[int] = field(default_factory=list)
     received: list[tuple[bytes, str | None]] = field(default_factory=list)
+    #: Every header of each delivery received, as sent.
+    headers: list[dict[str, str]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -107,6 +111,7 @@ class Receiver:
                 code = receiver.statuses.pop(0) if receiver.statuses else 204
                 if code == 204:
                     receiver.received.append((body, self.headers.get(SIGNATURE_HEADER)))
+                    receiver.headers.append(dict(self.headers.items()))
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -170,7 +175,7 @@ async def test_a_subscriber_that_recovers_within_the_retries_gets_each_warning_o
             Deliverer(client, hooks.retry),
             [("credit.warnings", warning("a1")), ("credit.warnings", warning("a2", "blue"))],
         )
-    assert [orjson.loads(body)["id"] for body, _ in receiver.received] == ["a1"]
+    assert [orjson.loads(body)["alertid"] for body, _ in receiver.received] == ["a1"]
     assert all(verify_signature(SECRET, body, header) for body, header in receiver.received)
     assert (hooks.delivered, hooks.dead_lettered) == (1, 0)
 
@@ -241,7 +246,7 @@ async def test_the_dispatcher_commits_only_what_it_has_delivered(
             await asyncio.sleep(0.05)
     finally:
         await hooks.stop()
-    assert sorted(orjson.loads(b)["id"] for b, _ in receiver.received) == [
+    assert sorted(orjson.loads(b)["alertid"] for b, _ in receiver.received) == [
         f"k{n}" for n in range(5)
     ]
     check = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=hooks.group_id)

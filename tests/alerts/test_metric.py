@@ -19,7 +19,11 @@ def test_a_score_at_the_threshold_opens_one_warning_per_series_and_day() -> None
     assert update is not None
     assert (update.change, update.notify, update.version) == ("opened", True, 1)
     doc = orjson.loads(update.body)
-    assert doc["subject"] == "sector=food_drug|district=371102|kind=penalty"
+    # CONTRACT.md §2: a series is named <sector>|<district>|<kind>, in data and envelope.
+    assert doc["subject"] == "food_drug|371102|penalty"
+    assert doc["data"]["subject"]["type"] == "series"
+    assert doc["data"]["subject"]["id"] == doc["subject"]
+    assert doc["id"] == f"{update.alert_id}:1" and doc["alertid"] == update.alert_id
     assert doc["time"] == "2026-03-05T00:00:00+08:00"
     data = doc["data"]
     assert (data["rule"], data["level"], data["status"]) == ("metric_anomaly", "orange", "open")

@@ -113,7 +113,7 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
         doc = orjson.loads(record.value)
         data = doc["doc"]["data"]
         worker_changes.append(
-            (doc["doc"]["id"], doc["version"], data["rule"], data["level"], doc["change"])
+            (doc["doc"]["alertid"], doc["version"], data["rule"], data["level"], doc["change"])
         )
     worker_scores: dict[str, tuple[int, int, str]] = {}
     for record in read_topic(serve.bootstrap, serve.topic(SCORES)):

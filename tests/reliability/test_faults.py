@@ -175,7 +175,7 @@ def transitions(records: Sequence[Any]) -> Counter[tuple[str, str, str, str, str
     """Warnings on a topic as (alert id, type, level, time, rule), counted."""
     docs = [orjson.loads(record.value) for record in records]
     return Counter(
-        (d["id"], d["type"], d["data"]["level"], d["time"], d["data"]["rule"]) for d in docs
+        (d["alertid"], d["type"], d["data"]["level"], d["time"], d["data"]["rule"]) for d in docs
     )
 
 
@@ -341,8 +341,9 @@ def expected_rows(bootstrap: str, prefix: str) -> dict[str, tuple[int, int]]:
         "scores": (len(history), len({(s["subject_id"], s["as_of_ms"], s["event_id"])
                                       for s in history})),
         "entity_state": (len(scores), len({s["subject_id"] for s in scores})),
-        "alerts": (len(changes), len({c["doc"]["id"] for c in changes})),
-        "alert_events": (len(notified), len({(d["id"], d["type"], d["time"]) for d in notified})),
+        "alerts": (len(changes), len({c["doc"]["alertid"] for c in changes})),
+        "alert_events": (len(notified),
+                         len({(d["alertid"], d["type"], d["time"]) for d in notified})),
         "metric_counts": (len(days), len(counted)),
         "metric_anomalies": (len(days), len(day_keys)),
     }  # fmt: skip
@@ -357,7 +358,7 @@ def latest_versions(bootstrap: str, prefix: str) -> dict[str, dict[str, int]]:
         states[doc["subject_id"]] = max(states.get(doc["subject_id"], 0), doc["version"])
     for record in read_topic(bootstrap, topic_name(prefix, ALERTS_LOG)):
         change = orjson.loads(record.value)
-        alerts, alert = latest["alerts"], change["doc"]["id"]
+        alerts, alert = latest["alerts"], change["doc"]["alertid"]
         alerts[alert] = max(alerts.get(alert, 0), change["version"])
     return latest
 

@@ -21,9 +21,20 @@ from creditbrain.schemas.warnings import (
 from tests.alerts.driver import Driver, only
 from tests.strategies import DAY, make_event
 
-TOP_KEYS = {"specversion", "id", "type", "source", "subject", "time", "datacontenttype", "data"}
+TOP_KEYS = {
+    "specversion",
+    "id",
+    "alertid",
+    "type",
+    "source",
+    "subject",
+    "time",
+    "datacontenttype",
+    "data",
+}
 DATA_KEYS = {
     "alert_id",
+    "version",
     "level",
     "rule",
     "subject",
@@ -44,7 +55,8 @@ def sample(**data: Any) -> dict[str, Any]:
     """A valid warning document, with ``data`` fields replaced."""
     doc: dict[str, Any] = {
         "specversion": "1.0",
-        "id": "a1",
+        "id": "a1:1",
+        "alertid": "a1",
         "type": "cn.creditbrain.warning.opened",
         "source": "creditbrain/alerts",
         "subject": "91350100M000100Y43",
@@ -52,6 +64,7 @@ def sample(**data: Any) -> dict[str, Any]:
         "datacontenttype": "application/json",
         "data": {
             "alert_id": "a1",
+            "version": 1,
             "level": "red",
             "rule": "dishonest_debtor_listed",
             "subject": {"type": "enterprise", "id": "91350100M000100Y43", "name": "某公司"},
@@ -78,7 +91,9 @@ def check_shape(doc: dict[str, Any]) -> None:
     assert TIME.match(doc["time"])
     data = doc["data"]
     assert set(data) == DATA_KEYS
-    assert doc["id"] == data["alert_id"] and doc["subject"] == data["subject"]["id"]
+    assert doc["alertid"] == data["alert_id"] and doc["subject"] == data["subject"]["id"]
+    assert isinstance(data["version"], int) and data["version"] >= 1
+    assert doc["id"] == f"{data['alert_id']}:{data['version']}"
     assert data["level"] in ("red", "orange", "yellow", "blue")
     assert data["status"] in ("open", "escalated", "resolved")
     assert doc["type"].endswith("resolved") is (data["status"] == "resolved")
@@ -115,8 +130,13 @@ def test_warnings_the_lifecycle_sends_have_the_contracts_shape() -> None:
     for update in d.log:
         doc = orjson.loads(update.body)
         check_shape(doc)
-        UUID(doc["id"])  # alert ids are UUIDs
+        UUID(doc["alertid"])  # alert ids are UUIDs
+        assert doc["data"]["version"] == update.version
         assert update.body.decode("utf-8")  # UTF-8 JSON
+    wage = [orjson.loads(u.body) for u in d.log if u.rule == "wage_arrears"]
+    # One alert, three changes: CloudEvents consumers dedup by id, so each change has its own.
+    assert len({doc["alertid"] for doc in wage}) == 1
+    assert len({doc["id"] for doc in wage}) == 3
     opened = only([u for u in d.log if u.change == "opened"], "wage_arrears")
     assert orjson.loads(opened.body)["time"] == "2024-01-02T08:00:00+08:00"
 
@@ -145,8 +165,11 @@ def test_times_given_in_another_offset_are_written_in_plus_eight() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"id": "other"}, "id and subject"),
-        ({"subject": "other"}, "id and subject"),
+        ({"id": "a1"}, "id must be"),
+        ({"id": "a1:2"}, "id must be"),
+        ({"alertid": "other"}, "alertid and subject"),
+        ({"subject": "other"}, "alertid and subject"),
+        ({"data": sample(version=0)["data"]}, "version"),
         ({"type": "cn.creditbrain.warning.resolved"}, "does not fit status"),
         ({"type": "cn.creditbrain.warning.closed"}, "type"),
         ({"specversion": "0.3"}, "specversion"),
@@ -169,6 +192,27 @@ def test_masking_keeps_only_the_first_character(name: str) -> None:
     assert len(masked) == len(name)
     assert masked[1:] == "*" * (len(name) - 1)
     assert masked[:1] == (name[:1] if len(name) > 1 else "*" * len(name))
+
+
+def series_sample(series_id: str) -> dict[str, Any]:
+    doc = sample(
+        rule="metric_anomaly",
+        subject={"type": "series", "id": series_id, "name": "食品药品 · 东港区 · penalty"},
+        sector="food_drug",
+        score=None,
+        grade=None,
+        previous_grade=None,
+        metric={"kind": "penalty", "day": "2026-03-04", "value": 41.0, "anomaly_score": 0.99},
+    )
+    doc["subject"] = series_id
+    return doc
+
+
+def test_a_series_is_named_sector_district_kind() -> None:
+    warning = WarningEvent.model_validate(series_sample("food_drug|371102|penalty"))
+    assert warning.subject == warning.data.subject.id == "food_drug|371102|penalty"
+    with pytest.raises(ValidationError, match="<sector>"):
+        WarningEvent.model_validate(series_sample("sector=food_drug|district=371102|kind=penalty"))
 
 
 def test_only_persons_are_masked_for_the_grid() -> None:

@@ -26,7 +26,7 @@ from tests.streams.test_warnings_e2e import send
 pytestmark = pytest.mark.integration
 
 SECTOR, DISTRICT, KIND = "food_drug", "371102", "penalty"
-SERIES = f"sector={SECTOR}|district={DISTRICT}|kind={KIND}"
+SERIES = f"{SECTOR}|{DISTRICT}|{KIND}"  # CONTRACT.md §2: <sector>|<district>|<kind>
 DAYS, SURGE = 56, (40, 41)
 
 
@@ -82,8 +82,9 @@ def test_a_surge_warns_once_resolves_and_fills_the_metric_tables(serve_factory) 
 
     # One incident: opened on the first day of the surge, resolved under the same id.
     first_day = (T0 + SURGE[0] * DAY).astimezone(CST).date().isoformat()
-    by_id = Counter(w["id"] for w in sent)
+    by_id = Counter(w["alertid"] for w in sent)
     assert len(by_id) == 1, sent
+    assert len({w["id"] for w in sent}) == len(sent)  # each change its own CloudEvents id
     opened = [w for w in sent if w["data"]["status"] == "open"]
     resolved = [w for w in sent if w["data"]["status"] == "resolved"]
     assert len(opened) == 1 and len(resolved) == 1

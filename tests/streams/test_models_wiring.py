@@ -223,12 +223,14 @@ def test_a_surge_is_one_warning_that_resolves_and_every_scored_day_goes_to_the_s
     for day in sorted(counts):
         out += watch.process(_inbound([count_message(SERIES, day, counts[day])]))
     warned = [orjson.loads(m.value) for m in out if m.topic == WARNINGS]
-    surge_ids = {w["id"] for w in warned if w["data"]["metric"]["day"] >= str(_day(surge[0]))}
+    surge_ids = {w["alertid"] for w in warned if w["data"]["metric"]["day"] >= str(_day(surge[0]))}
     assert len(surge_ids) == 1
     (alert_id,) = surge_ids
-    changes = [w["type"].rsplit(".", 1)[1] for w in warned if w["id"] == alert_id]
+    changes = [w["type"].rsplit(".", 1)[1] for w in warned if w["alertid"] == alert_id]
     assert changes == ["opened", "resolved"]
-    resolved = next(w for w in warned if w["id"] == alert_id and w["data"]["status"] == "resolved")
+    resolved = next(
+        w for w in warned if w["alertid"] == alert_id and w["data"]["status"] == "resolved"
+    )
     assert resolved["data"]["first_event_at"].startswith(str(_day(surge[0])))
     assert resolved["data"]["metric"]["day"] > str(_day(surge[-1]))
     assert watch.counters.resolved >= 1

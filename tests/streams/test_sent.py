@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 import orjson
+from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka
+from cloudevents.core.formats.json import JSONFormat
 
 from creditbrain.infra.broker import EmbeddedBroker, TopicSpec, ensure_topics
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
@@ -58,13 +60,32 @@ def test_every_warning_record_names_the_alert_change_it_announces() -> None:
         for m in batch:
             if m.topic == ALERTS_LOG:
                 doc = orjson.loads(m.value)
-                logged[(doc["doc"]["id"], doc["version"])] = doc["notify"]
+                logged[(doc["doc"]["alertid"], doc["version"])] = doc["notify"]
         for m in _notices(batch):
             change = change_of(m.headers)
             assert change is not None
             alert, version = change[0].decode(), int(change[1])
-            assert alert == orjson.loads(m.value)["id"]
+            sent = orjson.loads(m.value)
+            assert alert == sent["alertid"] and sent["id"] == f"{alert}:{version}"
+            assert ("content-type", b"application/cloudevents+json") in m.headers
             assert logged[(alert, version)] is True  # the change the log says was news
+
+
+def test_a_cloudevents_consumer_reads_every_warning_record_and_keeps_every_change() -> None:
+    records = [m for batch in _batches() for m in _notices(batch)]
+    assert records
+    ids: dict[str, set[str]] = {}
+    for m in records:
+        headers = dict(m.headers)
+        event = from_kafka(KafkaMessage(headers, m.key, m.value), JSONFormat())
+        data = event.get_data()
+        assert isinstance(data, dict)
+        assert headers["alert-id"].decode() == event.get_extension("alertid") == data["alert_id"]
+        assert event.get_id() == f"{data['alert_id']}:{data['version']}"
+        assert event.get_subject() == data["subject"]["id"] == m.key.decode()  # type: ignore[union-attr]
+        ids.setdefault(m.topic, set()).add(event.get_id())
+    # Per topic, no two records share an id: a consumer deduplicating by id drops none.
+    assert sum(len(found) for found in ids.values()) == len(records)
 
 
 def test_oldest_fence_is_the_lowest_position_and_a_missing_fence_means_the_beginning() -> None:

@@ -16,6 +16,8 @@ from collections import Counter
 import httpx
 import orjson
 import pytest
+from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka
+from cloudevents.core.formats.json import JSONFormat
 from kafka import KafkaConsumer, KafkaProducer
 
 from creditbrain.infra.lag import group_lag
@@ -78,7 +80,7 @@ def worker_caught_up(serve: ServeProcess, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def warnings(serve: ServeProcess) -> list[dict]:
+def warning_records(serve: ServeProcess) -> list:
     consumer = KafkaConsumer(
         serve.topic("warnings"),
         bootstrap_servers=serve.bootstrap,
@@ -86,9 +88,25 @@ def warnings(serve: ServeProcess) -> list[dict]:
         auto_offset_reset="earliest",
         consumer_timeout_ms=2000,
     )
-    found = [orjson.loads(record.value) for record in consumer]
+    found = list(consumer)
     consumer.close()
     return found
+
+
+def warnings(serve: ServeProcess) -> list[dict]:
+    return [orjson.loads(record.value) for record in warning_records(serve)]
+
+
+def read_as_cloudevents(records: list) -> list:
+    """The records as the CloudEvents SDK's Kafka binding reads them (its own mode detection)."""
+    events = []
+    for record in records:
+        headers = {name: value for name, value in record.headers}
+        # Structured mode per the binding: the whole event in the value, said by content-type.
+        assert headers["content-type"] == b"application/cloudevents+json"
+        assert not any(name.startswith("ce_") for name in headers)
+        events.append(from_kafka(KafkaMessage(headers, record.key, record.value), JSONFormat()))
+    return events
 
 
 def wait_for_api(port: int, timeout: float = 60.0) -> str:
@@ -156,7 +174,33 @@ def test_each_rule_opens_once_escalates_resolves_and_follows_live_policy(serve_f
     assert by_rule["dishonest_debtor_listed"] == ["opened", "resolved"]
     wage = [w for w in sent if w["subject"] == company and w["data"]["rule"] == "wage_arrears"]
     assert [w["data"]["level"] for w in wage] == ["orange", "red"]
-    assert len({w["id"] for w in wage}) == 1  # one alert, stable id
+    assert len({w["alertid"] for w in wage}) == 1  # one alert, stable alert id ...
+    assert len({w["id"] for w in wage}) == 2  # ... and each change its own CloudEvents id
+
+    # A CloudEvents consumer (the SDK's Kafka binding) reads every warning, and keeps
+    # the escalation and the resolution: their ids differ from the opening's.
+    events = read_as_cloudevents(warning_records(serve))
+    assert [e.get_id() for e in events] == [w["id"] for w in sent]
+    for event, w in zip(events, sent, strict=True):
+        data = event.get_data()
+        assert isinstance(data, dict)
+        assert event.get_source() == "creditbrain/alerts" and event.get_type() == w["type"]
+        assert event.get_subject() == data["subject"]["id"] == w["subject"]
+        assert event.get_extension("alertid") == data["alert_id"]
+        assert event.get_id() == f"{data['alert_id']}:{data['version']}"
+        assert event.get_extension("partitionkey") == w["subject"]  # the record key
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for event in events:  # deduplication by source and id, as CloudEvents prescribes
+        if (event.get_source(), event.get_id()) not in seen:
+            seen.add((event.get_source(), event.get_id()))
+            kept.append(event)
+    assert len(kept) == len(events)
+    debtor = [e for e in kept if e.get_data()["rule"] == "dishonest_debtor_listed"]  # type: ignore[index]
+    assert [e.get_type().rsplit(".", 1)[1] for e in debtor if e.get_subject() == company] == [
+        "opened",
+        "resolved",
+    ]
 
     # A supervisor of food_drug in 371102 lowers the red wage-arrears threshold to 3 workers.
     api = wait_for_api(serve.api_port)
