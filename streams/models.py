@@ -45,11 +45,17 @@ from creditbrain.streams.messages import METRIC_DAYS, Inbound, Outbound, alert_m
 METRIC_COUNTS = "metric.counts"
 
 
-def count_messages(counts: Mapping[tuple[str, str, str, int], int]) -> list[Outbound]:
-    """One worker's counts of a batch as messages to the counts topic, one per district."""
+def count_messages(
+    counts: Mapping[tuple[str, str, str, int], int], batch: str | None = None
+) -> list[Outbound]:
+    """One worker's counts of a batch as messages to the counts topic, one per district.
+
+    ``batch`` names the batch (its first input position), so that a copy the producer
+    sends again after a timeout is recognised by the watch and not counted twice.
+    """
     return [
         Outbound(METRIC_COUNTS, district.encode(), value)
-        for district, value in district_counts(counts)
+        for district, value in district_counts(counts, batch)
     ]
 
 

@@ -165,8 +165,10 @@ class Processor:
                 self._send(effect, message, result, series)
         for effect in self.engine.advance():
             self._send(effect, None, result, series)
-        if series:
-            result.outbound.extend(count_messages(series))
+        if series and batch:
+            first = batch[0]
+            batch_id = f"{first.topic}:{first.partition}:{first.offset}"
+            result.outbound.extend(count_messages(series, batch_id))
         return result
 
     def _send(

@@ -21,6 +21,7 @@ Nothing here knows about Kafka: counts come in as any object with ``value``,
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -52,6 +53,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _EPOCH = date(1970, 1, 1)
+#: Count messages remembered to recognise a re-sent copy (a producer re-sends within
+#: seconds; thousands of batches of margin).
+_SEEN_LIMIT = 50_000
 
 
 class CountMessage(Protocol):
@@ -76,7 +80,7 @@ def watch_detector() -> SeriesDetector:
 
 
 def district_counts(
-    counts: Mapping[tuple[str, str, str, int], int],
+    counts: Mapping[tuple[str, str, str, int], int], batch: str | None = None
 ) -> list[tuple[str, bytes]]:
     """One worker's counts of a batch, ``(sector, district, kind, day) -> n``, per district.
 
@@ -86,14 +90,19 @@ def district_counts(
     series of a district is therefore summed by the worker that holds the district's
     partition of the counts topic.
 
+    ``batch`` names the batch the counts come from (the worker: the position of its
+    first input message); a payload the watch has seen already with the same batch
+    and district is a repeat (a producer's re-send) and is not counted again.
+
     >>> district_counts({("food_drug", "371102", "penalty", 3): 2})
     [('371102', b'{"district":"371102","counts":[["food_drug","penalty",3,2]]}')]
     """
     by_district: dict[str, list[list[str | int]]] = {}
     for (sector, district, kind, day), count in sorted(counts.items()):
         by_district.setdefault(district, []).append([sector, kind, day, count])
+    extra = {} if batch is None else {"batch": batch}
     return [
-        (district, orjson.dumps({"district": district, "counts": rows}))
+        (district, orjson.dumps({"district": district, "counts": rows, **extra}))
         for district, rows in by_district.items()
     ]
 
@@ -130,6 +139,8 @@ class WatchCounters:
     resolved: int = 0
     late_counts: int = 0
     bad_messages: int = 0
+    #: Count messages seen twice (a producer sent them again after a timeout).
+    repeats: int = 0
 
 
 class SeriesWatch:
@@ -168,6 +179,8 @@ class SeriesWatch:
         self.dirty: set[int] = set()
         self.watermark_day: int | None = None
         self.counters = WatchCounters()
+        # (batch, district) of the recent count messages: a re-sent copy is not summed twice.
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         #: The days scored by the last :meth:`process`, in the order they were scored.
         self.scored: list[ScoredDay] = []
 
@@ -211,12 +224,27 @@ class SeriesWatch:
                 self.counters.bad_messages += 1
                 log.warning("series count message at offset %d skipped", message.offset)
                 continue
+            if self._repeated(doc.get("batch"), district):
+                self.counters.repeats += 1
+                continue
             partition = message.partition
             bank = self.bank(partition, checkpoints.get(bank_key(partition)))
             for series, day, count in entries:
                 self._add(bank, series, day, count)
             self.dirty.add(partition)
         return self._close()
+
+    def _repeated(self, batch: object, district: str) -> bool:
+        """Whether this batch's counts of ``district`` were summed already (then: a repeat)."""
+        if not isinstance(batch, str):
+            return False
+        key = (batch, district)
+        if key in self._seen:
+            return True
+        self._seen[key] = None
+        if len(self._seen) > _SEEN_LIMIT:
+            self._seen.popitem(last=False)
+        return False
 
     def _add(self, bank: dict[str, SeriesTrack], series: SeriesKey, day: int, count: int) -> None:
         track = bank.get(series.key)

@@ -243,3 +243,25 @@ def test_a_surge_is_one_warning_that_resolves_and_every_scored_day_goes_to_the_s
 
 def _day(day: int) -> date:
     return date(1970, 1, 1) + timedelta(days=day)
+
+
+def test_a_count_message_sent_again_is_summed_once() -> None:
+    # The producer re-sends a batch's records when the broker timed the request out, and
+    # the first copy may have been written all the same: the batch id tells them apart.
+    watch = SeriesWatch(lambda: DEFAULT_POLICIES, grace_days=1)
+    key = (SERIES.sector, SERIES.district, SERIES.kind, 10)
+    (first,) = count_messages({key: 3}, batch="in:0:100")
+    (other,) = count_messages({key: 4}, batch="in:0:200")
+    watch.process(_inbound([first, first, other]))
+    assert watch.counters.repeats == 1
+    track = next(iter(watch.banks[0].values()))
+    assert track.open == {10: 7}
+
+
+def test_the_processor_names_the_batch_of_its_counts() -> None:
+    processor = Processor({}, ParseContext(pseudonym_key=KEY), DEFAULT_SCORECARD, count_series=True)
+    batch = [Inbound("in", 2, 40 + i, None, v) for i, v in enumerate(_city(7)[:200])]
+    docs = [
+        orjson.loads(m.value) for m in processor.process(batch).outbound if m.topic == METRIC_COUNTS
+    ]
+    assert docs and {doc["batch"] for doc in docs} == {"in:2:40"}
