@@ -35,15 +35,14 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from creditbrain.alerts.policy import PolicySet
 from creditbrain.engine import Engine
+from creditbrain.engine.engine import TimedModels
 from creditbrain.engine.subject import FeatureStates, SubjectRecord
 from creditbrain.models import checkpoint
 from creditbrain.models.features import FeatureState, sparse_features
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
-from creditbrain.models.subject import EarlyWarning, Opinion
+from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.state import EntityState, Record, ScoreResult
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
 
@@ -58,32 +57,6 @@ def events(scale: float, seed: int, start: date | None = None) -> list[bytes]:
     return [message.value for message in Simulator(config, pseudonym_key=KEY).events()]
 
 
-class _Timed:
-    """The models as the engine asks them, with the calls and the time in them added up."""
-
-    def __init__(self, model: EarlyWarning) -> None:
-        self.model = model
-        self.feature_states = model.feature_states
-        self.calls = 0
-        self.spent = 0.0
-
-    def observe(
-        self,
-        state: EntityState,
-        result: ScoreResult,
-        at_ms: int,
-        record: Record | None = None,
-        *,
-        policies: PolicySet | None = None,
-    ) -> Opinion:
-        started = time.perf_counter()
-        try:
-            return self.model.observe(state, result, at_ms, record, policies=policies)
-        finally:
-            self.spent += time.perf_counter() - started
-            self.calls += 1
-
-
 def replay(
     city: list[bytes], model: EarlyWarning | None, memo: type[FeatureStates] = FeatureStates
 ) -> tuple[int, float]:
@@ -96,11 +69,11 @@ def replay(
     timed = None
     if model is not None:
         model.feature_states = memo(subjects)
-        timed = _Timed(model)
+        timed = TimedModels(model)
     engine = Engine(subjects, ParseContext(KEY), DEFAULT_SCORECARD, model=timed)
     for raw in city:
         engine.apply(raw)
-    return (timed.calls, timed.spent) if timed is not None else (0, 0.0)
+    return (timed.calls, timed.seconds) if timed is not None else (0, 0.0)
 
 
 def _timing(parts: dict[str, float], name: str) -> Callable[[Any], Any]:

@@ -29,6 +29,4 @@ The front door itself:
     the HTTP API: credit checks, warnings, policies, webhooks.
 :mod:`.settings`
     the one settings class, read here and passed down as plain values.
-:mod:`.errors`
-    the exception tree under its first name (:mod:`creditbrain.core.errors`).
 """

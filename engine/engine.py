@@ -26,6 +26,7 @@ One message goes through these steps:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -46,7 +47,7 @@ from . import effects as fx
 from .clock import ExpiryClock
 from .subject import AlertStates, SubjectRecord, Subjects
 
-__all__ = ["Counters", "Engine", "Models"]
+__all__ = ["Counters", "Engine", "Models", "TimedModels"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,36 @@ class Models(Protocol):
         *,
         policies: PolicySet | None = None,
     ) -> Opinion: ...
+
+
+class TimedModels:
+    """Models that add up the calls to them and the time spent in them (for measurements).
+
+    The engine asks them like the models they wrap; :mod:`.evaluation` and the models
+    benchmark read :attr:`calls` and :attr:`seconds` afterwards.
+    """
+
+    def __init__(self, model: EarlyWarning) -> None:
+        self.model = model
+        self.feature_states = model.feature_states
+        self.calls = 0
+        self.seconds = 0.0
+
+    def observe(
+        self,
+        state: EntityState,
+        result: ScoreResult,
+        at_ms: int,
+        record: Record | None = None,
+        *,
+        policies: PolicySet | None = None,
+    ) -> Opinion:
+        started = time.perf_counter()
+        try:
+            return self.model.observe(state, result, at_ms, record, policies=policies)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.calls += 1
 
 
 @dataclass

@@ -31,7 +31,6 @@ whose 90 days lie within the span, against the red events that followed.
 from __future__ import annotations
 
 import statistics
-import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -40,13 +39,12 @@ from creditbrain.alerts import PolicySet, default_policy
 from creditbrain.core.eventtime import DAY_MS
 from creditbrain.models.features import is_red
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
-from creditbrain.models.subject import EarlyWarning, Opinion
+from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.events import ParseContext
-from creditbrain.schemas.state import EntityState, Record, ScoreResult
 from creditbrain.simulator import CityConfig, Simulator
 
 from .effects import Accepted, Effect, ModelOpinion, WarningChanged
-from .engine import Engine
+from .engine import Engine, TimedModels
 
 __all__ = [
     "ANOMALY_THRESHOLDS",
@@ -96,31 +94,6 @@ def _city(seed: int, scale: float, start: date) -> Simulator:
     )
 
 
-class _Timed:
-    """The models, with the time spent in them added up (the engine calls ``observe``)."""
-
-    def __init__(self, model: EarlyWarning, found: Replay) -> None:
-        self.model = model
-        self.found = found
-        self.feature_states = model.feature_states
-
-    def observe(
-        self,
-        state: EntityState,
-        result: ScoreResult,
-        at_ms: int,
-        record: Record | None = None,
-        *,
-        policies: PolicySet | None = None,
-    ) -> Opinion:
-        started = time.perf_counter()
-        try:
-            return self.model.observe(state, result, at_ms, record, policies=policies)
-        finally:
-            self.found.model_seconds += time.perf_counter() - started
-            self.found.observed += 1
-
-
 def replay(simulator: Simulator, model: EarlyWarning, policies: PolicySet) -> Replay:
     """Replay ``simulator``'s city through the engine with ``model`` (which learns on).
 
@@ -131,12 +104,13 @@ def replay(simulator: Simulator, model: EarlyWarning, policies: PolicySet) -> Re
     start = to_epoch_ms_of(config.start)
     found = Replay(start, start + config.days * DAY_MS, config.subjects)
     found.anomaly_first = {threshold: {} for threshold in ANOMALY_THRESHOLDS}
-    timed = _Timed(model, found)
+    timed = TimedModels(model)
     engine = Engine({}, ParseContext(_KEY), DEFAULT_SCORECARD, policies, model=timed)
     for message in simulator.events():
         for effect in engine.apply(message.value):
             _note(found, effect, engine)
     found.events = engine.counters.applied
+    found.model_seconds, found.observed = timed.seconds, timed.calls
     return found
 
 
