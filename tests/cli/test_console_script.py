@@ -141,3 +141,21 @@ def test_shell_completion_script(tmp_path: Path) -> None:
     done = run(["--show-completion", "bash"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "_CREDITBRAIN_COMPLETE" in done.stdout
+
+
+def test_shell_completion_answers_through_the_script(tmp_path: Path) -> None:
+    env = {"_CREDITBRAIN_COMPLETE": "complete_bash", "COMP_CWORD": "1"}
+    commands = run([], tmp_path, COMP_WORDS="creditbrain sch", **env)
+    assert commands.returncode == 0, commands.stderr
+    assert commands.stdout.split() == ["schemas"]
+    env["COMP_CWORD"] = "4"
+    languages = run([], tmp_path, COMP_WORDS="creditbrain check X --lang ", **env)
+    assert languages.stdout.split() == ["zh", "en"]
+
+
+def test_install_completion_writes_to_the_users_shell_files(tmp_path: Path) -> None:
+    done = run(["--install-completion", "bash"], tmp_path, HOME=str(tmp_path), SHELL="/bin/bash")
+    assert done.returncode == 0, done.stderr
+    script = tmp_path / ".bash_completions" / "creditbrain.sh"
+    assert "_CREDITBRAIN_COMPLETE" in script.read_text()
+    assert str(script) in (tmp_path / ".bashrc").read_text()
