@@ -1,4 +1,4 @@
-"""Commands about the wire contract: ``validate``, ``replay`` and ``schemas export``."""
+"""Commands about the wire contract: ``validate``, ``replay``, ``schemas export``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ from creditbrain.schemas.parse import DeadLetter, parse_event
 from creditbrain.settings import Settings, get_settings
 
 console = Console(stderr=True)
-schemas_app = typer.Typer(help="The contract's JSON Schemas.", no_args_is_help=True)
+schemas_app = typer.Typer(
+    help="The contract's JSON Schemas and the AsyncAPI document of its topics.",
+    no_args_is_help=True,
+)
 
 
 def parse_context(settings: Settings) -> ParseContext:
