@@ -8,7 +8,8 @@ what ``creditbrain topics create`` makes), and each message its key, headers and
 payload schema. The payload schemas are those the stream validates and writes with
 (:mod:`creditbrain.schemas.export`, the policy override of
 :mod:`creditbrain.alerts.policy`), gathered under ``components.schemas``; operations
-are written from creditbrain's side (``receive`` the inputs, ``send`` the rest).
+are written from creditbrain's side (``receive`` the inputs, ``send`` the outputs,
+both for the policies, which its API writes and its workers read).
 
 ``creditbrain schemas export DIR`` writes it as ``DIR/asyncapi.json`` beside the JSON
 Schemas; docs/schemas/ holds the copy for the default settings, which a test keeps
@@ -194,7 +195,7 @@ _MESSAGES: dict[str, dict[str, Any]] = {
 
 
 def _channels() -> list[tuple[str, str, str, str, str]]:
-    """Channel id, topic suffix, message, creditbrain's action and description of each topic."""
+    """Channel id, topic suffix, message, creditbrain's actions and description of each topic."""
     inputs = [
         (
             suffix.replace(".", "-"),
@@ -222,8 +223,9 @@ def _channels() -> list[tuple[str, str, str, str, str]]:
             "policies",
             POLICIES,
             "policy-override",
-            "receive",
-            "Supervisors' overrides of the warning rules, by scope (compacted).",
+            "send receive",
+            "Supervisors' overrides of the warning rules, by scope (compacted): the API "
+            "writes them (`PUT /policies/{scope}`), every worker follows them.",
         ),
         (
             "metric-days",
@@ -285,7 +287,7 @@ def asyncapi_document(prefix: str, partitions: int, replication_factor: int = 1)
     specs[days] = TopicSpec(days, partitions, replication_factor)
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    for channel, suffix, message, action, description in _channels():
+    for channel, suffix, message, actions, description in _channels():
         spec = specs[topic_name(prefix, suffix)]
         channels[channel] = {
             "address": spec.name,
@@ -293,11 +295,12 @@ def asyncapi_document(prefix: str, partitions: int, replication_factor: int = 1)
             "messages": {message: {"$ref": f"#/components/messages/{message}"}},
             "bindings": {"kafka": _kafka_channel(spec)},
         }
-        operations[f"{action}-{channel}"] = {
-            "action": action,
-            "channel": {"$ref": f"#/channels/{channel}"},
-            "messages": [{"$ref": f"#/channels/{channel}/messages/{message}"}],
-        }
+        for action in actions.split():
+            operations[f"{action}-{channel}"] = {
+                "action": action,
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "messages": [{"$ref": f"#/channels/{channel}/messages/{message}"}],
+            }
     return {
         "asyncapi": "3.0.0",
         "id": "urn:creditbrain:topics",
