@@ -1,16 +1,20 @@
 """``creditbrain check`` on a filled store: names, reasons' records, times in +08:00.
 
-The store is the session's chDB store (a database of its own); the command reads it
-in-process, because chDB lets one process hold a data path. The error paths (bad id,
-no store, nothing created) run through the console script in test_console_script.py.
+The store is the session's chDB store (a database of its own), read in-process,
+because chDB lets one process hold a data path; one test fills a store of its own in
+another process and reads it through the installed ``creditbrain``. The error paths
+(bad id, no store, nothing created) run through the script in test_console_script.py.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -21,6 +25,7 @@ from creditbrain.infra.store import Store
 from creditbrain.schemas.events import KINDS
 from creditbrain.schemas.names import KIND_NAMES, RULE_LABELS
 from creditbrain.settings import get_settings
+from tests.cli.test_console_script import run
 
 CODE = "91350100M000100Y43"
 PENALTY = str(uuid.UUID(int=1))
@@ -134,3 +139,29 @@ def test_every_kind_and_rule_has_a_name() -> None:
 def test_an_unknown_language_is_a_usage_error() -> None:
     done = runner.invoke(app, ["check", CODE, "--lang", "fr"])
     assert done.exit_code == 2
+
+
+FILL = """
+import sys
+from creditbrain.infra.store import connect, migrate
+from tests.cli.test_check import fill
+with connect(sys.argv[1], "creditbrain") as store:
+    migrate(store)
+    fill(store)
+"""
+
+
+@pytest.mark.integration
+def test_check_through_the_installed_script(tmp_path: Path) -> None:
+    # A store of its own, filled by another process: chDB holds a path per process.
+    dsn = f"chdb://{tmp_path / 'store'}"
+    root = Path(__file__).parents[2]
+    filled = subprocess.run(
+        [sys.executable, "-c", FILL, dsn], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert filled.returncode == 0, filled.stderr
+    done = run(["check", CODE, "--lang", "en"], tmp_path, CREDITBRAIN_CLICKHOUSE__DSN=dsn)
+    assert done.returncode == 0, done.stderr
+    assert "administrative penalty" in done.stdout
+    assert "2026-03-05 01:30:00+08:00" in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
