@@ -143,9 +143,11 @@ def _page(
     Keyset order ``event_time DESC, alert_id``: the next page starts strictly after
     the last alert shown, wherever new alerts were inserted meanwhile. For the grid,
     whose policy drops some rows, the scan goes on in batches until the page is full;
-    after :data:`_GRID_ROUNDS` batches a short page is answered with its ``next``.
+    after :data:`_GRID_ROUNDS` batches a short page is answered with its ``next``, and
+    the grid's last page may be empty: only a missing ``next`` ends the list.
     """
-    fetch = limit * (_GRID_OVERFETCH if grid is not None else 1)
+    # One row beyond the page tells whether another page follows.
+    fetch = limit * (_GRID_OVERFETCH if grid is not None else 1) + 1
     page: list[Alert] = []
     position = after
     for _ in range(_GRID_ROUNDS):

@@ -1,7 +1,9 @@
 """Pages of a list: ``limit``, an opaque ``cursor`` and the link to the next page.
 
 A list route answers ``{"items": [...], "next": "/alerts?...&cursor=..."}`` and the
-same link in a ``Link: <...>; rel="next"`` header; the last page has no ``next``.
+same link in a ``Link: <...>; rel="next"`` header. Only a missing ``next`` ends the
+list: a page may hold fewer than ``limit`` items when a filter applied after the
+query (the grid's routing) drops rows.
 The cursor is the sort key of the page's last item (keyset pagination), not an
 offset, so rows inserted while a caller pages through a list neither repeat an item
 nor skip one. It also carries a fingerprint of the filters it was made under: given
