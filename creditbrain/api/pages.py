@@ -32,6 +32,7 @@ import orjson
 from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from creditbrain.api.problems import invalid
 from creditbrain.api.times import in_store_range
 
 Position = list[int | str]
@@ -80,9 +81,7 @@ def decode_cursor(
 
 
 def _bad_cursor(message: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("query", "cursor"), "msg": message, "input": None}]
-    )
+    return invalid(("query", "cursor"), message)
 
 
 def milliseconds(moment: datetime) -> int:

@@ -29,7 +29,7 @@ from creditbrain.alerts.policy_changes import PolicyChange
 from creditbrain.alerts.rules import RuleName
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
-from creditbrain.api.problems import FiniteJsonRoute, problem_responses
+from creditbrain.api.problems import FiniteJsonRoute, invalid, problem_responses
 from creditbrain.core.errors import CreditBrainError
 from creditbrain.schemas.contract import POLICIES, topic_name
 from creditbrain.schemas.policies import PolicyError, Scope
@@ -129,7 +129,8 @@ async def set_policy(
     context: Annotated[ApiContext, Depends(get_context)],
 ) -> PolicyChange:
     """Give ``scope`` a new override (replacing its previous one)."""
-    return await _change(context, principal, scope, update.override, update.reason)
+    reason = ("body", "reason")
+    return await _change(context, principal, scope, update.override, update.reason, reason)
 
 
 @router.delete("/{scope}", response_model=PolicyChange, responses=problem_responses(503))
@@ -140,7 +141,7 @@ async def delete_policy(
     context: Annotated[ApiContext, Depends(get_context)],
 ) -> PolicyChange:
     """Remove the override of ``scope``: the wider scopes and defaults apply again."""
-    return await _change(context, principal, scope, None, reason)
+    return await _change(context, principal, scope, None, reason, ("query", "reason"))
 
 
 async def _change(
@@ -149,13 +150,14 @@ async def _change(
     scope: str,
     after: PolicyOverride | None,
     reason: str,
+    reason_at: tuple[str, str],
 ) -> PolicyChange:
     if not reason.strip():  # blanks state no reason
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a reason is required")
+        raise invalid(reason_at, "a reason is required")
     try:
         parsed = Scope.parse(scope)
     except PolicyError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        raise invalid(("path", "scope"), str(error)) from None
     if not principal.may_change(parsed):
         raise out_of_scope()
     policies = await run_in_threadpool(context.policies)

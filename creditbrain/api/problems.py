@@ -99,6 +99,12 @@ def problem(
     )
 
 
+def invalid(loc: tuple[str, ...], message: str) -> RequestValidationError:
+    """A 422 about one field (``("query", "cursor")``, ``("body", "reason")``), raised
+    from a route like a failed schema check, so it lists the field in ``errors``."""
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message}])
+
+
 def problem_response(found: Problem, headers: Mapping[str, str] | None = None) -> Response:
     """The problem as a response (no body for statuses that allow none)."""
     if not is_body_allowed_for_status_code(found.status):

@@ -151,3 +151,13 @@ def test_a_bug_is_a_500_problem_logged_with_its_instance(
     assert str(body["instance"]) in record.getMessage()
     assert "/subjects/{subject_id}" in record.getMessage()
     assert RESIDENT_ID not in record.getMessage() and record.exc_info is not None
+
+
+def test_a_route_s_own_checks_list_their_field(client: TestClient) -> None:
+    override = {"override": {"rules": {}}}
+    blank = client.put("/policies/*", json=override | {"reason": " "}, headers=ADMIN)
+    assert fields(problem_of(blank, 422)) == [("body", "/reason")]
+    scope = client.put("/policies/nonsense", json=override | {"reason": "r"}, headers=ADMIN)
+    assert fields(problem_of(scope, 422)) == [("path", "scope")]
+    deleted = client.delete("/policies/*", params={"reason": " "}, headers=ADMIN)
+    assert fields(problem_of(deleted, 422)) == [("query", "reason")]
