@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
 from creditbrain.api.measures import Measure
+from creditbrain.api.problems import FiniteJsonRoute, problem_responses
 from creditbrain.api.views import Alert, Reason, SubjectRef, open_alerts, reasons_of
 from creditbrain.infra.store import Store
 from creditbrain.schemas.identifiers import (
@@ -33,7 +34,7 @@ from creditbrain.schemas.identifiers import (
     pseudonymise_person_id,
 )
 
-router = APIRouter(prefix="/subjects", tags=["credit check"])
+router = APIRouter(prefix="/subjects", tags=["credit check"], route_class=FiniteJsonRoute)
 
 #: Kinds that put a subject on a list by themselves; list_entry names its list in the event.
 _LIST_KINDS = ("dishonest_debtor", "consumption_restriction")
@@ -98,12 +99,7 @@ def _limit(context: ApiContext, principal: Principal) -> None:
 @router.get(
     "/{subject_id}",
     response_model=CreditCheck,
-    responses={
-        401: {"description": "no valid API key"},
-        403: {"description": "role or scope does not allow this check"},
-        404: {"description": "no such subject"},
-        429: {"description": "rate limited; see Retry-After"},
-    },
+    responses=problem_responses(404, 429, 503),
 )
 def credit_check(
     subject_id: Annotated[
