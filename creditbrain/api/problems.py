@@ -115,7 +115,18 @@ def problem_response(found: Problem, headers: Mapping[str, str] | None = None) -
     return Response(body, found.status, headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
+#: RFC 9110's names where Python's (before 3.13) are older.
+_RFC_9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
 def _phrase(status: int) -> str:
+    """The status's phrase as RFC 9110 names it.
+
+    >>> _phrase(422), _phrase(404), _phrase(599)
+    ('Unprocessable Content', 'Not Found', 'Error')
+    """
+    if status in _RFC_9110_PHRASES:
+        return _RFC_9110_PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
