@@ -18,9 +18,9 @@ Modules:
     response models shared by the routers, and the queries that fill them.
 :mod:`.context`
     what every route needs: settings, store, policy publisher, counters.
-:mod:`.problems`
-    every error as an RFC 9457 problem (``application/problem+json``), and its
-    place in the OpenAPI document.
+:mod:`.problems`, :mod:`.responses`
+    every error as an RFC 9457 problem (``application/problem+json``); what each
+    route can answer, declared in the OpenAPI document.
 :mod:`.pages`, :mod:`.times`
     cursor pages of the lists; times a caller may give (within the store's range).
 :mod:`.auth`, :mod:`.ratelimit`

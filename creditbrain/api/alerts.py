@@ -34,7 +34,8 @@ from creditbrain.api.pages import (
     milliseconds,
     moment_of,
 )
-from creditbrain.api.problems import FiniteJsonRoute, problem_responses
+from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.responses import problem_responses
 from creditbrain.api.times import StoreTime
 from creditbrain.api.views import ALERT_COLUMNS, Alert, alert_of, with_acknowledgements
 from creditbrain.infra.store import Store

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from creditbrain.api import alerts, ops, problems, subjects, subscriptions
+from creditbrain.api import alerts, ops, problems, responses, subjects, subscriptions
 from creditbrain.api import policies as policy_routes
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import (
@@ -41,7 +41,7 @@ class _CreditBrainApi(FastAPI):
     """FastAPI whose OpenAPI document carries the problem schema its errors use."""
 
     def openapi(self) -> dict[str, Any]:
-        return problems.document(self, super().openapi())
+        return responses.document(self, super().openapi())
 
 
 def create_app(

@@ -23,7 +23,8 @@ from pydantic import BaseModel
 
 from creditbrain.api.auth import Allow, Principal
 from creditbrain.api.context import ApiContext, get_context
-from creditbrain.api.problems import FiniteJsonRoute, problem, problem_response, problem_responses
+from creditbrain.api.problems import FiniteJsonRoute, problem, problem_response
+from creditbrain.api.responses import problem_responses
 from creditbrain.core.errors import StoreError
 
 router = APIRouter(tags=["operations"], route_class=FiniteJsonRoute)

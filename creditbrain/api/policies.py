@@ -29,7 +29,8 @@ from creditbrain.alerts.policy_changes import PolicyChange
 from creditbrain.alerts.rules import RuleName
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
-from creditbrain.api.problems import FiniteJsonRoute, invalid, problem_responses
+from creditbrain.api.problems import FiniteJsonRoute, invalid
+from creditbrain.api.responses import problem_responses
 from creditbrain.core.errors import CreditBrainError
 from creditbrain.schemas.contract import POLICIES, topic_name
 from creditbrain.schemas.policies import PolicyError, Scope

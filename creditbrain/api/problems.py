@@ -18,9 +18,8 @@ can be matched with the log line.
 ``Infinity``, numbers beyond a double (``1e400``), lone surrogates and nesting deeper
 than 1,024 levels: each is a 422 problem instead of a value that breaks later.
 
-:func:`problem_responses` declares statuses in a route's OpenAPI entry; :func:`document`
-adds to the document those every route shares (401/403 behind a key, 422 with
-parameters, 413 with a body, 500) and the :class:`Problem` schema.
+How each route declares its problems in the OpenAPI document is
+:mod:`creditbrain.api.responses`.
 """
 
 from __future__ import annotations
@@ -29,26 +28,21 @@ import logging
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import orjson
 from fastapi import FastAPI, Request, Response
-from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from creditbrain.api.auth import Allow, Role, authenticated
 from creditbrain.core.errors import StoreError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_SCHEMA_REF = "#/components/schemas/Problem"
 
 logger = logging.getLogger(__name__)
-
-_ALL_ROLES = frozenset(get_args(Role))
 
 
 class FieldProblem(BaseModel):
@@ -90,7 +84,7 @@ def problem(
     ('about:blank', 'Not Found', 404, True)
     """
     return Problem(
-        title=_phrase(status),
+        title=phrase(status),
         status=status,
         detail=detail,
         instance=f"urn:uuid:{uuid.uuid4()}",
@@ -115,7 +109,18 @@ def problem_response(found: Problem, headers: Mapping[str, str] | None = None) -
     return Response(body, found.status, headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
-def _phrase(status: int) -> str:
+#: RFC 9110's names where Python's (before 3.13) are older.
+_RFC_9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def phrase(status: int) -> str:
+    """The status's phrase as RFC 9110 names it.
+
+    >>> phrase(422), phrase(404), phrase(599)
+    ('Unprocessable Content', 'Not Found', 'Error')
+    """
+    if status in _RFC_9110_PHRASES:
+        return _RFC_9110_PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -226,117 +231,3 @@ class FiniteJsonRoute(APIRoute):
             return await handler(_FiniteJsonRequest(request.scope, request.receive))
 
         return finite
-
-
-_DESCRIPTIONS = {
-    304: "Not Modified: unchanged since the ETag sent in If-None-Match.",
-    401: "No valid API key (X-API-Key or Authorization: Bearer).",
-    403: "The key's role or scope does not allow this.",
-    404: "Not found.",
-    409: "Conflicts with the current state.",
-    413: "The body is too large.",
-    422: "Invalid parameters or body; `errors` lists the fields.",
-    429: "Too many requests; see Retry-After.",
-    500: "An unexpected error; `instance` identifies it in the server's log.",
-    503: "The store (or the broker) is unavailable; see Retry-After.",
-}
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries of ``statuses``, each a :class:`Problem`.
-
-    >>> entry = problem_responses(404)[404]
-    >>> entry["content"]["application/problem+json"]["schema"]
-    {'$ref': '#/components/schemas/Problem'}
-    """
-    return {
-        status: {
-            "description": _DESCRIPTIONS.get(status, _phrase(status)),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _SCHEMA_REF}}},
-        }
-        for status in statuses
-    }
-
-
-def shared_statuses(route: APIRoute) -> set[int]:
-    """The statuses ``route`` can answer because of what it is built from.
-
-    401 when a key is needed, 403 when only some roles are allowed, 422 when it has
-    parameters or a body, 413 with a body, and 500 (a bug) everywhere.
-    """
-    tree = [route.dependant, *_dependencies(route.dependant)]
-    found = {500}
-    calls = [dependant.call for dependant in tree]
-    if any(call is authenticated or isinstance(call, Allow) for call in calls):
-        found.add(401)
-    if any(isinstance(call, Allow) and call.roles != _ALL_ROLES for call in calls):
-        found.add(403)
-    params = [
-        param
-        for d in tree
-        for param in (*d.path_params, *d.query_params, *d.header_params, *d.cookie_params)
-    ]
-    if params or route.body_field is not None:
-        found.add(422)
-    if route.body_field is not None:
-        found.add(413)
-    return found
-
-
-def _roles(route: APIRoute) -> list[str] | None:
-    """The roles that may call ``route`` (``None``: no key needed)."""
-    calls = [dependant.call for dependant in _dependencies(route.dependant)]
-    allowed = [call.roles for call in calls if isinstance(call, Allow)]
-    if allowed:
-        return sorted(frozenset.intersection(*allowed))
-    if any(call is authenticated for call in calls):
-        return sorted(_ALL_ROLES)
-    return None
-
-
-def _dependencies(dependant: Dependant) -> list[Dependant]:
-    found = []
-    for sub in dependant.dependencies:
-        found += [sub, *_dependencies(sub)]
-    return found
-
-
-def document(app: FastAPI, openapi: dict[str, Any]) -> dict[str, Any]:
-    """``openapi`` with every route's shared problems and the :class:`Problem` schema.
-
-    Each operation behind a key also lists the roles that may call it (``x-roles``).
-
-    FastAPI's own 422 entry (its ``HTTPValidationError``, as ``application/json``) is
-    replaced: the API answers a validation error as a problem like any other.
-    """
-    paths = openapi.get("paths", {})
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        operations = paths.get(str(context.path), {})
-        if not isinstance(route, APIRoute):
-            continue
-        roles = _roles(route)
-        for method in context.methods or ():
-            operation = operations.get(method.lower(), {})
-            responses = operation.get("responses")
-            if responses is None:
-                continue
-            if roles is not None:
-                operation["x-roles"] = roles
-            for status, entry in problem_responses(*sorted(shared_statuses(route))).items():
-                if str(status) not in responses or status == 422:
-                    responses[str(status)] = entry
-    return with_problem_schema(openapi)
-
-
-def with_problem_schema(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with :class:`Problem` among its schemas and FastAPI's 422 model gone."""
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schema = Problem.model_json_schema(
-        ref_template="#/components/schemas/{model}", mode="serialization"
-    )
-    schemas.update(schema.pop("$defs", {}))
-    schemas["Problem"] = schema
-    for unused in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(unused, None)
-    return document

@@ -23,7 +23,8 @@ from pydantic import BaseModel
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
 from creditbrain.api.measures import Measure
-from creditbrain.api.problems import FiniteJsonRoute, problem_responses
+from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.responses import problem_responses
 from creditbrain.api.views import Alert, Reason, SubjectRef, open_alerts, reasons_of
 from creditbrain.infra.store import Store
 from creditbrain.schemas.identifiers import (

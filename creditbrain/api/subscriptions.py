@@ -34,7 +34,8 @@ from creditbrain.api.pages import (
     link_next,
     milliseconds,
 )
-from creditbrain.api.problems import FiniteJsonRoute, problem_responses
+from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.responses import problem_responses
 from creditbrain.api.webhooks import (
     Deliverer,
     StoredSubscription,

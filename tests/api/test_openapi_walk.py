@@ -102,7 +102,7 @@ def fill(path: str, operation: dict[str, Any], **values: str) -> tuple[str, dict
             query[name] = value
         elif where == "header":
             headers[name] = value
-    return path + ("?" + httpx.QueryParams(query).__str__() if query else ""), headers
+    return path + ("?" + str(httpx.QueryParams(query)) if query else ""), headers
 
 
 def check(response: httpx.Response, operation: dict[str, Any], *expected: int) -> None:

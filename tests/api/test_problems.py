@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from creditbrain.api import create_app
+from creditbrain.api.times import EARLIEST, LATEST
 from creditbrain.core.errors import StoreError
 from creditbrain.infra.store import Store
 from tests.api.conftest import FakePublisher, TestClient, add_alert, key_header, settings_for_tests
@@ -39,6 +43,9 @@ def fields(body: dict[str, object]) -> list[tuple[str, str]]:
 
 def test_http_errors_are_problems(client: TestClient) -> None:
     assert problem_of(client.get("/alerts"), 401)["title"] == "Unauthorized"
+    assert problem_of(client.get("/alerts?limit=0", headers=ADMIN), 422)["title"] == (
+        "Unprocessable Content"
+    )
     assert client.get("/alerts").headers["www-authenticate"] == "Bearer"
     forbidden = problem_of(client.get("/alerts", headers=key_header("k-hall")), 403)
     assert forbidden["detail"] == "role service_hall may not do this"
@@ -113,6 +120,26 @@ def test_non_finite_numbers_are_422_not_500(
 def test_times_outside_the_store_are_422(client: TestClient, since: str) -> None:
     response = client.get(f"/alerts?since={quote(since)}", headers=ADMIN)
     assert fields(problem_of(response, 422)) == [("query", "since")]
+
+
+# ISO 8601 offsets are whole minutes, within a day.
+offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timedelta(minutes=m))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(moment=st.datetimes(timezones=st.builds(timezone, offsets)))
+def test_any_time_is_an_answer_or_a_422(client: TestClient, moment: datetime) -> None:
+    response = client.get("/alerts", params={"since": moment.isoformat()}, headers=ADMIN)
+    try:
+        inside = EARLIEST <= moment.astimezone(UTC) <= LATEST
+    except OverflowError:
+        inside = False
+    if inside:
+        assert response.status_code == 200, response.text
+    else:
+        assert fields(problem_of(response, 422)) == [("query", "since")]
 
 
 def test_the_store_s_own_range_is_accepted(client: TestClient, store: Store) -> None:
