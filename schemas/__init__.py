@@ -18,6 +18,8 @@ Modules:
     the score it publishes.
 :mod:`.warnings`
     the warnings sent (CONTRACT.md §2) as CloudEvents, their levels and rule names.
+:mod:`.dispositions`
+    disposition reports of cases (``credit.dispositions``) as CloudEvents.
 :mod:`.policies`
     warning policies as data: thresholds, levels and routing per sector and district.
 :mod:`.export`

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from creditbrain.schemas.dispositions import DispositionEvent
 from creditbrain.schemas.events import EVENT_ADAPTER
 
 
@@ -12,4 +13,7 @@ def contract_schemas() -> dict[str, dict[str, Any]]:
     event = EVENT_ADAPTER.json_schema()
     event["$id"] = "https://creditbrain.example/schemas/credit-event.schema.json"
     event["title"] = "creditbrain credit event (schema_version 1)"
-    return {"credit-event": event}
+    disposition = DispositionEvent.model_json_schema()
+    disposition["$id"] = "https://creditbrain.example/schemas/case-disposition.schema.json"
+    disposition["title"] = "creditbrain case disposition report (credit.dispositions)"
+    return {"credit-event": event, "case-disposition": disposition}
