@@ -25,10 +25,12 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from creditbrain.schemas.contract import DISPOSITIONS
+
 #: The CloudEvents ``type`` of a disposition report.
 DISPOSITION_TYPE: Final = "cn.creditbrain.case.disposition"
 #: The topic suffix (``credit.dispositions`` with the default prefix).
-DISPOSITIONS_TOPIC = "dispositions"
+DISPOSITIONS_TOPIC = DISPOSITIONS
 
 DispositionName = Literal[
     "confirmed_risk", "false_alarm", "handled_with_measures", "referred_to_grid", "duplicate"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from creditbrain.api import alerts, ops, subjects, subscriptions
+from creditbrain.api import alerts, cases, inspections, ops, subjects, subscriptions
 from creditbrain.api import policies as policy_routes
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import (
@@ -86,6 +86,6 @@ def create_app(
         sink_lag=sink_lag,
     )
     app.add_exception_handler(StoreError, _store_unavailable)
-    for module in (subjects, alerts, policy_routes, subscriptions, ops):
+    for module in (subjects, alerts, cases, inspections, policy_routes, subscriptions, ops):
         app.include_router(module.router)
     return app

@@ -87,4 +87,8 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
         )
         services.append(SinkService(sink))
         services.extend(api_services(settings, bootstrap, stream, sink))
+        from creditbrain.runtime.cases import case_desk_service
+
+        processor = stream.processor
+        services.append(case_desk_service(settings, bootstrap, store, lambda: processor.policies))
     return Host(stream=stream, services=services)
