@@ -14,6 +14,9 @@ Modules:
 :mod:`.subjects`, :mod:`.alerts`, :mod:`.policies`, :mod:`.subscriptions`, :mod:`.ops`
     the routers, one per resource: credit check (信用核查), warnings, policies,
     webhook subscribers, health and metrics.
+:mod:`.cases`, :mod:`.inspections`
+    cases of warnings (transitions, bulk actions, grid reports) and the month's
+    random inspection list by grade.
 :mod:`.views`
     response models shared by the routers, and the queries that fill them.
 :mod:`.context`
