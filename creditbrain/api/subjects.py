@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
 from creditbrain.api.measures import Measure
+from creditbrain.api.objections import PendingObjection, objections_of
 from creditbrain.api.views import Alert, Reason, SubjectRef, open_alerts, reasons_of
 from creditbrain.infra.store import Store
 from creditbrain.schemas.identifiers import (
@@ -62,6 +63,7 @@ class CreditCheck(BaseModel):
     measures: list[Measure]
     open_alerts: list[Alert]
     score_history: list[ScorePoint]
+    objections_pending: list[PendingObjection] = []
     last_event_at: datetime
     checked_at: datetime
 
@@ -161,6 +163,7 @@ def credit_check(
 
 
 def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> CreditCheck:
+    now = datetime.now(UTC)
     subject_id = str(row["subject_id"])
     reasons = reasons_of(row["reasons"])
     lists = _lists(store, subject_id, reasons)
@@ -183,8 +186,9 @@ def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> Credit
         measures=context.catalogue.applicable(grade, lists),
         open_alerts=open_alerts(store, [subject_id]),
         score_history=[ScorePoint.model_validate(point) for point in history],
+        objections_pending=objections_of(context, store, subject_id, now),
         last_event_at=row["last_event_at"],
-        checked_at=datetime.now(UTC),
+        checked_at=now,
     )
 
 
