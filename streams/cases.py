@@ -12,7 +12,8 @@ A small consumer beside the worker (its own group on ``credit.warnings`` and
 * after every batch, event time (the latest ``time`` of a warning and ``data.at`` of
   a report read so far, never the wall clock) is compared with the open cases'
   deadlines, and each case that missed one gets one ``case_overdue`` warning, sent
-  like any other (``credit.warnings``, and ``alerts.log`` for the store).
+  like any other (``credit.warnings``, and ``alerts.log`` for the store); the case
+  is marked once the warning is on the broker.
 
 Cases live in the store (:class:`~creditbrain.infra.cases.CaseRepository`), which the
 API also writes: the desk keeps no state of its own but the event time it has seen.
@@ -40,6 +41,7 @@ from creditbrain.alerts.cases import (
     Action,
     CaseConfig,
     CaseError,
+    Step,
     act,
     case_id_of,
     join,
@@ -87,6 +89,7 @@ class CaseDesk:
     policies: Callable[[], PolicySet]
     now: int = 0
     counters: DeskCounters = field(default_factory=DeskCounters)
+    _marks: list[Step] = field(default_factory=list)
 
     def on_warning(self, body: bytes) -> list[Outbound]:
         """A warning joins its case."""
@@ -141,7 +144,12 @@ class CaseDesk:
         return []
 
     def tick(self) -> list[Outbound]:
-        """Notice the deadlines event time has passed: one ``case_overdue`` per case round."""
+        """Notice the deadlines event time has passed: one ``case_overdue`` per case round.
+
+        The cases' marks are held until :meth:`confirm`, which the driver calls once the
+        warnings are on the broker: a crash in between sends a notice again (same alert
+        id, collapsed downstream) rather than never.
+        """
         if not self.now:
             return []
         out: list[Outbound] = []
@@ -153,11 +161,17 @@ class CaseDesk:
             update: AlertUpdate | None = overdue_warning(step.case, policies)
             # Marked even when the policy is off: switching it on later must not
             # send a notice for a breach long past.
-            self.cases.save(step)
+            self._marks.append(step)
             if update is not None:
                 out.extend(alert_messages(update))
                 self.counters.overdue_sent += 1
         return out
+
+    def confirm(self) -> None:
+        """Store the overdue marks of the last :meth:`tick` (after its warnings were sent)."""
+        for step in self._marks:
+            self.cases.save(step)
+        self._marks.clear()
 
     def _refuse(
         self, body: bytes, position: tuple[str, int, int], reason: str, detail: str
@@ -210,6 +224,7 @@ class CaseDeskRunner:
                         key=message.key, headers=message.headers or None,
                     )  # fmt: skip
                 await producer.flush()
+                await asyncio.to_thread(self.desk.confirm)
                 try:
                     await consumer.commit()
                 except CommitFailedError as error:
