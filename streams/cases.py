@@ -50,6 +50,7 @@ from creditbrain.alerts.cases import (
 )
 from creditbrain.alerts.lifecycle import AlertUpdate
 from creditbrain.alerts.policy import PolicySet
+from creditbrain.core.errors import ConfigurationError
 from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.core.workdays import WorkCalendar
 from creditbrain.infra.cases import CaseRepository
@@ -74,6 +75,7 @@ class DeskCounters:
     dispositions_repeated: int = 0
     dispositions_refused: int = 0
     overdue_sent: int = 0
+    without_calendar: int = 0
 
 
 @dataclass
@@ -127,6 +129,8 @@ class CaseDesk:
             )  # fmt: skip
         except CaseError as error:
             return self._refuse(body, position, "refused_by_case", str(error))
+        except ConfigurationError as error:
+            return self._refuse(body, position, "no_calendar", str(error))
         if step.transition is None:
             self.counters.dispositions_repeated += 1
             return []
@@ -250,5 +254,10 @@ class CaseDeskRunner:
                     # The topic carries the stream's own output: a bad one is a defect
                     # elsewhere, to be seen in the log, not a reason to stop the desk.
                     log.error("case desk: unreadable warning at %s: %s", record.offset, error)
+                except ConfigurationError as error:
+                    # A year the working-day calendar does not hold: no deadline can be
+                    # set, so no case; the log says which year to add.
+                    self.desk.counters.without_calendar += 1
+                    log.error("case desk: warning at %s left out: %s", record.offset, error)
         out.extend(self.desk.tick())
         return out
