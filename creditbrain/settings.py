@@ -163,7 +163,12 @@ class CaseSettings(BaseModel):
     inspections_file: Path | None = Field(
         default=None, description="JSON inspection rates by grade and sector."
     )
-    group_id: str = "creditbrain-cases"
+    group_id: str | None = Field(
+        default=None, description="Consumer group of the case desk; default `<app id>-cases`."
+    )
+    desk: bool = Field(
+        default=True, description="Run the case desk beside the worker and sink (`serve`)."
+    )
 
 
 class Settings(BaseSettings):

@@ -50,7 +50,7 @@ from creditbrain.alerts.cases import (
 )
 from creditbrain.alerts.lifecycle import AlertUpdate
 from creditbrain.alerts.policy import PolicySet
-from creditbrain.core.errors import ConfigurationError
+from creditbrain.core.errors import ConfigurationError, StoreError
 from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.core.workdays import WorkCalendar
 from creditbrain.infra.cases import CaseRepository
@@ -61,6 +61,8 @@ from creditbrain.schemas.warnings import WarningEvent
 from creditbrain.streams.messages import Outbound, alert_messages
 
 log = logging.getLogger(__name__)
+
+_Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 AUDIT_COLUMNS = ("ts", "actor", "role", "action", "subject_id", "purpose", "details")
 
@@ -171,6 +173,10 @@ class CaseDesk:
                 self.counters.overdue_sent += 1
         return out
 
+    def forget_marks(self) -> None:
+        """Drop marks of a tick whose batch is being tried again (they come back with it)."""
+        self._marks.clear()
+
     def confirm(self) -> None:
         """Store the overdue marks of the last :meth:`tick` (after its warnings were sent)."""
         for step in self._marks:
@@ -195,8 +201,16 @@ class CaseDesk:
 class CaseDeskRunner:
     """Runs a :class:`CaseDesk` on the broker until :meth:`stop`."""
 
-    def __init__(self, desk: CaseDesk, bootstrap: str, prefix: str, group_id: str) -> None:
+    def __init__(
+        self,
+        desk: CaseDesk,
+        bootstrap: str,
+        prefix: str,
+        group_id: str,
+        retry_max_delay: float = 5.0,
+    ) -> None:
         self.desk = desk
+        self.retry_max_delay = retry_max_delay
         self.bootstrap = bootstrap
         self.prefix = prefix
         self.group_id = group_id
@@ -221,14 +235,17 @@ class CaseDeskRunner:
                 batch = await consumer.getmany(timeout_ms=200, max_records=500)
                 if not batch:
                     continue
-                out = await asyncio.to_thread(self._apply, batch)
+                out = await self._until_stored(self._apply, batch)
+                if out is None:
+                    break  # stopped during a store outage: the batch stays uncommitted
                 for message in out:
                     await producer.send(
                         topic_name(self.prefix, message.topic), message.value,
                         key=message.key, headers=message.headers or None,
                     )  # fmt: skip
                 await producer.flush()
-                await asyncio.to_thread(self.desk.confirm)
+                if await self._until_stored(self._confirm, batch) is None:
+                    break
                 try:
                     await consumer.commit()
                 except CommitFailedError as error:
@@ -237,9 +254,36 @@ class CaseDeskRunner:
             await consumer.stop()
             await producer.stop()
 
-    def _apply(
-        self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
-    ) -> list[Outbound]:
+    async def _until_stored(
+        self,
+        work: Callable[[_Batch], list[Outbound] | None],
+        batch: _Batch,
+    ) -> list[Outbound] | None:
+        """``work(batch)`` in a thread, tried again while the store refuses (like the sink).
+
+        A batch tried again changes nothing twice: a warning already joined adds no
+        transition, a report already applied is remembered by its case. ``None`` when
+        stopped before the store came back.
+        """
+        delay = 0.5
+        while True:
+            try:
+                return await asyncio.to_thread(work, batch) or []
+            except StoreError as error:
+                log.warning(
+                    "case desk: the store refused (%s); trying again in %.1f s", error, delay
+                )
+            if self._stopping.is_set():
+                return None
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, self.retry_max_delay)
+
+    def _confirm(self, batch: _Batch) -> list[Outbound]:
+        self.desk.confirm()
+        return []
+
+    def _apply(self, batch: _Batch) -> list[Outbound]:
+        self.desk.forget_marks()
         out: list[Outbound] = []
         for records in batch.values():
             for record in records:

@@ -320,10 +320,12 @@ def breached(case: Case, now: int) -> Literal["acknowledge", "dispose"] | None:
     """
     if case.state == "disposed":
         return None
-    if now > case.dispose_due:
-        return "dispose"
+    # The earlier deadline first, whenever the breach is noticed: the same notice in
+    # any run of the same history.
     if case.state == "new" and now > case.acknowledge_due:
         return "acknowledge"
+    if now > case.dispose_due:
+        return "dispose"
     return None
 
 
@@ -332,14 +334,24 @@ def mark_overdue(case: Case, now: int) -> Step | None:
 
     The returned case names the ``case_overdue`` alert to send
     (:func:`creditbrain.alerts.cases.overdue.overdue_warning`); ``None`` when
-    nothing is overdue or the round's notice was already given.
+    nothing is overdue or the round's notice was already given. The breach happened
+    1 ms after the missed deadline, whenever it is noticed: that is its event time
+    (``overdue_at``), so a replay gives the same notice.
+
+    >>> from creditbrain.core.workdays import cst, default_calendar
+    >>> case = join(None, example_warning("a1", "2026-03-02T10:00:00+08:00"), CaseConfig(),
+    ...             default_calendar()).case
+    >>> marked = mark_overdue(case, case.dispose_due + 3_600_000).case
+    >>> marked.overdue_at == case.acknowledge_due + 1
+    True
     """
     missed = breached(case, now)
     if missed is None or case.overdue_alert_id:
         return None
+    due = case.acknowledge_due if missed == "acknowledge" else case.dispose_due
     alert_id = str(uuid5(_NAMESPACE, f"case_overdue\x1f{case.case_id}\x1f{case.round}"))
-    marked = replace(case, overdue_alert_id=alert_id, overdue_at=now)
-    return _step(marked, "overdue", case.state, now, note=f"{missed} deadline missed")
+    marked = replace(case, overdue_alert_id=alert_id, overdue_at=due + 1)
+    return _step(marked, "overdue", case.state, due + 1, note=f"{missed} deadline missed")
 
 
 def _ms(warning: WarningEvent) -> int:

@@ -40,7 +40,7 @@ def overdue_warning(case: Case, policies: PolicySet) -> AlertUpdate | None:
     >>> update.warning.data.case.deadline, update.warning.data.case.due_at.isoformat()
     ('acknowledge', '2026-03-02T15:30:00+08:00')
     >>> update.rule, update.change, update.warning.time.isoformat()
-    ('case_overdue', 'opened', '2026-03-02T15:31:00+08:00')
+    ('case_overdue', 'opened', '2026-03-02T15:30:00.001000+08:00')
     """
     if not case.overdue_alert_id or case.overdue_at is None:
         return None

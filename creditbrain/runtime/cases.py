@@ -64,5 +64,6 @@ def case_desk_service(
 ) -> CaseDeskService:
     """The desk on the settings' topics and group, writing cases to ``store``."""
     desk = CaseDesk(CaseRepository(store), case_config(settings), work_calendar(settings), policies)
-    runner = CaseDeskRunner(desk, bootstrap, settings.kafka.topic_prefix, settings.cases.group_id)
+    group = settings.cases.group_id or f"{settings.stream.app_id}-cases"
+    runner = CaseDeskRunner(desk, bootstrap, settings.kafka.topic_prefix, group)
     return CaseDeskService(runner)

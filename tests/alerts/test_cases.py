@@ -139,8 +139,8 @@ def test_overdue_once_across_a_weekend_and_a_holiday() -> None:
     warning = notices[0].warning
     assert warning.data.rule == "case_overdue" and warning.data.case is not None
     assert warning.data.case.deadline == "acknowledge"
-    # The first hourly tick past the deadline.
-    assert warning.time.isoformat() == "2026-04-07T12:00:00+08:00"
+    # The breach's event time: just past the deadline, whenever it was noticed.
+    assert warning.time.isoformat() == "2026-04-07T11:00:00.001000+08:00"
 
 
 def test_acknowledged_in_time_is_overdue_only_at_the_dispose_deadline() -> None:

@@ -156,9 +156,11 @@ def test_red_warning_case_states_overdue_once_and_a_grid_report_twice(
     by_case = [w["data"]["case"]["case_id"] for w in overdue]
     assert by_case.count(case2) == 1 and case1 not in by_case
     notice = next(w for w in overdue if w["data"]["case"]["case_id"] == case2)
-    # Both deadlines had passed when event time reached 10 April: the notice names the later.
-    assert notice["data"]["case"]["deadline"] == "dispose"
-    assert notice["data"]["case"]["due_at"] == "2026-04-09T17:30:00+08:00"
+    # Both deadlines had passed when event time reached 10 April: the notice names the
+    # first, and its time is the breach's, not the moment it was noticed.
+    assert notice["data"]["case"]["deadline"] == "acknowledge"
+    assert notice["data"]["case"]["due_at"] == "2026-04-07T11:00:00+08:00"
+    assert notice["time"] == "2026-04-07T11:00:00.001+08:00"
     assert notice["data"]["level"] == "orange" and notice["subject"] == S2
 
     closed = repo.get(case3)
