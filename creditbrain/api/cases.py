@@ -27,7 +27,6 @@ from creditbrain.alerts.cases import (
     Disposition,
     Step,
     act,
-    breached,
 )
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.rules import RULE_NAMES
@@ -120,8 +119,8 @@ class BulkResult(BaseModel):
     case: CaseView | None = None
 
 
-def view(case: Case, now_ms: int) -> CaseView:
-    """The API's view of ``case`` (``overdue`` judged at ``now_ms``)."""
+def view(case: Case) -> CaseView:
+    """The API's view of ``case``; ``overdue`` once the case desk noticed a breach (event time)."""
 
     def utc(ms: int | None) -> datetime | None:
         return None if ms is None else from_epoch_ms(ms)
@@ -136,7 +135,7 @@ def view(case: Case, now_ms: int) -> CaseView:
         acknowledged_at=utc(case.acknowledged_at), disposed_at=utc(case.disposed_at),
         acknowledge_due=from_epoch_ms(case.acknowledge_due),
         dispose_due=from_epoch_ms(case.dispose_due),
-        overdue=bool(case.overdue_alert_id) or breached(case, now_ms) is not None,
+        overdue=bool(case.overdue_alert_id),
         round=case.round, version=case.version,
     )  # fmt: skip
 
@@ -210,8 +209,7 @@ def list_cases(
     if principal.role == "grid":
         policies = context.policies()
         cases = [c for c in cases if _routed_to_grid(policies, c)][:limit]
-    now = _now_ms()
-    return [view(case, now) for case in cases]
+    return [view(case) for case in cases]
 
 
 def _visible_case(
@@ -238,7 +236,7 @@ def get_case(
     repo = CaseRepository(store)
     case = _visible_case(case_id, principal, context, repo)
     history = [TransitionView.model_validate(row) for row in repo.transitions(case_id)]
-    return CaseDetail(**view(case, _now_ms()).model_dump(), transitions=history)
+    return CaseDetail(**view(case).model_dump(), transitions=history)
 
 
 def _apply(
@@ -280,7 +278,7 @@ def transition(
         step = _apply(case, body, principal, context, repo)
     except CaseError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
-    return view(step.case, _now_ms())
+    return view(step.case)
 
 
 @router.post("/bulk", response_model=list[BulkResult])
@@ -305,7 +303,7 @@ def bulk(
         except CaseError as error:
             results.append(BulkResult(case_id=case_id, ok=False, detail=str(error)))
         else:
-            results.append(BulkResult(case_id=case_id, ok=True, case=view(step.case, _now_ms())))
+            results.append(BulkResult(case_id=case_id, ok=True, case=view(step.case)))
     return results
 
 
@@ -338,7 +336,7 @@ def report_disposition(
     except CaseError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     if step.transition is None:
-        return ReportResult(result="repeated", case=view(case, _now_ms()))
+        return ReportResult(result="repeated", case=view(case))
     repo.save(step)
     audit(
         store, principal, "case_disposition", case.subject_id,
@@ -346,4 +344,4 @@ def report_disposition(
          "disposition": report.data.disposition},
         purpose=report.source,
     )  # fmt: skip
-    return ReportResult(result="applied", case=view(step.case, _now_ms()))
+    return ReportResult(result="applied", case=view(step.case))
