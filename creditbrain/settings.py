@@ -149,6 +149,28 @@ class WebhookSettings(BaseModel):
     )
 
 
+class CaseSettings(BaseModel):
+    """Cases: routing and deadlines, the working-day calendar, inspection rates (files)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    config_file: Path | None = Field(
+        default=None, description="JSON routing and deadlines of cases (CaseConfig)."
+    )
+    calendar_file: Path | None = Field(
+        default=None, description="Working-day calendar (TOML); default: the shipped one."
+    )
+    inspections_file: Path | None = Field(
+        default=None, description="JSON inspection rates by grade and sector."
+    )
+    group_id: str | None = Field(
+        default=None, description="Consumer group of the case desk; default `<app id>-cases`."
+    )
+    desk: bool = Field(
+        default=True, description="Run the case desk beside the worker and sink (`serve`)."
+    )
+
+
 class Settings(BaseSettings):
     """Configuration of one creditbrain deployment."""
 
@@ -176,6 +198,7 @@ class Settings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    cases: CaseSettings = CaseSettings()
 
     @property
     def clickhouse_dsn(self) -> str:

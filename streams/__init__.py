@@ -28,6 +28,8 @@ Modules:
     the ClickHouse sink: the output topics, in batches, into the store.
 :mod:`.rows`
     output messages to ClickHouse rows, one small function per table.
+:mod:`.cases`
+    the case desk: warnings join cases, grid reports close them, overdue notices.
 :mod:`.compat_faust`, :mod:`.compat_tansu`
     work-arounds for Faust 0.15 itself and for the embedded broker (KNOWN_ISSUES.md).
 """

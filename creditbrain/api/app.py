@@ -12,7 +12,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from creditbrain.api import alerts, ops, problems, responses, subjects, subscriptions
+from creditbrain.api import (
+    alerts,
+    cases,
+    inspections,
+    ops,
+    problems,
+    responses,
+    subjects,
+    subscriptions,
+)
 from creditbrain.api import policies as policy_routes
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import (
@@ -89,6 +98,6 @@ def create_app(
         sink_lag=sink_lag,
     )
     problems.install(app)
-    for module in (subjects, alerts, policy_routes, subscriptions, ops):
+    for module in (subjects, alerts, cases, inspections, policy_routes, subscriptions, ops):
         app.include_router(module.router)
     return app

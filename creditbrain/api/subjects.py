@@ -24,6 +24,7 @@ from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
 from creditbrain.api.lookup import SubjectRows, fetch_subjects
 from creditbrain.api.measures import Measure
+from creditbrain.api.objections import PendingObjection, objections_of
 from creditbrain.api.problems import FiniteJsonRoute
 from creditbrain.api.responses import problem_responses
 from creditbrain.api.views import Alert, Reason, SubjectRef, alert_of, reasons_of
@@ -65,6 +66,7 @@ class CreditCheck(BaseModel):
     measures: list[Measure]
     open_alerts: list[Alert]
     score_history: list[ScorePoint]
+    objections_pending: list[PendingObjection] = []
     last_event_at: datetime
     checked_at: datetime
 
@@ -152,11 +154,12 @@ def credit_check(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subject")
     if not in_scope:
         raise out_of_scope()
-    return _answer(context, found[0])
+    return _answer(context, store, found[0])
 
 
-def _answer(context: ApiContext, found: SubjectRows) -> CreditCheck:
+def _answer(context: ApiContext, store: Store, found: SubjectRows) -> CreditCheck:
     row = found.state
+    now = datetime.now(UTC)
     reasons = reasons_of(row["reasons"])
     lists = _lists(found, reasons)
     grade = str(row["grade"])
@@ -173,8 +176,9 @@ def _answer(context: ApiContext, found: SubjectRows) -> CreditCheck:
         measures=context.catalogue.applicable(grade, lists),
         open_alerts=[alert_of(alert) for alert in found.alerts],  # acknowledgements included
         score_history=[ScorePoint.model_validate(point) for point in found.history],
+        objections_pending=objections_of(context, store, found.subject_id, now),
         last_event_at=row["last_event_at"],
-        checked_at=datetime.now(UTC),
+        checked_at=now,
     )
 
 

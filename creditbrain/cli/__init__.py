@@ -6,6 +6,9 @@ Modules, in the order their commands are registered:
     ``demo``: the whole system on a simulated city, one command.
 :mod:`.check`
     ``check``: a subject's credit check from the store.
+:mod:`.cases`
+    ``cases list | show | act | inspections | deadline``: cases of warnings, the
+    month's inspection list, due times on the working-day calendar.
 :mod:`.contract`
     ``validate`` and ``replay`` of JSON Lines files, ``schemas export``; also the
     deployment's :func:`~.contract.parse_context` and :func:`~.contract.read_lines`,
@@ -61,6 +64,7 @@ from creditbrain.cli import (
     api,
     backfill,
     backtest,
+    cases,
     check,
     contract,
     dashboards,
@@ -80,6 +84,7 @@ __all__ = ["GROUPS", "app", "main"]
 GROUPS = (
     demo,
     check,
+    cases,
     contract,
     backfill,
     infra,

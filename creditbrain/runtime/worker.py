@@ -87,4 +87,10 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
         )
         services.append(SinkService(sink))
         services.extend(api_services(settings, bootstrap, stream, sink))
+        if settings.cases.desk:
+            from creditbrain.runtime.cases import case_desk_service
+
+            processor = stream.processor
+            desk = case_desk_service(settings, bootstrap, store, lambda: processor.policies)
+            services.append(desk)
     return Host(stream=stream, services=services)

@@ -32,6 +32,22 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
         "districts": "Array(LowCardinality(String))", "owner": "String", "role": LC,
         "created_at": T, "deleted": "UInt8", "version": "UInt64",
     },
+    "cases": {
+        "case_id": "String", "subject_id": "String", "subject_type": LC,
+        "subject_name": "String", "sector": LC, "district": LC, "team": LC, "level": LC,
+        "state": LC, "disposition": LC, "alerts": "String",
+        "rules": "Array(LowCardinality(String))",
+        "score": "UInt16", "grade": LC, "opened_at": T, "raised_at": T,
+        "acknowledged_at": f"Nullable({T})", "disposed_at": f"Nullable({T})",
+        "acknowledge_due": T, "dispose_due": T, "round": "UInt32", "overdue_alert_id": "String",
+        "overdue_at": f"Nullable({T})", "requests": "Array(String)", "version": "UInt64",
+        "recorded_at": T,
+    },
+    "case_transitions": {
+        "case_id": "String", "version": "UInt64", "event": LC, "from_state": LC, "to_state": LC,
+        "disposition": LC, "actor": "String", "role": LC, "note": "String",
+        "attachments": "Array(String)", "request_id": "String", "at": T,
+    },
     "alert_acks": {
         "alert_id": "String", "acknowledged_by": "String", "role": LC, "note": "String",
         "acknowledged_at": T,

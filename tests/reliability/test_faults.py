@@ -201,7 +201,10 @@ def alert_events(serve: ServeProcess) -> set[tuple[object, ...]]:
 def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_factory) -> None:
     messages = warning_city(1500, seed=5)
     third = len(messages) // 3
-    reference, killed = serve_factory(), serve_factory()
+    # The worker's warnings are exactly once across crashes; the case desk's overdue
+    # notices are at least once (docs/stream.md), tested in tests/streams: left out here.
+    without_desk = {"CREDITBRAIN_CASES__DESK": "false"}
+    reference, killed = serve_factory(**without_desk), serve_factory(**without_desk)
     reference.start()  # the uninterrupted run, beside the one that is killed
     # First crash: at the worst moment for warnings (tests/reliability/failpoint.py),
     # a batch's warnings on the topic and their subjects' records not written.
