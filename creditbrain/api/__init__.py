@@ -14,6 +14,8 @@ Modules:
 :mod:`.subjects`, :mod:`.alerts`, :mod:`.policies`, :mod:`.subscriptions`, :mod:`.ops`
     the routers, one per resource: credit check (信用核查), warnings, policies,
     webhook subscribers, health and metrics.
+:mod:`.policy_history`
+    the versions of each policy scope, as the audit keeps them.
 :mod:`.views`
     response models shared by the routers, and the queries that fill them.
 :mod:`.context`
