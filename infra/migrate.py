@@ -128,6 +128,8 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         # 0006, 0007: newer rows replace older ones of the same alert / subscription.
         "alert_acks": "cityHash64(alert_id)",
         "webhook_subscriptions": "cityHash64(id)",
+        # 0008: a preview's finished row replaces its started one.
+        "policy_previews": "cityHash64(id)",
     }
 )
 

@@ -16,6 +16,8 @@ Modules:
     webhook subscribers, health and metrics.
 :mod:`.policy_history`
     the versions of each policy scope, as the audit keeps them.
+:mod:`.preview`
+    a candidate policy tried over the stored history before it goes live.
 :mod:`.views`
     response models shared by the routers, and the queries that fill them.
 :mod:`.context`

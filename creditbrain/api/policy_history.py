@@ -19,6 +19,7 @@ one cannot interleave with another change of that scope.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 import orjson
@@ -26,6 +27,8 @@ import orjson
 from creditbrain.alerts.policy import PolicyOverride, PolicySet
 from creditbrain.alerts.policy_changes import PolicyChange
 from creditbrain.infra.store import Store
+
+log = logging.getLogger(__name__)
 
 #: The ``policy_change`` rows whose version a ``policy_change_failed`` row names.
 _PUBLISHED = (
@@ -106,9 +109,13 @@ def policies_in_audit(store: Store) -> PolicySet:
     )
     overrides: dict[str, PolicyOverride] = {}
     for row in rows:
-        after = orjson.loads(str(row["latest"])).get("after")
-        if after is not None:
-            overrides[str(row["scope"])] = PolicyOverride.model_validate(after)
+        try:
+            after = orjson.loads(str(row["latest"])).get("after")
+            if after is not None:
+                overrides[str(row["scope"])] = PolicyOverride.model_validate(after)
+        except (ValueError, AttributeError):  # ValidationError is a ValueError
+            # A row no change of this API wrote: the rest of the set is still right.
+            log.warning("audited policy of %r unreadable; left out", row["scope"])
     return PolicySet(overrides=overrides)
 
 
