@@ -28,6 +28,10 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
         "districts": "Array(LowCardinality(String))", "owner": "String", "role": LC,
         "created_at": T, "deleted": "UInt8", "version": "UInt64",
     },
+    "policy_previews": {
+        "id": "String", "actor": "String", "scope": "String", "status": LC,
+        "created_at": T, "request": "String", "result": "String", "revision": "UInt32",
+    },
     "alert_acks": {
         "alert_id": "String", "acknowledged_by": "String", "role": LC, "note": "String",
         "acknowledged_at": T,
