@@ -130,9 +130,11 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         # 0006, 0007: newer rows replace older ones of the same alert / subscription.
         "alert_acks": "cityHash64(alert_id)",
         "webhook_subscriptions": "cityHash64(id)",
-        # 0008: every version and step of one case on one shard.
+        # 0009: every version and step of one case on one shard.
         "cases": "cityHash64(case_id)",
         "case_transitions": "cityHash64(case_id)",
+        # 0010: a preview's finished row replaces its started one.
+        "policy_previews": "cityHash64(id)",
     }
 )
 

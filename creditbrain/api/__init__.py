@@ -17,6 +17,10 @@ Modules:
 :mod:`.cases`, :mod:`.inspections`, :mod:`.objections`
     cases of warnings (transitions, bulk actions, grid reports), the month's
     random inspection list by grade, and the objections pending on a credit check.
+:mod:`.policy_history`
+    the versions of each policy scope, as the audit keeps them.
+:mod:`.preview`
+    a candidate policy tried over the stored history before it goes live.
 :mod:`.views`
     response models shared by the routers, and the queries that fill them.
 :mod:`.context`

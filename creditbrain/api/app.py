@@ -17,6 +17,7 @@ from creditbrain.api import (
     cases,
     inspections,
     ops,
+    preview,
     problems,
     responses,
     subjects,
@@ -98,6 +99,15 @@ def create_app(
         sink_lag=sink_lag,
     )
     problems.install(app)
-    for module in (subjects, alerts, cases, inspections, policy_routes, subscriptions, ops):
+    for module in (
+        subjects,
+        alerts,
+        cases,
+        inspections,
+        policy_routes,
+        preview,
+        subscriptions,
+        ops,
+    ):
         app.include_router(module.router)
     return app

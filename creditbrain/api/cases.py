@@ -15,7 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from creditbrain.alerts.cases import (
@@ -32,6 +33,16 @@ from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.rules import RULE_NAMES
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.pages import (
+    Cursor,
+    Limit,
+    decode_cursor,
+    encode_cursor,
+    link_next,
+    moment_of,
+)
+from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.responses import problem_responses
 from creditbrain.core.eventtime import from_epoch_ms, to_epoch_ms
 from creditbrain.core.workdays import WorkCalendar
 from creditbrain.infra.cases import CASE_COLUMNS, CaseRepository, case_of
@@ -40,7 +51,12 @@ from creditbrain.runtime.cases import work_calendar
 from creditbrain.schemas.dispositions import DispositionEvent
 from creditbrain.schemas.warnings import Level
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(prefix="/cases", tags=["cases"], route_class=FiniteJsonRoute)
+
+#: A case id in a path: what the case desk makes is far shorter.
+CaseId = Annotated[str, PathParam(max_length=128)]
+#: Rows scanned per page for the grid, whose routing drops some after the query.
+_GRID_OVERFETCH = 4
 
 _READ = Allow("regulator", "supervisor", "leadership", "grid", "admin")
 _ACT = Allow("regulator", "supervisor", "grid", "admin")
@@ -168,8 +184,17 @@ def _now_ms() -> int:
     return to_epoch_ms(datetime.now(UTC))
 
 
-@router.get("", response_model=list[CaseView])
+class CasePage(BaseModel):
+    """A page of cases, most recently raised first; ``next`` links the following page."""
+
+    items: list[CaseView]
+    next: str | None = None
+
+
+@router.get("", response_model=CasePage, responses=problem_responses(503))
 def list_cases(
+    request: Request,
+    response: Response,
     principal: Annotated[Principal, Depends(_READ)],
     context: Annotated[ApiContext, Depends(get_context)],
     store: Annotated[Store, Depends(get_store)],
@@ -179,16 +204,23 @@ def list_cases(
     sector: Annotated[str | None, Query(max_length=64)] = None,
     district: Annotated[str | None, Query(max_length=16)] = None,
     overdue: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[CaseView]:
-    """Cases, most recently raised first; supervisors within scope, the grid its own."""
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> CasePage:
+    """Cases, most recently raised first; supervisors within scope, the grid its own.
+
+    Keyset pages on ``raised_at DESC, case_id``, like ``/alerts``: a page of the
+    grid may be short (its routing drops cases after the query); only a missing
+    ``next`` ends the list.
+    """
+    filters: dict[str, object] = {
+        "state": state, "level": level, "team": team, "sector": sector,
+        "district": district, "overdue": overdue,
+    }  # fmt: skip
     where: list[str] = ["1"]
     params: dict[str, object] = {}
-    for column, value in (
-        ("state", state), ("level", level), ("team", team), ("sector", sector),
-        ("district", district),
-    ):  # fmt: skip
-        if value is not None:
+    for column, value in filters.items():
+        if value is not None and column != "overdue":
             where.append(f"{column} = {{{column}:String}}")
             params[column] = value
     if overdue is not None:
@@ -199,17 +231,43 @@ def list_cases(
     if principal.scoped and principal.districts:
         where.append("district IN {scope_districts:Array(String)}")
         params["scope_districts"] = sorted(principal.districts)
-    params["limit"] = limit * (4 if principal.role == "grid" else 1)
+    if cursor is not None:
+        after = decode_cursor(cursor, filters, (int, str))
+        where.append(
+            "(raised_at < {after_time:DateTime64(3, 'UTC')} OR "
+            "(raised_at = {after_time:DateTime64(3, 'UTC')} AND case_id > {after_id:String}))"
+        )
+        params |= {"after_time": moment_of(int(after[0])), "after_id": str(after[1])}
+    grid = principal.role == "grid"
+    # One row beyond the page tells whether another page follows.
+    params["fetch"] = limit * (_GRID_OVERFETCH if grid else 1) + 1
     rows = store.query_rows(
         f"SELECT {', '.join(CASE_COLUMNS)} FROM cases FINAL WHERE {' AND '.join(where)} "  # noqa: S608 - fixed fragments, values bound
-        "ORDER BY raised_at DESC, case_id LIMIT {limit:UInt32}",
+        "ORDER BY raised_at DESC, case_id LIMIT {fetch:UInt32}",
         params,
     )
-    cases = [case_of(row) for row in rows]
-    if principal.role == "grid":
+    scanned = [case_of(row) for row in rows]
+    more = len(scanned) == params["fetch"]
+    if grid:
         policies = context.policies()
-        cases = [c for c in cases if _routed_to_grid(policies, c)][:limit]
-    return [view(case) for case in cases]
+        shown = []
+        for index, case in enumerate(scanned):
+            if _routed_to_grid(policies, case):
+                shown.append(case)
+            if len(shown) == limit:
+                more = more or index < len(scanned) - 1
+                scanned = scanned[: index + 1]
+                break
+    else:
+        shown = scanned[:limit]
+        scanned = shown
+    token = None
+    if more and scanned:
+        last = scanned[-1]
+        token = encode_cursor([last.raised_at, last.case_id], filters)
+    return CasePage(
+        items=[view(case) for case in shown], next=link_next(request, response, token, limit)
+    )
 
 
 def _visible_case(
@@ -225,9 +283,9 @@ def _visible_case(
     return case
 
 
-@router.get("/{case_id}", response_model=CaseDetail)
+@router.get("/{case_id}", response_model=CaseDetail, responses=problem_responses(404, 503))
 def get_case(
-    case_id: str,
+    case_id: CaseId,
     principal: Annotated[Principal, Depends(_READ)],
     context: Annotated[ApiContext, Depends(get_context)],
     store: Annotated[Store, Depends(get_store)],
@@ -263,9 +321,13 @@ def _apply(
     return step
 
 
-@router.post("/{case_id}/transitions", response_model=CaseView)
+@router.post(
+    "/{case_id}/transitions",
+    response_model=CaseView,
+    responses=problem_responses(404, 409, 503),
+)
 def transition(
-    case_id: str,
+    case_id: CaseId,
     body: ActionRequest,
     principal: Annotated[Principal, Depends(_ACT)],
     context: Annotated[ApiContext, Depends(get_context)],
@@ -281,7 +343,7 @@ def transition(
     return view(step.case)
 
 
-@router.post("/bulk", response_model=list[BulkResult])
+@router.post("/bulk", response_model=list[BulkResult], responses=problem_responses(503))
 def bulk(
     body: BulkRequest,
     principal: Annotated[Principal, Depends(_ACT)],
@@ -314,7 +376,9 @@ class ReportResult(BaseModel):
     case: CaseView
 
 
-@router.post("/dispositions", response_model=ReportResult)
+@router.post(
+    "/dispositions", response_model=ReportResult, responses=problem_responses(404, 409, 503)
+)
 def report_disposition(
     report: DispositionEvent,
     principal: Annotated[Principal, Depends(Allow("grid", "admin"))],

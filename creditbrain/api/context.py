@@ -14,6 +14,7 @@ client costs ~20 ms to open; a thread that has ended hands its store to the next
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -24,9 +25,10 @@ from typing import Annotated, Protocol
 import orjson
 from fastapi import Depends, Request
 
-from creditbrain.alerts.policy import PolicyOverride, PolicySet
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.api.auth import KeyRing, Principal
 from creditbrain.api.measures import MeasureCatalogue
+from creditbrain.api.policy_history import policies_in_audit
 from creditbrain.api.ratelimit import TokenBuckets
 from creditbrain.infra.store import Store
 from creditbrain.settings import Settings
@@ -49,23 +51,12 @@ PolicySource = Callable[[Store], PolicySet]
 
 
 def policies_from_audit(store: Store) -> PolicySet:
-    """The set in force, rebuilt from the audited changes (the latest per scope).
+    """The set in force, rebuilt from the audited changes (each scope's latest version).
 
-    Every change made through the API is audited after it is published, so this is
-    the topic's content as far as the API knows it; ``serve`` passes the worker's
-    live set instead.
+    For an API without a broker; ``serve`` passes the worker's live set and
+    ``creditbrain api`` follows ``credit.policies`` itself.
     """
-    rows = store.query_rows(
-        "SELECT subject_id AS scope, argMax(details, ts) AS details FROM audit "
-        "WHERE action = {action:String} GROUP BY scope",
-        {"action": "policy_change"},
-    )
-    overrides: dict[str, PolicyOverride] = {}
-    for row in rows:
-        after = orjson.loads(str(row["details"])).get("after")
-        if after is not None:
-            overrides[str(row["scope"])] = PolicyOverride.model_validate(after)
-    return PolicySet(overrides=overrides)
+    return policies_in_audit(store)
 
 
 @dataclass
@@ -83,6 +74,8 @@ class ApiContext:
     sink_lag: SinkLag | None = None
     counters: Counter[str] = field(default_factory=Counter)
     _stores: dict[threading.Thread, Store] = field(default_factory=dict)
+    #: One lock per policy scope: the changes of a scope are made one at a time.
+    policy_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self) -> Store:

@@ -16,13 +16,15 @@ from fastapi.responses import PlainTextResponse
 from creditbrain.alerts.inspection import Inspectable, draw, to_csv
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.responses import problem_responses
 from creditbrain.infra.store import Store
 from creditbrain.runtime.cases import inspection_config
 
-router = APIRouter(prefix="/inspections", tags=["cases"])
+router = APIRouter(prefix="/inspections", tags=["cases"], route_class=FiniteJsonRoute)
 
 
-@router.get("/{sector}/{month}", response_class=PlainTextResponse)
+@router.get("/{sector}/{month}", response_class=PlainTextResponse, responses=problem_responses(503))
 def inspection_list(
     sector: Annotated[str, Path(max_length=64, pattern=r"^[a-z_]+$")],
     month: Annotated[str, Path(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")],

@@ -22,9 +22,10 @@ Modules, in the order their commands are registered:
     needs beside the worker.
 :mod:`.score`
     ``score FILE.jsonl``: final credit scores of a file, no broker, no store.
-:mod:`.backtest`
+:mod:`.backtest`, :mod:`.stored_history`
     ``backtest FILE.jsonl``: every warning change the stream would publish for a
-    file under candidate policies.
+    file under candidate policies; ``--from-store`` replays the stored events and
+    ``--compare`` sets a candidate against the policy in force.
 :mod:`.simulate`
     ``simulate file`` and ``simulate produce``: a simulated city's events.
 :mod:`.models`

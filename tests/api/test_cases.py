@@ -65,7 +65,8 @@ def test_supervisors_see_and_act_in_scope_only(client: TestClient, store: Store)
         store, sector="construction", district="371103", subject="91371100MA3C0002X1"
     )
     listed = client.get("/cases", headers=key_header("k-donggang-build")).json()
-    assert [c["case_id"] for c in listed] == [inside]
+    assert [c["case_id"] for c in listed["items"]] == [inside]
+    assert listed["next"] is None
     refused = client.post(
         f"/cases/{outside}/transitions", json={"action": "acknowledge"},
         headers=key_header("k-donggang-build"),
@@ -81,9 +82,33 @@ def test_supervisors_see_and_act_in_scope_only(client: TestClient, store: Store)
 def test_the_grid_sees_only_cases_routed_to_it(client: TestClient, store: Store) -> None:
     routed = open_case(store, rule="grade_fell_to_D")  # grid by default
     kept = open_case(store, rule="penalty_burst", subject="91371100MA3C0003X1")
-    seen = {c["case_id"] for c in client.get("/cases", headers=key_header("k-grid")).json()}
+    page = client.get("/cases", headers=key_header("k-grid")).json()
+    seen = {c["case_id"] for c in page["items"]}
     assert seen == {routed}
     assert client.get(f"/cases/{kept}", headers=key_header("k-grid")).status_code == 403
+
+
+def test_cases_come_in_pages_that_neither_repeat_nor_skip(client: TestClient, store: Store) -> None:
+    opened = {
+        open_case(store, subject=f"91371100MA3C01{n:02d}X1", sector="construction")
+        for n in range(5)
+    }
+    seen: list[str] = []
+    url: str | None = "/cases?limit=2&sector=construction"
+    pages = 0
+    while url is not None:
+        answer = client.get(url, headers=key_header("k-admin"))
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert len(body["items"]) <= 2
+        seen += [c["case_id"] for c in body["items"]]
+        url = body["next"]
+        if url is not None:
+            assert answer.headers["Link"] == f'<{url}>; rel="next"'
+        pages += 1
+    assert pages == 3
+    assert len(seen) == len(set(seen))
+    assert opened <= set(seen)
 
 
 def test_bulk_actions_succeed_or_fail_per_case(client: TestClient, store: Store) -> None:

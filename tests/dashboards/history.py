@@ -32,9 +32,9 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def fill(store: Store, scale: float = 0.02, batch: int = 500) -> dict[str, int]:
+def fill(store: Store, scale: float = 0.02, batch: int = 500, seed: int = 3) -> dict[str, int]:
     """Simulate a city of ``scale`` for 2025 into ``store``; rows written per table."""
-    simulator = Simulator(CityConfig.scaled(scale, seed=3), pseudonym_key=KEY)
+    simulator = Simulator(CityConfig.scaled(scale, seed=seed), pseudonym_key=KEY)
     processor = Processor({}, ParseContext(pseudonym_key=KEY), ScorecardConfig())
     inbound = [
         Inbound(topic_name(PREFIX, e.topic_suffix), 0, offset, e.key, e.value)

@@ -48,6 +48,10 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
         "disposition": LC, "actor": "String", "role": LC, "note": "String",
         "attachments": "Array(String)", "request_id": "String", "at": T,
     },
+    "policy_previews": {
+        "id": "String", "actor": "String", "scope": "String", "status": LC,
+        "created_at": T, "request": "String", "result": "String", "revision": "UInt32",
+    },
     "alert_acks": {
         "alert_id": "String", "acknowledged_by": "String", "role": LC, "note": "String",
         "acknowledged_at": T,
