@@ -93,7 +93,8 @@ def pipeline_health() -> Dashboard:
             "Failed webhook deliveries",
             "SELECT subscription_id, count() AS failed, countIf(replayed_at IS NULL) AS waiting, "
             "max(failed_at) AS last_failure, argMax(last_error, failed_at) AS last_error "
-            "FROM webhook_dead_letters FINAL GROUP BY subscription_id ORDER BY waiting DESC",
+            "FROM webhook_dead_letters FINAL GROUP BY subscription_id "
+            "ORDER BY waiting DESC, subscription_id",
             ("subscription_id", "failed", "waiting", "last_failure", "last_error"),
             w=24,
             h=6,
@@ -105,6 +106,7 @@ def pipeline_health() -> Dashboard:
         folder="cb-operations",
         description="Throughput, dead letters, sink delay and the pipeline's own metrics.",
         time_from="now-6h",
+        event_time=False,
         refresh="30s",
         panels=flow(panels),
     )

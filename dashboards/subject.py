@@ -10,12 +10,13 @@ opens a subject from a warning can see which records made the grade, and when.
 
 from __future__ import annotations
 
+from creditbrain.dashboards.macros import param
 from creditbrain.dashboards.model import Dashboard, Variable, flow
-from creditbrain.dashboards.panels import LEVEL_RANK, series, stat, table
+from creditbrain.dashboards.panels import LEVEL_RANK, masked_name, series, stat, table
 
 UID = "cb-subject"
 
-_SUBJECT = "subject_id = '${subject_id}'"
+_SUBJECT = f"subject_id = {param('subject_id')}"
 
 #: ``reasons`` JSON ([{event_id, kind, effect}, ...]) as "kind effect, ..." for a table cell.
 _REASONS = (
@@ -45,9 +46,9 @@ def subject_drilldown() -> Dashboard:
         ),
         table(
             "Subject",
-            "SELECT subject_name, subject_type, sector, district, last_event_at "
+            f"SELECT {masked_name()} AS name, subject_type, sector, district, last_event_at "
             f"FROM entity_state FINAL WHERE {_SUBJECT}",
-            ("subject_name", "subject_type", "sector", "district", "last_event_at"),
+            ("name", "subject_type", "sector", "district", "last_event_at"),
             h=4,
         ),
         series(
@@ -59,14 +60,15 @@ def subject_drilldown() -> Dashboard:
         table(
             "Score changes and their reasons",
             "SELECT as_of AS time, score, previous_score, grade, cause, event_id, "
-            f"{_REASONS} AS reasons FROM scores FINAL WHERE {_SUBJECT} ORDER BY as_of DESC",
+            f"{_REASONS} AS reasons FROM scores FINAL WHERE {_SUBJECT} "
+            "ORDER BY as_of DESC, event_id",
             ("time", "score", "previous_score", "grade", "cause", "event_id", "reasons"),
             w=24,
         ),
         table(
             "Records",
             "SELECT occurred_at AS time, kind, source, sector, district, payload, event_id "
-            f"FROM events WHERE {_SUBJECT} ORDER BY occurred_at DESC LIMIT 200",
+            f"FROM events WHERE {_SUBJECT} ORDER BY occurred_at DESC, event_id LIMIT 200",
             ("time", "kind", "source", "payload", "event_id"),
         ),
         table(
@@ -76,7 +78,7 @@ def subject_drilldown() -> Dashboard:
             f"FROM (SELECT * FROM alerts FINAL WHERE {_SUBJECT}) AS a "
             "LEFT JOIN (SELECT alert_id, any(acknowledged_by) AS acknowledged_by "
             "FROM alert_acks GROUP BY alert_id) AS k USING alert_id "
-            f"ORDER BY {LEVEL_RANK}, event_time DESC",
+            f"ORDER BY {LEVEL_RANK}, event_time DESC, rule",
             ("time", "level", "rule", "status", "acknowledged_by"),
         ),
     ]

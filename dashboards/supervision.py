@@ -17,16 +17,19 @@ Policy changes are read from ``audit`` rows with ``action = 'policy_change'`` wh
 
 from __future__ import annotations
 
+from creditbrain.dashboards.macros import param
 from creditbrain.dashboards.model import Dashboard, Panel, Variable, flow
 from creditbrain.dashboards.panels import (
     LEVEL_RANK,
     OPEN_ALERTS,
     bars,
-    district_name,
+    masked_name,
     matches,
     series,
     stat,
     table,
+    to_sector,
+    to_subject,
 )
 
 SECTOR_UID = "cb-sector-supervision"
@@ -53,10 +56,10 @@ _SECTOR_ANY = Variable(
     default="*",
 )
 
-_IN_SECTOR = f"sector = '${{sector}}' AND {matches('district', 'district')}"
-_IN_DISTRICT = f"district = '${{district}}' AND {matches('sector', 'sector')}"
+_IN_SECTOR = f"sector = {param('sector')} AND {matches('district', 'district')}"
+_IN_DISTRICT = f"district = {param('district')} AND {matches('sector', 'sector')}"
 
-_POLICIES = """
+_POLICIES = f"""
 SELECT scope, max(ts) AS changed_at, argMax(actor, ts) AS changed_by,
        argMax(reason, ts) AS reason,
        if(argMax(after, ts) = 'null', 'defaults', argMax(after, ts)) AS policy
@@ -66,10 +69,11 @@ FROM (
            JSONExtractRaw(details, 'after') AS after
     FROM audit WHERE action = 'policy_change'
 )
-WHERE scope IN ('*', 'sector=${sector}', 'district=${district}',
-                'sector=${sector}|district=${district}')
-   OR ('${district}' = '*' AND (startsWith(scope, 'district=')
-                                OR startsWith(scope, 'sector=${sector}|')))
+WHERE scope IN ('*', concat('sector=', {param("sector")}),
+                concat('district=', {param("district")}),
+                concat('sector=', {param("sector")}, '|district=', {param("district")}))
+   OR ({param("district")} = '*' AND (startsWith(scope, 'district=')
+                                OR startsWith(scope, concat('sector=', {param("sector")}, '|'))))
 GROUP BY scope
 ORDER BY scope
 """
@@ -121,11 +125,12 @@ def _subject_panels(where: str) -> list[Panel]:
         ),
         table(
             "Open warnings",
-            "SELECT event_time AS time, level, rule, status, subject_name, subject_id, "
-            f"{district_name()} AS district_name, sector, score, grade FROM {OPEN_ALERTS} "
-            f"WHERE {where} ORDER BY {LEVEL_RANK}, event_time DESC LIMIT 100",
-            ("time", "level", "rule", "status", "subject_name", "subject_id"),
+            f"SELECT event_time AS time, level, rule, status, {masked_name()} AS name, "
+            f"subject_id, district, sector, score, grade FROM {OPEN_ALERTS} "
+            f"WHERE {where} ORDER BY {LEVEL_RANK}, event_time DESC, subject_id, rule LIMIT 100",
+            ("time", "level", "rule", "status", "name", "subject_id", "district", "sector"),
             w=24,
+            links=(to_subject(), to_sector()),
         ),
     ]
 
@@ -136,16 +141,17 @@ def sector_supervision() -> Dashboard:
         *_subject_panels(_IN_SECTOR),
         table(
             "Lowest scores",
-            "SELECT subject_name, subject_id, subject_type, "
-            f"{district_name()} AS district_name, score, grade, records FROM entity_state FINAL "
+            f"SELECT {masked_name()} AS name, subject_id, subject_type, "
+            "district, score, grade, records FROM entity_state FINAL "
             f"WHERE {_IN_SECTOR} ORDER BY score, subject_id LIMIT 25",
-            ("subject_name", "subject_id", "score", "grade"),
+            ("name", "subject_id", "subject_type", "district", "score", "grade", "records"),
+            links=(to_subject(),),
         ),
         bars(
             "Records by kind",
             "SELECT kind, uniqExact(event_id) AS records FROM events "
             f"WHERE {_IN_SECTOR} AND $__timeFilter(occurred_at) "
-            "GROUP BY kind ORDER BY records DESC",
+            "GROUP BY kind ORDER BY records DESC, kind",
             ("kind", "records"),
             w=12,
         ),
@@ -173,11 +179,12 @@ def district_grid() -> Dashboard:
         *_subject_panels(_IN_DISTRICT),
         table(
             "Sectors in the district",
-            "SELECT sector, count() AS subjects, round(avg(score)) AS avg_score, "
+            "SELECT sector, district, count() AS subjects, round(avg(score)) AS avg_score, "
             "countIf(grade = 'D') AS grade_d, countIf(grade = 'A') AS grade_a "
-            f"FROM entity_state FINAL WHERE {_IN_DISTRICT} GROUP BY sector "
+            f"FROM entity_state FINAL WHERE {_IN_DISTRICT} GROUP BY sector, district "
             "ORDER BY grade_d DESC, sector",
-            ("sector", "subjects", "avg_score", "grade_d", "grade_a"),
+            ("sector", "district", "subjects", "avg_score", "grade_d", "grade_a"),
+            links=(to_sector(),),
         ),
         series(
             "Daily records by kind",
@@ -188,17 +195,20 @@ def district_grid() -> Dashboard:
         ),
         table(
             "Warning notices sent to the grid",
-            "SELECT time, level, type, rule, subject_id, sector FROM alert_events "
-            f"WHERE {_IN_DISTRICT} AND $__timeFilter(time) ORDER BY time DESC LIMIT 100",
+            "SELECT time, level, type, rule, subject_id, sector, district FROM alert_events "
+            f"WHERE {_IN_DISTRICT} AND $__timeFilter(time) "
+            "ORDER BY time DESC, subject_id, rule, type LIMIT 100",
             ("time", "level", "type", "rule", "subject_id", "sector"),
+            links=(to_subject(), to_sector()),
         ),
         table(
             "Systemic anomalies in the district",
-            "SELECT day, sector, kind, value, round(anomaly_score, 3) AS anomaly_score "
+            "SELECT day, sector, district, kind, value, round(anomaly_score, 3) AS anomaly_score "
             f"FROM metric_anomalies FINAL WHERE {_IN_DISTRICT} "
             "AND day >= toDate($__fromTime) AND day <= toDate($__toTime) "
-            "ORDER BY anomaly_score DESC, day DESC LIMIT 50",
+            "ORDER BY anomaly_score DESC, day DESC, sector, kind LIMIT 50",
             ("day", "sector", "kind", "value", "anomaly_score"),
+            links=(to_sector(),),
         ),
     ]
     return Dashboard(

@@ -128,6 +128,10 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         # 0006, 0007: newer rows replace older ones of the same alert / subscription.
         "alert_acks": "cityHash64(alert_id)",
         "webhook_subscriptions": "cityHash64(id)",
+        # 0008: the reports of one measure on one subject together (latest decision wins).
+        "measures": "cityHash64(measure_id, subject_id)",
+        # 0009: one row per subject type, the latest count wins.
+        "subject_registry": "cityHash64(subject_type)",
     }
 )
 

@@ -85,6 +85,14 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
         "ts": T, "actor": "String", "role": LC, "action": LC, "subject_id": "String",
         "purpose": "String", "details": "String",
     },
+    "measures": {
+        "report_id": "UUID", "measure_id": LC, "measure_type": LC, "subject_id": "String",
+        "department": LC, "decision": LC, "decided_at": T, "note": "String", "topic": "String",
+        "partition": "UInt32", "offset": "UInt64", "ingested_at": T,
+    },
+    "subject_registry": {
+        "subject_type": LC, "registered": "UInt64", "as_of": T, "source": "String",
+    },
     "schema_migrations": {"name": "String", "checksum": "String", "applied_at": T},
 }  # fmt: skip
 
