@@ -1,7 +1,8 @@
 """The subject drill-down: one subject's score history with its reasons, records and warnings.
 
 Every score comes with its reasons (event id, kind, effect), so a supervisor who
-opens a subject from a warning can see which records made the grade, and when.
+opens a subject from a warning can see which records made the grade, and when;
+and which joint measures departments reported applying to it.
 """
 
 # Panel SQL is assembled from constants in this module, never from input; Grafana and
@@ -80,6 +81,15 @@ def subject_drilldown() -> Dashboard:
             "FROM alert_acks GROUP BY alert_id) AS k USING alert_id "
             f"ORDER BY {LEVEL_RANK}, event_time DESC, rule",
             ("time", "level", "rule", "status", "acknowledged_by"),
+        ),
+        table(
+            "Measures applied",
+            "SELECT measure_id, measure_type, department, decision, decided_at FROM measures "
+            f"WHERE {_SUBJECT} ORDER BY decided_at DESC, measure_id, department "
+            "LIMIT 1 BY measure_id, department",
+            ("measure_id", "measure_type", "department", "decision", "decided_at"),
+            w=24,
+            h=5,
         ),
     ]
     return Dashboard(

@@ -36,6 +36,9 @@ SCORES = "scores"
 WARNINGS = "warnings"
 WARNINGS_GRID = "warnings.grid"
 POLICIES = "policies"
+#: Departments' reports of joint measures applied (CONTRACT "Measures applied");
+#: read by the sink, not the worker: they change no score.
+MEASURES = "measures.applied"
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def topic_specs(prefix: str, partitions: int, replication_factor: int = 1) -> li
     >>> [s.name for s in topic_specs("credit", 4)][-1]
     'credit.policies'
     """
-    keyed = [*INPUT_TOPICS, SCORES, WARNINGS, WARNINGS_GRID]
+    keyed = [*INPUT_TOPICS, SCORES, WARNINGS, WARNINGS_GRID, MEASURES]
     specs = [TopicSpec(topic_name(prefix, s), partitions, replication_factor) for s in keyed]
     specs.append(TopicSpec(topic_name(prefix, DLQ), partitions, replication_factor))
     specs.append(TopicSpec(topic_name(prefix, POLICIES), 1, replication_factor, compacted=True))
