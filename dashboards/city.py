@@ -60,8 +60,8 @@ class Indicator:
 
 
 _ALL_INPUTS = (
-    "(SELECT uniqExact(event_id) FROM events WHERE reported_at <= $__toTime)"
-    " + (SELECT count() FROM dlq FINAL WHERE resolution = '')"
+    "(SELECT uniqExact(event_id) FROM dash_events WHERE reported_at <= $__toTime)"
+    " + (SELECT count() FROM dash_dlq WHERE resolution = '')"
 )
 _YEAR = "decided_at > $__toTime - INTERVAL 1 YEAR AND decided_at <= $__toTime"
 
@@ -69,9 +69,9 @@ _YEAR = "decided_at > $__toTime - INTERVAL 1 YEAR AND decided_at <= $__toTime"
 def _coverage(types: str) -> str:
     """Subjects of ``types`` with a current evaluation ÷ those the registry counts."""
     return (
-        "SELECT round(100 * (SELECT count() FROM entity_state FINAL WHERE subject_type IN "
+        "SELECT round(100 * (SELECT count() FROM dash_entity_state WHERE subject_type IN "
         f"{types} AND last_event_at <= $__toTime) / nullIf((SELECT sum(registered) FROM "
-        f"subject_registry FINAL WHERE subject_type IN {types}), 0), 2) AS value"
+        f"dash_subject_registry WHERE subject_type IN {types}), 0), 2) AS value"
     )
 
 
@@ -108,7 +108,7 @@ INDICATORS = (
     Indicator(
         "Credit records held",
         "> 1,000,000,000",
-        "SELECT uniqExact(event_id) AS value FROM events WHERE occurred_at <= $__toTime",
+        "SELECT uniqExact(event_id) AS value FROM dash_events WHERE occurred_at <= $__toTime",
         "locale",
         "Accepted records (events), each once.",
         good_from=1_000_000_000,
@@ -116,7 +116,7 @@ INDICATORS = (
     Indicator(
         "Erroneous credit code rate",
         "< 0.005 %",
-        "SELECT round(100 * (SELECT count() FROM dlq FINAL WHERE resolution = '' AND reason IN "
+        "SELECT round(100 * (SELECT count() FROM dash_dlq WHERE resolution = '' AND reason IN "
         f"('bad_credit_code', 'bad_person_id')) / greatest(1, {_ALL_INPUTS}), 4) AS value",
         "percent",
         "Dead letters for a bad credit code or identity number ÷ all inputs.",
@@ -134,7 +134,7 @@ INDICATORS = (
         "Joint measures applied",
         "100 %",
         "SELECT round(100 * countIf(decision = 'applied') / nullIf(count(), 0), 2) AS value "
-        "FROM (SELECT argMax(decision, decided_at) AS decision FROM measures "
+        "FROM (SELECT argMax(decision, decided_at) AS decision FROM dash_measures "
         f"WHERE {_YEAR} GROUP BY measure_id, subject_id, department)",
         "percent",
         "Reported measures (measures applied) whose latest decision is applied ÷ all reported.",
@@ -143,8 +143,8 @@ INDICATORS = (
     Indicator(
         "Credit checks this year",
         "> 1,000,000 a year",
-        "SELECT count() AS value FROM audit WHERE action = 'credit_check' "
-        "AND ts >= toStartOfYear($__toTime) AND ts <= $__toTime",
+        "SELECT count() AS value FROM dash_credit_checks "
+        "WHERE ts >= toStartOfYear($__toTime) AND ts <= $__toTime",
         "locale",
         "Audited credit checks since 1 January.",
         good_from=1_000_000,
@@ -152,7 +152,7 @@ INDICATORS = (
     Indicator(
         "信易+ scenarios",
         "> 50",
-        "SELECT uniqExact(measure_id) AS value FROM measures "
+        "SELECT uniqExact(measure_id) AS value FROM dash_measures "
         f"WHERE measure_type = 'reward' AND decision = 'applied' AND {_YEAR}",
         "locale",
         "Distinct reward measures departments applied in the last year.",
@@ -161,7 +161,7 @@ INDICATORS = (
     Indicator(
         "Sectors under credit supervision",
         "42 sectors",
-        "SELECT uniqExact(sector) AS value FROM events WHERE occurred_at <= $__toTime",
+        "SELECT uniqExact(sector) AS value FROM dash_events WHERE occurred_at <= $__toTime",
         "locale",
         "Sectors with records.",
         good_from=PLAN_SECTOR_TARGET,
@@ -170,7 +170,7 @@ INDICATORS = (
         "Reported within 7 working days",
         "100 %",
         "SELECT round(100 * countIf(working_days <= 7) / nullIf(count(), 0), 2) AS value "
-        f"FROM (SELECT {WORKING_DAYS} AS working_days FROM events "
+        f"FROM (SELECT {WORKING_DAYS} AS working_days FROM dash_events "
         "WHERE $__timeFilter(occurred_at))",
         "percent",
         "双公示: records reported within 7 working days of the decision ÷ all records.",
@@ -196,9 +196,9 @@ SELECT time, grade, subjects FROM (
     SELECT time, grade, sum(delta) OVER (PARTITION BY grade ORDER BY time) AS subjects
     FROM (
         SELECT $__timeInterval(as_of) AS time, grade, sum(delta) AS delta FROM (
-            SELECT as_of, grade, 1 AS delta FROM scores FINAL WHERE as_of <= $__toTime
+            SELECT as_of, grade, 1 AS delta FROM dash_scores WHERE as_of <= $__toTime
             UNION ALL
-            SELECT as_of, previous_grade AS grade, -1 AS delta FROM scores FINAL
+            SELECT as_of, previous_grade AS grade, -1 AS delta FROM dash_scores
             WHERE as_of <= $__toTime AND previous_grade != ''
         )
         GROUP BY time, grade
@@ -214,10 +214,10 @@ SELECT district, subjects, avg_score, grade_d,
 FROM (
     SELECT district, count() AS subjects, round(avg(score)) AS avg_score,
            countIf(grade = 'D') AS grade_d
-    FROM entity_state FINAL GROUP BY district
+    FROM dash_entity_state GROUP BY district
 ) AS s
 LEFT JOIN (
-    SELECT district, uniqExact(event_id) AS records FROM events
+    SELECT district, uniqExact(event_id) AS records FROM dash_events
     WHERE $__timeFilter(occurred_at) GROUP BY district
 ) AS e USING district
 LEFT JOIN (
@@ -233,10 +233,10 @@ SELECT subject_id, name, sector, district, score_before, score_now, grade,
 FROM (
     SELECT subject_id, argMin(coalesce(previous_score, score), as_of) AS score_before,
            argMax(score, as_of) AS score_now, argMax(grade, as_of) AS grade
-    FROM scores FINAL WHERE $__timeFilter(as_of) GROUP BY subject_id
+    FROM dash_scores WHERE $__timeFilter(as_of) GROUP BY subject_id
 ) AS d
 LEFT JOIN (
-    SELECT subject_id, {masked_name()} AS name, sector, district FROM entity_state FINAL
+    SELECT subject_id, {masked_name()} AS name, sector, district FROM dash_entity_state
 ) AS n USING subject_id
 WHERE score_before > score_now
 ORDER BY score_drop DESC, subject_id
@@ -270,7 +270,7 @@ def city_overview() -> Dashboard:
         ),
         pie(
             "Grades now",
-            "SELECT grade, count() AS subjects FROM entity_state FINAL "
+            "SELECT grade, count() AS subjects FROM dash_entity_state "
             "WHERE last_event_at <= $__toTime GROUP BY grade ORDER BY grade",
             ("grade", "subjects"),
         ),
@@ -303,12 +303,13 @@ def city_overview() -> Dashboard:
         series(
             "Records received",
             "SELECT $__timeInterval(occurred_at) AS time, uniqExact(event_id) AS records "
-            "FROM events WHERE $__timeFilter(occurred_at) GROUP BY time ORDER BY time",
+            "FROM dash_events WHERE $__timeFilter(occurred_at) GROUP BY time ORDER BY time",
             ("time", "records"),
         ),
         series(
             "Warning notices by level",
-            "SELECT $__timeInterval(time) AS time, level, count() AS notices FROM alert_events "
+            "SELECT $__timeInterval(time) AS time, level, count() AS notices "
+            "FROM dash_alert_events "
             "WHERE $__timeFilter(time) GROUP BY time, level ORDER BY time, level",
             ("time", "level", "notices"),
         ),
@@ -337,7 +338,7 @@ def city_overview() -> Dashboard:
         table(
             "Systemic anomalies (sector × district × kind)",
             "SELECT day, sector, district, kind, value, "
-            "round(anomaly_score, 3) AS anomaly_score FROM metric_anomalies FINAL "
+            "round(anomaly_score, 3) AS anomaly_score FROM dash_metric_anomalies "
             "WHERE day >= toDate($__fromTime) AND day <= toDate($__toTime) "
             "ORDER BY anomaly_score DESC, day DESC, sector, district, kind LIMIT 20",
             ("day", "sector", "district", "kind", "value", "anomaly_score"),
@@ -346,7 +347,7 @@ def city_overview() -> Dashboard:
         table(
             "Recent red warnings",
             f"SELECT event_time AS time, {masked_name()} AS name, subject_id, rule, status, "
-            "sector, district, score, grade FROM alerts FINAL "
+            "sector, district, score, grade FROM dash_alerts "
             "WHERE level = 'red' AND $__timeFilter(event_time) "
             "ORDER BY event_time DESC, subject_id, rule LIMIT 20",
             ("time", "name", "subject_id", "rule", "status", "sector", "district"),

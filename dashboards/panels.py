@@ -17,7 +17,7 @@ from creditbrain.dashboards.model import Format, Grid, Link, Panel, PanelType, Q
 LEGAL_PERSON_TYPES = "('enterprise', 'non_enterprise', 'individual_business', 'government')"
 
 #: The alerts that are in force now (the latest version of each, not resolved).
-OPEN_ALERTS = "(SELECT * FROM alerts FINAL WHERE status != 'resolved')"
+OPEN_ALERTS = "(SELECT * FROM dash_alerts WHERE status != 'resolved')"
 
 #: Level order for sorting: red first.
 LEVEL_RANK = "indexOf(['red', 'orange', 'yellow', 'blue'], level)"

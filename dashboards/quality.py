@@ -22,10 +22,9 @@ UID = "cb-data-quality"
 #: Dead letters in event time: when the department reported them (from their bytes),
 #: else when they arrived; and their department, when their bytes name one.
 _DEAD = (
-    "(SELECT if(JSONExtractString(raw, 'source') = '', '(unreadable)', "
-    "JSONExtractString(raw, 'source')) AS source, reason, coalesce("
-    "parseDateTime64BestEffortOrNull(JSONExtractString(raw, 'reported_at'), 3, 'UTC'), "
-    "received_at) AS at FROM dlq FINAL WHERE resolution = '' HAVING $__timeFilter(at))"
+    "(SELECT if(source = '', '(unreadable)', source) AS source, reason, "
+    "coalesce(reported_at, received_at) AS at FROM dash_dlq "
+    "WHERE resolution = '' HAVING $__timeFilter(at))"
 )
 _RECORDS = f"""
 SELECT source, count() AS records,
@@ -34,7 +33,7 @@ SELECT source, count() AS records,
        round(avg(dateDiff('second', occurred_at, reported_at)) / 86400, 2) AS avg_delay_days,
        uniqExact(toDate(reported_at, 'Asia/Shanghai')) AS days_reported
 FROM (SELECT source, occurred_at, reported_at, {WORKING_DAYS} AS working_days
-      FROM events WHERE $__timeFilter(occurred_at))
+      FROM dash_events WHERE $__timeFilter(occurred_at))
 GROUP BY source
 """
 _DEPARTMENTS = f"""
@@ -55,7 +54,7 @@ def data_quality() -> Dashboard:
         stat(
             "Reported within 7 working days",
             "SELECT round(100 * countIf(working_days <= 7) / nullIf(count(), 0), 2) AS value "
-            f"FROM (SELECT {WORKING_DAYS} AS working_days FROM events "
+            f"FROM (SELECT {WORKING_DAYS} AS working_days FROM dash_events "
             "WHERE $__timeFilter(occurred_at))",
             ("value",),
             w=8,
@@ -66,7 +65,7 @@ def data_quality() -> Dashboard:
         stat(
             "Dead-letter rate",
             f"SELECT round(100 * dead / greatest(1, dead + (SELECT uniqExact(event_id) "
-            "FROM events WHERE $__timeFilter(reported_at))), 3) AS value "
+            "FROM dash_events WHERE $__timeFilter(reported_at))), 3) AS value "
             f"FROM (SELECT count() AS dead FROM {_DEAD})",
             ("value",),
             w=8,
@@ -74,7 +73,7 @@ def data_quality() -> Dashboard:
         ),
         stat(
             "Reporting departments",
-            "SELECT uniqExact(source) AS value FROM events WHERE $__timeFilter(occurred_at)",
+            "SELECT uniqExact(source) AS value FROM dash_events WHERE $__timeFilter(occurred_at)",
             ("value",),
             w=8,
         ),
@@ -97,7 +96,7 @@ def data_quality() -> Dashboard:
         series(
             "Records by department over time",
             "SELECT $__timeInterval(reported_at) AS time, source, "
-            "count() AS records FROM events WHERE $__timeFilter(occurred_at) "
+            "count() AS records FROM dash_events WHERE $__timeFilter(occurred_at) "
             "GROUP BY time, source ORDER BY time, source",
             ("time", "source", "records"),
             w=24,
