@@ -44,11 +44,16 @@ AS SELECT alert_id, acknowledged_by, acknowledged_at
 FROM {database}.alert_acks AS t;
 
 -- dash_dlq: Dead letters without their bytes (a bad identity number is there in clear): only the
--- department and the report time they name.
+-- department and the report time they name (a time outside 1970-2200, which no client
+-- can read back, is left out).
 CREATE VIEW IF NOT EXISTS {database}.dash_dlq{on_cluster}
 DEFINER = CURRENT_USER SQL SECURITY DEFINER
-AS SELECT received_at, topic, reason, JSONExtractString(t.raw, 'source') AS source, parseDateTime64BestEffortOrNull(JSONExtractString(t.raw, 'reported_at'), 3, 'UTC') AS reported_at, resolution
-FROM {database}.dlq AS t FINAL;
+AS SELECT received_at, topic, reason, JSONExtractString(raw, 'source') AS source,
+    if(match(JSONExtractString(raw, 'reported_at'), '^(19[7-9][0-9]|2[01][0-9][0-9])-'),
+       parseDateTime64BestEffortOrNull(JSONExtractString(raw, 'reported_at'), 3, 'UTC'),
+       NULL) AS reported_at,
+    resolution
+FROM {database}.dlq FINAL;
 
 -- dash_metric_counts: Series counts.
 CREATE VIEW IF NOT EXISTS {database}.dash_metric_counts{on_cluster}

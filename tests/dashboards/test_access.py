@@ -108,3 +108,22 @@ def test_a_policy_keeps_its_scope_and_all_of_it(history: Store, scope: Scope) ->
         assert set(kept["districts"]) <= set(scope.districts or kept["districts"])  # type: ignore[call-overload]
         everything = history.query_rows(f"SELECT count() AS n FROM {view}")[0]["n"]  # noqa: S608
         assert 0 < kept["n"] <= everything or view == "dash_metric_anomalies", view  # type: ignore[operator]
+
+
+@pytest.mark.integration
+def test_every_view_reads_back_whatever_the_dead_letters_hold(store: Store) -> None:
+    odd = [
+        '{"reported_at": "0001-01-01T00:00:00+08:00", "source": "a"}',
+        '{"reported_at": "9999-12-31T00:00:00Z"}',
+        '{"reported_at": "2025-01-01T00:00:00+08:00"}',
+        "not json",
+    ]
+    rows = [
+        {"topic": "t", "partition": 0, "offset": i, "reason": "bad_field", "raw": raw}
+        for i, raw in enumerate(odd)
+    ]
+    store.insert_rows("dlq", rows, ("topic", "partition", "offset", "reason", "raw"))
+    for view in dashboard_views():
+        store.query_rows(f"SELECT * FROM {view}")  # noqa: S608
+    times = [r["reported_at"] for r in store.query_rows("SELECT reported_at FROM dash_dlq")]
+    assert sorted(str(t) for t in times) == ["2024-12-31 16:00:00+00:00", "None", "None", "None"]
