@@ -1,16 +1,20 @@
 """The city's "credit brain" in Grafana, as code.
 
 Dashboards are typed models (:mod:`.model`) built in Python, one module per
-audience: the city overview against the plan's targets (:mod:`.city`), sector and
-district supervision (:mod:`.supervision`), cases and their disposal (:mod:`.cases`),
-the subject drill-down (:mod:`.subject`)
-and pipeline health (:mod:`.pipeline`), from the panels they share (:mod:`.panels`).
-Their panel SQL targets the Grafana ClickHouse datasource plugin and its macros
-(:mod:`.macros` expands them the same way, so tests and the offline snapshot run the
-very same SQL). :mod:`.catalogue`
-writes the JSON that Grafana provisions, :mod:`.push` sends it through Grafana's
-API, and :mod:`.snapshot` draws the city overview as one offline HTML file with
-hand-made SVG charts (:mod:`.svg`) for places without Grafana.
+audience: the city overview against the plan's targets (:mod:`.city`), department
+data quality (:mod:`.quality`), sector and district supervision
+(:mod:`.supervision`), cases and their disposal (:mod:`.cases`), the subject
+page (:mod:`.subject`) and pipeline health
+(:mod:`.pipeline`), from the panels and drill-down links they share
+(:mod:`.panels`). Their panel SQL reads the ``dash_*`` views and targets the
+Grafana ClickHouse datasource plugin and its macros (:mod:`.macros` expands them
+the same way, variables always as data, so tests and the offline snapshot run the
+very same SQL). Every text a reader sees comes from one catalogue (:mod:`.names`,
+Chinese by default). :mod:`.catalogue` writes the JSON that Grafana provisions,
+:mod:`.push` sends it through Grafana's API, :mod:`.snapshot` draws every dashboard
+as offline HTML pages (:mod:`.render`, with hand-made SVG charts from :mod:`.svg`),
+:mod:`.registry` holds the registered subjects the coverage targets divide by, and
+:mod:`.access` renders the read-only role and the supervisors' row policies.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ level, district and sector (hours from a case's opening to its acknowledgement a
 to its disposal, as event time records them), the overdue cases themselves, and the
 share of false alarms by rule. A rule whose disposed cases are mostly false alarms
 is a threshold to revisit (the sector supervision board shows the thresholds in
-force). Cases come from ``cases`` (the latest version of each, ``FINAL``); a case
+force). Cases come from the ``dash_cases`` view (the latest version of each); a case
 counts in the time range when it was opened in it.
 """
 
@@ -16,21 +16,29 @@ counts in the time range when it was opened in it.
 from __future__ import annotations
 
 from creditbrain.dashboards.model import Dashboard, Panel, Variable, flow
-from creditbrain.dashboards.panels import LEVEL_RANK, bars, district_name, matches, stat, table
+from creditbrain.dashboards.panels import (
+    LEVEL_RANK,
+    bars,
+    matches,
+    stat,
+    table,
+    to_district,
+    to_subject,
+)
 
 CASES_UID = "cb-case-loop"
 
 _SECTOR_ANY = Variable(
     name="sector",
     label="Sector",
-    sql="SELECT DISTINCT sector FROM cases ORDER BY sector",
+    sql="SELECT DISTINCT sector FROM dash_cases ORDER BY sector",
     include_all=True,
     default="*",
 )
 _DISTRICT_ANY = Variable(
     name="district",
     label="District",
-    sql="SELECT DISTINCT district FROM cases ORDER BY district",
+    sql="SELECT DISTINCT district FROM dash_cases ORDER BY district",
     include_all=True,
     default="*",
 )
@@ -52,7 +60,7 @@ _LOOP_COLUMNS = ("hours_to_acknowledge", "hours_to_dispose", "cases", "disposed"
 def _by(expression: str, alias: str, title: str, order: str) -> Panel:
     return table(
         f"Time to acknowledge and dispose by {title}",
-        f"SELECT {expression} AS {alias}, {_TIMES} FROM cases FINAL WHERE {_IN_RANGE} "
+        f"SELECT {expression} AS {alias}, {_TIMES} FROM dash_cases WHERE {_IN_RANGE} "
         f"GROUP BY {alias} ORDER BY {order}",
         (alias, *_LOOP_COLUMNS),
         w=8,
@@ -64,41 +72,41 @@ def case_loop() -> Dashboard:
     panels = [
         stat(
             "Open cases",
-            f"SELECT countIf(state != 'disposed') AS open_cases FROM cases FINAL WHERE {_WHERE}",
+            f"SELECT countIf(state != 'disposed') AS open_cases FROM dash_cases WHERE {_WHERE}",
             ("open_cases",),
         ),
         stat(
             "Overdue cases",
             "SELECT countIf(state != 'disposed' AND overdue_alert_id != '') AS overdue_cases "
-            f"FROM cases FINAL WHERE {_WHERE}",
+            f"FROM dash_cases WHERE {_WHERE}",
             ("overdue_cases",),
             good_until=1,
         ),
         stat(
             "Cases opened in range",
-            f"SELECT count() AS opened FROM cases FINAL WHERE {_IN_RANGE}",
+            f"SELECT count() AS opened FROM dash_cases WHERE {_IN_RANGE}",
             ("opened",),
         ),
         stat(
             "Disposed in range",
-            f"SELECT countIf(state = 'disposed') AS disposed FROM cases FINAL WHERE {_IN_RANGE}",
+            f"SELECT countIf(state = 'disposed') AS disposed FROM dash_cases WHERE {_IN_RANGE}",
             ("disposed",),
         ),
         stat(
             "False alarms among disposals",
             "SELECT round(100 * countIf(disposition = 'false_alarm') / greatest(1, "
             "countIf(state = 'disposed')), 1) AS false_alarm_pct "
-            f"FROM cases FINAL WHERE {_IN_RANGE}",
+            f"FROM dash_cases WHERE {_IN_RANGE}",
             ("false_alarm_pct",),
             w=8,
         ),
         _by("level", "level", "level", LEVEL_RANK),
-        _by(district_name(), "district_name", "district", "district_name"),
+        _by("district", "district", "district", "district"),
         _by("sector", "sector", "sector", "cases DESC, sector"),
         bars(
             "False-alarm share by rule (disposed cases holding the rule)",
             "SELECT rule, round(100 * countIf(disposition = 'false_alarm') / count(), 1) "
-            "AS false_alarm_pct, count() AS disposed FROM cases FINAL ARRAY JOIN rules AS rule "
+            "AS false_alarm_pct, count() AS disposed FROM dash_cases ARRAY JOIN rules AS rule "
             f"WHERE state = 'disposed' AND {_IN_RANGE} GROUP BY rule "
             "ORDER BY false_alarm_pct DESC, rule",
             ("rule", "false_alarm_pct", "disposed"),
@@ -106,18 +114,28 @@ def case_loop() -> Dashboard:
         ),
         table(
             "Disposals by disposition",
-            "SELECT disposition, count() AS cases FROM cases FINAL "
+            "SELECT disposition, count() AS cases FROM dash_cases "
             f"WHERE state = 'disposed' AND {_IN_RANGE} GROUP BY disposition ORDER BY cases DESC",
             ("disposition", "cases"),
         ),
         table(
             "Overdue cases",
             "SELECT overdue_at, level, state, team, subject_name, subject_id, sector, "
-            f"{district_name()} AS district_name, acknowledge_due, dispose_due, case_id "
-            f"FROM cases FINAL WHERE overdue_alert_id != '' AND state != 'disposed' AND {_WHERE} "
+            f"district, acknowledge_due, dispose_due, case_id "
+            f"FROM dash_cases WHERE overdue_alert_id != '' AND state != 'disposed' AND {_WHERE} "
             f"ORDER BY {LEVEL_RANK}, overdue_at LIMIT 100",
-            ("overdue_at", "level", "state", "team", "subject_id", "dispose_due", "case_id"),
+            (
+                "overdue_at",
+                "level",
+                "state",
+                "team",
+                "subject_id",
+                "district",
+                "dispose_due",
+                "case_id",
+            ),
             w=24,
+            links=(to_subject(), to_district()),
         ),
     ]
     return Dashboard(

@@ -15,7 +15,9 @@ from pathlib import Path
 from creditbrain.dashboards.cases import case_loop
 from creditbrain.dashboards.city import city_overview
 from creditbrain.dashboards.model import Dashboard, Folder
+from creditbrain.dashboards.names import Lang, text
 from creditbrain.dashboards.pipeline import pipeline_health
+from creditbrain.dashboards.quality import data_quality
 from creditbrain.dashboards.subject import subject_drilldown
 from creditbrain.dashboards.supervision import district_grid, sector_supervision
 
@@ -33,12 +35,18 @@ def dashboards() -> tuple[Dashboard, ...]:
     """All dashboards, the city overview first."""
     return (
         city_overview(),
+        data_quality(),
         sector_supervision(),
         district_grid(),
         case_loop(),
         subject_drilldown(),
         pipeline_health(),
     )
+
+
+def folder_title(folder: Folder, lang: Lang) -> str:
+    """A folder's title in ``lang``."""
+    return text(folder.title, lang)
 
 
 def folder_of(dashboard: Dashboard) -> Folder:
@@ -49,8 +57,8 @@ def folder_of(dashboard: Dashboard) -> Folder:
     raise ValueError(f"dashboard {dashboard.uid} names unknown folder {dashboard.folder!r}")
 
 
-def build(out_dir: Path, datasource_uid: str = DATASOURCE_UID) -> list[Path]:
-    """Write every dashboard's JSON under ``out_dir``; the files written.
+def build(out_dir: Path, datasource_uid: str = DATASOURCE_UID, lang: Lang = "zh") -> list[Path]:
+    """Write every dashboard's JSON (its texts in ``lang``) under ``out_dir``; the files written.
 
     Files of dashboards that no longer exist are removed, so the directory always
     matches the code.
@@ -60,8 +68,8 @@ def build(out_dir: Path, datasource_uid: str = DATASOURCE_UID) -> list[Path]:
         folder = out_dir / folder_of(dashboard).uid
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{dashboard.uid}.json"
-        text = json.dumps(dashboard.to_grafana(datasource_uid), indent=2, ensure_ascii=False)
-        path.write_text(text + "\n", encoding="utf-8")
+        doc = json.dumps(dashboard.to_grafana(datasource_uid, lang), indent=2, ensure_ascii=False)
+        path.write_text(doc + "\n", encoding="utf-8")
         written.append(path)
     for stale in set(out_dir.glob("*/*.json")) - set(written):
         stale.unlink()

@@ -10,6 +10,15 @@ tests run the very same panel SQL, so they expand it here the same way:
 
 with ``<from>`` and ``<to>`` in Unix seconds.
 
+Variables come in Grafana's formats. Panel SQL takes every value through
+:func:`param`, ``decodeURLComponent('${name:percentencode}')``: percent-encoding
+leaves only ``A-Z a-z 0-9 - _ . ~ %`` in the SQL text, so no value can end the
+string literal, whatever it holds. Grafana's ``sqlstring`` format is not enough
+on ClickHouse: it doubles ``'`` but leaves ``\\``, and ClickHouse reads ``\\'`` as
+an escaped quote, so ``\\' OR 1=1 --`` would close the literal (a test shows it).
+``expand`` also knows ``sqlstring`` for that test, and the raw ``${name}``, which
+it refuses for anything but an inert word.
+
 Examples
 --------
 >>> from datetime import datetime, UTC
@@ -18,6 +27,8 @@ Examples
 ...              window, {"s": "food_drug"}))
 SELECT toStartOfInterval(toDateTime(t), INTERVAL 3600 second) FROM x
 WHERE t >= toDateTime(1735689600) AND t <= toDateTime(1735776000) AND s = 'food_drug'
+>>> print(expand(f"SELECT {param('s')}", window, {"s": "x' OR 1=1"}))
+SELECT decodeURLComponent('x%27%20OR%201%3D1')
 """
 
 from __future__ import annotations
@@ -26,10 +37,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
 
 from creditbrain.core.errors import ConfigurationError
 
-_VARIABLE = re.compile(r"\$\{(\w+)\}")
+_VARIABLE = re.compile(r"\$\{(\w+)(?::(\w+))?\}")
 _SAFE_VALUE = re.compile(r"^[\w*.:-]*$")
 
 
@@ -50,20 +62,40 @@ class TimeWindow:
         return int(self.end.timestamp())
 
 
+def param(name: str) -> str:
+    """SQL of the variable ``name``'s value as a string, safe for any value.
+
+    >>> param("sector")
+    "decodeURLComponent('${sector:percentencode}')"
+    """
+    return f"decodeURLComponent('${{{name}:percentencode}}')"
+
+
+def _formatted(name: str, value: str, form: str | None) -> str:
+    """``value`` in Grafana's format ``form`` (None: raw)."""
+    if form == "percentencode":
+        # Grafana's encodeURIComponentStrict: only unreserved characters stay.
+        return quote(value, safe="")
+    if form == "sqlstring":
+        return "'" + value.replace("'", "''") + "'"
+    if form is not None:
+        raise ConfigurationError(f"unknown variable format {form!r} of {name!r}")
+    # Grafana splices raw values in as text; ours come from the store's own keys, and
+    # anything else (a quote, a space) would be an injection, not a sector.
+    if not _SAFE_VALUE.match(value):
+        raise ConfigurationError(f"unsafe value for {name!r}: {value!r}")
+    return value
+
+
 def expand(sql: str, window: TimeWindow, variables: Mapping[str, str] | None = None) -> str:
     """``sql`` with the variables substituted and the plugin's macros expanded."""
     values = dict(variables or {})
 
     def variable(match: re.Match[str]) -> str:
-        name = match.group(1)
+        name, form = match.group(1), match.group(2)
         if name not in values:
             raise ConfigurationError(f"no value for the dashboard variable {name!r}")
-        value = values[name]
-        # Grafana splices values in as text; ours come from the store's own keys, and
-        # anything else (a quote, a space) would be an injection, not a sector.
-        if not _SAFE_VALUE.match(value):
-            raise ConfigurationError(f"unsafe value for {name!r}: {value!r}")
-        return value
+        return _formatted(name, values[name], form)
 
     sql = _VARIABLE.sub(variable, sql)
     sql = re.sub(

@@ -14,9 +14,11 @@ Examples
 >>> query = Query(sql="SELECT 1 AS n", columns=("n",))
 >>> panel = Panel(title="One", type="stat", queries=(query,), grid=Grid(x=0, y=0, w=4, h=4))
 >>> board = Dashboard(uid="cb-demo", title="Demo", folder="ops", panels=(panel,))
->>> doc = board.to_grafana("ch")
+>>> doc = board.to_grafana("ch", "en")
 >>> doc["uid"], doc["panels"][0]["targets"][0]["format"], doc["panels"][0]["gridPos"]["w"]
 ('cb-demo', 1, 4)
+>>> doc["timezone"]
+'Asia/Shanghai'
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from creditbrain.dashboards.names import TIME_ZONE, Lang, column, text, value_names
 
 PLUGIN = "grafana-clickhouse-datasource"
 #: Grafana's dashboard JSON schema version the generated JSON follows (Grafana 10/11).
@@ -91,6 +95,28 @@ class Query(BaseModel):
         }
 
 
+class Link(BaseModel):
+    """A data link: a click on ``column``'s cell opens ``dashboard`` with variables set.
+
+    ``variables`` pairs each variable of the target with the result column whose
+    value it takes, so the drill-down carries the row's keys (and the time range).
+    """
+
+    model_config = _FROZEN
+
+    column: str
+    dashboard: Annotated[str, Field(pattern=_UID)]
+    variables: tuple[tuple[str, str], ...]
+    title: str = "Open"
+
+    def url(self) -> str:
+        """Grafana's link, with ``${__data.fields.<column>}`` for the row's values."""
+        params = "&".join(
+            f"var-{name}=${{__data.fields.{source}}}" for name, source in self.variables
+        )
+        return f"/d/{self.dashboard}?{params}&${{__url_time_range}}"
+
+
 class Panel(BaseModel):
     """A visualisation: its type, its queries, its place and its unit."""
 
@@ -106,12 +132,17 @@ class Panel(BaseModel):
     good_from: float | None = None
     #: Stat tiles: value up to which the tile is green (for "lower is better").
     good_until: float | None = None
+    #: Stat tiles of the plan: the target as written in the plan ("> 1,000,000,000").
+    target: str = ""
+    links: tuple[Link, ...] = ()
 
-    def to_grafana(self, panel_id: int, datasource: dict[str, str]) -> dict[str, Any]:
-        """The panel's JSON."""
-        defaults: dict[str, Any] = {}
-        if self.unit:
-            defaults["unit"] = self.unit
+    def to_grafana(self, panel_id: int, datasource: dict[str, str], lang: Lang) -> dict[str, Any]:
+        """The panel's JSON, its texts in ``lang``."""
+        columns = self.queries[0].columns
+        # "locale" writes every figure in full with the reader's thousands separators.
+        defaults: dict[str, Any] = {"unit": self.unit or "locale"}
+        if self.type in ("timeseries", "barchart"):
+            defaults["custom"] = {"axisLabel": column(columns[-1], lang)}
         thresholds = self._thresholds()
         if thresholds:
             defaults["thresholds"] = {"mode": "absolute", "steps": thresholds}
@@ -119,20 +150,50 @@ class Panel(BaseModel):
         options: dict[str, Any] = {}
         if self.type == "stat":
             options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}}
+        description = text(self.description, lang)
+        if self.target:
+            target = text(self.target, lang)
+            description = f"{text('Plan target', lang)}: {target}. {description}".strip()
         return {
             "id": panel_id,
             "type": self.type,
-            "title": self.title,
-            "description": self.description,
+            "title": text(self.title, lang),
+            "description": description,
             "gridPos": self.grid.model_dump(),
             "datasource": datasource,
             "targets": [
                 query.target(chr(ord("A") + index), datasource)
                 for index, query in enumerate(self.queries)
             ],
-            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "fieldConfig": {"defaults": defaults, "overrides": self._overrides(lang)},
             "options": options,
         }
+
+    def _overrides(self, lang: Lang) -> list[dict[str, Any]]:
+        """Per column: its header, the names of its keys, its data links."""
+        overrides = []
+        for name in self.queries[0].columns:
+            properties: list[dict[str, Any]] = [{"id": "displayName", "value": column(name, lang)}]
+            names = value_names(name, lang)
+            if names:
+                options = {
+                    key: {"text": shown, "index": index}
+                    for index, (key, shown) in enumerate(names.items())
+                }
+                properties.append(
+                    {"id": "mappings", "value": [{"type": "value", "options": options}]}
+                )
+            links = [
+                {"title": text(link.title, lang), "url": link.url()}
+                for link in self.links
+                if link.column == name
+            ]
+            if links:
+                properties.append({"id": "links", "value": links})
+            overrides.append(
+                {"matcher": {"id": "byName", "options": name}, "properties": properties}
+            )
+        return overrides
 
     def _thresholds(self) -> list[dict[str, Any]]:
         if self.good_from is not None:
@@ -146,7 +207,7 @@ class Variable(BaseModel):
     """A template variable: a query over the store, or a free text box.
 
     With ``include_all`` the "All" choice stands for ``all_value`` (``*``), which
-    panel SQL tests explicitly: ``('${district}' = '*' OR district = '${district}')``.
+    panel SQL tests explicitly (:func:`~creditbrain.dashboards.panels.matches`).
     """
 
     model_config = _FROZEN
@@ -159,20 +220,20 @@ class Variable(BaseModel):
 
     ALL_VALUE: ClassVar[str] = "*"
 
-    def to_grafana(self, datasource: dict[str, str]) -> dict[str, Any]:
+    def to_grafana(self, datasource: dict[str, str], lang: Lang) -> dict[str, Any]:
         """The variable's JSON."""
         current = {"text": self.default, "value": self.default} if self.default else {}
         if not self.sql:
             return {
                 "name": self.name,
-                "label": self.label,
+                "label": text(self.label, lang),
                 "type": "textbox",
                 "query": self.default,
                 "current": current,
             }
         return {
             "name": self.name,
-            "label": self.label,
+            "label": text(self.label, lang),
             "type": "query",
             "datasource": datasource,
             "query": self.sql,
@@ -227,32 +288,41 @@ class Dashboard(BaseModel):
     time_from: str = "now-1y"
     time_to: str = "now"
     refresh: str = "1m"
+    #: Event-time dashboards are looked at as of the data's end; processing-time
+    #: ones (pipeline health) as of now.
+    event_time: bool = True
 
     @model_validator(mode="after")
     def _variables_defined(self) -> Dashboard:
         known = {variable.name for variable in self.variables}
         for panel in self.panels:
             for query in panel.queries:
-                used = set(re.findall(r"\$\{(\w+)\}", query.sql))
+                used = set(re.findall(r"\$\{(\w+)(?::\w+)?\}", query.sql))
                 if used - known:
                     raise ValueError(f"panel {panel.title!r} uses undefined {sorted(used - known)}")
+                raw = set(re.findall(r"\$\{(\w+)\}", query.sql))
+                if raw:
+                    raise ValueError(
+                        f"panel {panel.title!r} splices {sorted(raw)} raw: use panels.param()"
+                    )
         return self
 
-    def to_grafana(self, datasource_uid: str) -> dict[str, Any]:
+    def to_grafana(self, datasource_uid: str, lang: Lang = "zh") -> dict[str, Any]:
         """The dashboard JSON as Grafana stores it (without ``id``: the uid identifies it)."""
         datasource = {"type": PLUGIN, "uid": datasource_uid}
         return {
             "uid": self.uid,
-            "title": self.title,
-            "description": self.description,
+            "title": text(self.title, lang),
+            "description": text(self.description, lang),
             "tags": list(self.tags),
-            "timezone": "browser",
+            "timezone": TIME_ZONE,
             "editable": True,
             "schemaVersion": SCHEMA_VERSION,
             "refresh": self.refresh,
             "time": {"from": self.time_from, "to": self.time_to},
-            "templating": {"list": [v.to_grafana(datasource) for v in self.variables]},
+            "templating": {"list": [v.to_grafana(datasource, lang) for v in self.variables]},
             "panels": [
-                panel.to_grafana(index + 1, datasource) for index, panel in enumerate(self.panels)
+                panel.to_grafana(index + 1, datasource, lang)
+                for index, panel in enumerate(self.panels)
             ],
         }

@@ -25,20 +25,20 @@ def pipeline_health() -> Dashboard:
     panels = [
         stat(
             "Records ingested",
-            "SELECT count() AS records FROM events WHERE $__timeFilter(ingested_at)",
+            "SELECT count() AS records FROM dash_events WHERE $__timeFilter(ingested_at)",
             ("records",),
             w=6,
         ),
         stat(
             "Dead letters",
-            "SELECT count() AS dead_letters FROM dlq FINAL "
+            "SELECT count() AS dead_letters FROM dash_dlq "
             "WHERE resolution = '' AND $__timeFilter(received_at)",
             ("dead_letters",),
             w=6,
         ),
         stat(
             "Sink delay p95",
-            f"SELECT quantile(0.95)({_DELAY_MS}) / 1000 AS p95_s FROM events "
+            f"SELECT quantile(0.95)({_DELAY_MS}) / 1000 AS p95_s FROM dash_events "
             "WHERE $__timeFilter(ingested_at)",
             ("p95_s",),
             w=6,
@@ -46,7 +46,7 @@ def pipeline_health() -> Dashboard:
         ),
         stat(
             "Webhook deliveries waiting for replay",
-            "SELECT countIf(replayed_at IS NULL) AS waiting FROM webhook_dead_letters FINAL",
+            "SELECT countIf(replayed_at IS NULL) AS waiting FROM dash_webhook_dead_letters",
             ("waiting",),
             w=6,
             good_until=1,
@@ -54,7 +54,7 @@ def pipeline_health() -> Dashboard:
         series(
             "Throughput (records per minute)",
             "SELECT toStartOfMinute(ingested_at) AS time, count() AS records_per_minute "
-            "FROM events WHERE $__timeFilter(ingested_at) GROUP BY time ORDER BY time",
+            "FROM dash_events WHERE $__timeFilter(ingested_at) GROUP BY time ORDER BY time",
             ("time", "records_per_minute"),
         ),
         series(
@@ -62,13 +62,13 @@ def pipeline_health() -> Dashboard:
             f"SELECT $__timeInterval(ingested_at) AS time, "
             f"quantile(0.5)({_DELAY_MS}) / 1000 AS p50_s, "
             f"quantile(0.95)({_DELAY_MS}) / 1000 AS p95_s "
-            "FROM events WHERE $__timeFilter(ingested_at) GROUP BY time ORDER BY time",
+            "FROM dash_events WHERE $__timeFilter(ingested_at) GROUP BY time ORDER BY time",
             ("time", "p50_s", "p95_s"),
             unit="s",
         ),
         bars(
             "Dead letters by reason",
-            "SELECT reason, count() AS dead_letters FROM dlq FINAL "
+            "SELECT reason, count() AS dead_letters FROM dash_dlq "
             "WHERE resolution = '' AND $__timeFilter(received_at) "
             "GROUP BY reason ORDER BY dead_letters DESC, reason",
             ("reason", "dead_letters"),
@@ -77,14 +77,14 @@ def pipeline_health() -> Dashboard:
         series(
             "Dead letters over time",
             "SELECT $__timeInterval(received_at) AS time, reason, count() AS dead_letters "
-            "FROM dlq FINAL WHERE resolution = '' AND $__timeFilter(received_at) "
+            "FROM dash_dlq WHERE resolution = '' AND $__timeFilter(received_at) "
             "GROUP BY time, reason ORDER BY time, reason",
             ("time", "reason", "dead_letters"),
         ),
         series(
             "Pipeline metrics",
             "SELECT $__timeInterval(ts) AS time, name, avg(value) AS value "
-            "FROM pipeline_metrics WHERE $__timeFilter(ts) GROUP BY time, name "
+            "FROM dash_pipeline_metrics WHERE $__timeFilter(ts) GROUP BY time, name "
             "ORDER BY time, name",
             ("time", "name", "value"),
             w=24,
@@ -93,7 +93,8 @@ def pipeline_health() -> Dashboard:
             "Failed webhook deliveries",
             "SELECT subscription_id, count() AS failed, countIf(replayed_at IS NULL) AS waiting, "
             "max(failed_at) AS last_failure, argMax(last_error, failed_at) AS last_error "
-            "FROM webhook_dead_letters FINAL GROUP BY subscription_id ORDER BY waiting DESC",
+            "FROM dash_webhook_dead_letters GROUP BY subscription_id "
+            "ORDER BY waiting DESC, subscription_id",
             ("subscription_id", "failed", "waiting", "last_failure", "last_error"),
             w=24,
             h=6,
@@ -105,6 +106,7 @@ def pipeline_health() -> Dashboard:
         folder="cb-operations",
         description="Throughput, dead letters, sink delay and the pipeline's own metrics.",
         time_from="now-6h",
+        event_time=False,
         refresh="30s",
         panels=flow(panels),
     )

@@ -13,7 +13,14 @@ from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
 from creditbrain.core.errors import CreditBrainError
-from creditbrain.dashboards.catalogue import DATASOURCE_UID, FOLDERS, dashboards, folder_of
+from creditbrain.dashboards.catalogue import (
+    DATASOURCE_UID,
+    FOLDERS,
+    dashboards,
+    folder_of,
+    folder_title,
+)
+from creditbrain.dashboards.names import Lang
 
 
 class GrafanaPushError(CreditBrainError):
@@ -29,17 +36,21 @@ class Pushed:
 
 
 def push(
-    url: str, token: str, datasource_uid: str = DATASOURCE_UID, timeout: float = 10.0
+    url: str,
+    token: str,
+    datasource_uid: str = DATASOURCE_UID,
+    timeout: float = 10.0,
+    lang: Lang = "zh",
 ) -> Pushed:
-    """Create missing folders and save every dashboard to the Grafana at ``url``."""
+    """Create missing folders and save every dashboard (texts in ``lang``) to ``url``."""
     api = GrafanaApi.from_url(url, credential=token, timeout=timeout)
     try:
-        created = tuple(f.uid for f in FOLDERS if _ensure_folder(api, f.uid, f.title))
+        created = tuple(f.uid for f in FOLDERS if _ensure_folder(api, f.uid, folder_title(f, lang)))
         saved = []
         for dashboard in dashboards():
             api.dashboard.update_dashboard(
                 {
-                    "dashboard": dashboard.to_grafana(datasource_uid),
+                    "dashboard": dashboard.to_grafana(datasource_uid, lang),
                     "folderUid": folder_of(dashboard).uid,
                     "overwrite": True,
                     "message": "creditbrain dashboards push",

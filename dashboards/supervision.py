@@ -6,9 +6,10 @@ policies in force for the sector (the latest audited ``policy_change`` per scope
 that applies). The district view is the grid's: every sector in the district, the
 warnings sent there, the daily record counts and the systemic anomalies.
 
-Policy changes are read from ``audit`` rows with ``action = 'policy_change'`` whose
-``details`` hold the :class:`~creditbrain.alerts.policy_changes.PolicyChange` as JSON
-(``scope``, ``after``, ``reason``).
+Policy changes are read from ``dash_policy_changes`` (the ``audit`` rows with
+``action = 'policy_change'``), whose ``details`` hold the
+:class:`~creditbrain.alerts.policy_changes.PolicyChange` as JSON (``scope``,
+``after``, ``reason``).
 """
 
 # Panel SQL is assembled from constants in this module, never from input; Grafana and
@@ -17,46 +18,51 @@ Policy changes are read from ``audit`` rows with ``action = 'policy_change'`` wh
 
 from __future__ import annotations
 
+from creditbrain.dashboards.macros import param
 from creditbrain.dashboards.model import Dashboard, Panel, Variable, flow
 from creditbrain.dashboards.panels import (
     LEVEL_RANK,
     OPEN_ALERTS,
     bars,
-    district_name,
+    masked_name,
     matches,
     series,
     stat,
     table,
+    to_sector,
+    to_subject,
 )
 
 SECTOR_UID = "cb-sector-supervision"
 DISTRICT_UID = "cb-district-grid"
 
 _SECTOR = Variable(
-    name="sector", label="Sector", sql="SELECT DISTINCT sector FROM events ORDER BY sector"
+    name="sector", label="Sector", sql="SELECT DISTINCT sector FROM dash_events ORDER BY sector"
 )
 _DISTRICT_ANY = Variable(
     name="district",
     label="District",
-    sql="SELECT DISTINCT district FROM events ORDER BY district",
+    sql="SELECT DISTINCT district FROM dash_events ORDER BY district",
     include_all=True,
     default="*",
 )
 _DISTRICT = Variable(
-    name="district", label="District", sql="SELECT DISTINCT district FROM events ORDER BY district"
+    name="district",
+    label="District",
+    sql="SELECT DISTINCT district FROM dash_events ORDER BY district",
 )
 _SECTOR_ANY = Variable(
     name="sector",
     label="Sector",
-    sql="SELECT DISTINCT sector FROM events ORDER BY sector",
+    sql="SELECT DISTINCT sector FROM dash_events ORDER BY sector",
     include_all=True,
     default="*",
 )
 
-_IN_SECTOR = f"sector = '${{sector}}' AND {matches('district', 'district')}"
-_IN_DISTRICT = f"district = '${{district}}' AND {matches('sector', 'sector')}"
+_IN_SECTOR = f"sector = {param('sector')} AND {matches('district', 'district')}"
+_IN_DISTRICT = f"district = {param('district')} AND {matches('sector', 'sector')}"
 
-_POLICIES = """
+_POLICIES = f"""
 SELECT scope, max(ts) AS changed_at, argMax(actor, ts) AS changed_by,
        argMax(reason, ts) AS reason,
        if(argMax(after, ts) = 'null', 'defaults', argMax(after, ts)) AS policy
@@ -64,12 +70,13 @@ FROM (
     SELECT ts, actor, JSONExtractString(details, 'scope') AS scope,
            JSONExtractString(details, 'reason') AS reason,
            JSONExtractRaw(details, 'after') AS after
-    FROM audit WHERE action = 'policy_change'
+    FROM dash_policy_changes
 )
-WHERE scope IN ('*', 'sector=${sector}', 'district=${district}',
-                'sector=${sector}|district=${district}')
-   OR ('${district}' = '*' AND (startsWith(scope, 'district=')
-                                OR startsWith(scope, 'sector=${sector}|')))
+WHERE scope IN ('*', concat('sector=', {param("sector")}),
+                concat('district=', {param("district")}),
+                concat('sector=', {param("sector")}, '|district=', {param("district")}))
+   OR ({param("district")} = '*' AND (startsWith(scope, 'district=')
+                                OR startsWith(scope, concat('sector=', {param("sector")}, '|'))))
 GROUP BY scope
 ORDER BY scope
 """
@@ -80,17 +87,17 @@ def _subject_panels(where: str) -> list[Panel]:
     return [
         stat(
             "Subjects",
-            f"SELECT count() AS subjects FROM entity_state FINAL WHERE {where}",
+            f"SELECT count() AS subjects FROM dash_entity_state WHERE {where}",
             ("subjects",),
         ),
         stat(
             "Average score",
-            f"SELECT round(avg(score)) AS avg_score FROM entity_state FINAL WHERE {where}",
+            f"SELECT round(avg(score)) AS avg_score FROM dash_entity_state WHERE {where}",
             ("avg_score",),
         ),
         stat(
             "Grade D subjects",
-            f"SELECT countIf(grade = 'D') AS grade_d FROM entity_state FINAL WHERE {where}",
+            f"SELECT countIf(grade = 'D') AS grade_d FROM dash_entity_state WHERE {where}",
             ("grade_d",),
             good_until=1,
         ),
@@ -101,31 +108,33 @@ def _subject_panels(where: str) -> list[Panel]:
         ),
         stat(
             "Records in range",
-            "SELECT uniqExact(event_id) AS records FROM events "
+            "SELECT uniqExact(event_id) AS records FROM dash_events "
             f"WHERE {where} AND $__timeFilter(occurred_at)",
             ("records",),
             w=8,
         ),
         bars(
             "Subjects by grade",
-            "SELECT grade, count() AS subjects FROM entity_state FINAL "
+            "SELECT grade, count() AS subjects FROM dash_entity_state "
             f"WHERE {where} GROUP BY grade ORDER BY grade",
             ("grade", "subjects"),
         ),
         series(
             "Warning notices by level",
-            "SELECT $__timeInterval(time) AS time, level, count() AS notices FROM alert_events "
+            "SELECT $__timeInterval(time) AS time, level, count() AS notices "
+            "FROM dash_alert_events "
             f"WHERE {where} AND $__timeFilter(time) GROUP BY time, level ORDER BY time, level",
             ("time", "level", "notices"),
             w=16,
         ),
         table(
             "Open warnings",
-            "SELECT event_time AS time, level, rule, status, subject_name, subject_id, "
-            f"{district_name()} AS district_name, sector, score, grade FROM {OPEN_ALERTS} "
-            f"WHERE {where} ORDER BY {LEVEL_RANK}, event_time DESC LIMIT 100",
-            ("time", "level", "rule", "status", "subject_name", "subject_id"),
+            f"SELECT event_time AS time, level, rule, status, {masked_name()} AS name, "
+            f"subject_id, district, sector, score, grade FROM {OPEN_ALERTS} "
+            f"WHERE {where} ORDER BY {LEVEL_RANK}, event_time DESC, subject_id, rule LIMIT 100",
+            ("time", "level", "rule", "status", "name", "subject_id", "district", "sector"),
             w=24,
+            links=(to_subject(), to_sector()),
         ),
     ]
 
@@ -136,16 +145,17 @@ def sector_supervision() -> Dashboard:
         *_subject_panels(_IN_SECTOR),
         table(
             "Lowest scores",
-            "SELECT subject_name, subject_id, subject_type, "
-            f"{district_name()} AS district_name, score, grade, records FROM entity_state FINAL "
+            f"SELECT {masked_name()} AS name, subject_id, subject_type, "
+            "district, score, grade, records FROM dash_entity_state "
             f"WHERE {_IN_SECTOR} ORDER BY score, subject_id LIMIT 25",
-            ("subject_name", "subject_id", "score", "grade"),
+            ("name", "subject_id", "subject_type", "district", "score", "grade", "records"),
+            links=(to_subject(),),
         ),
         bars(
             "Records by kind",
-            "SELECT kind, uniqExact(event_id) AS records FROM events "
+            "SELECT kind, uniqExact(event_id) AS records FROM dash_events "
             f"WHERE {_IN_SECTOR} AND $__timeFilter(occurred_at) "
-            "GROUP BY kind ORDER BY records DESC",
+            "GROUP BY kind ORDER BY records DESC, kind",
             ("kind", "records"),
             w=12,
         ),
@@ -173,33 +183,36 @@ def district_grid() -> Dashboard:
         *_subject_panels(_IN_DISTRICT),
         table(
             "Sectors in the district",
-            "SELECT sector, count() AS subjects, round(avg(score)) AS avg_score, "
+            "SELECT sector, district, count() AS subjects, round(avg(score)) AS avg_score, "
             "countIf(grade = 'D') AS grade_d, countIf(grade = 'A') AS grade_a "
-            f"FROM entity_state FINAL WHERE {_IN_DISTRICT} GROUP BY sector "
+            f"FROM dash_entity_state WHERE {_IN_DISTRICT} GROUP BY sector, district "
             "ORDER BY grade_d DESC, sector",
-            ("sector", "subjects", "avg_score", "grade_d", "grade_a"),
+            ("sector", "district", "subjects", "avg_score", "grade_d", "grade_a"),
+            links=(to_sector(),),
         ),
         series(
             "Daily records by kind",
-            "SELECT toDateTime(day) AS time, kind, sum(events) AS records "
-            "FROM metric_day_counts FINAL "
+            "SELECT toDateTime(day) AS time, kind, sum(events) AS records FROM dash_metric_counts "
             f"WHERE {_IN_DISTRICT} AND day >= toDate($__fromTime) AND day <= toDate($__toTime) "
             "GROUP BY time, kind ORDER BY time, kind",
             ("time", "kind", "records"),
         ),
         table(
             "Warning notices sent to the grid",
-            "SELECT time, level, type, rule, subject_id, sector FROM alert_events "
-            f"WHERE {_IN_DISTRICT} AND $__timeFilter(time) ORDER BY time DESC LIMIT 100",
+            "SELECT time, level, type, rule, subject_id, sector, district FROM dash_alert_events "
+            f"WHERE {_IN_DISTRICT} AND $__timeFilter(time) "
+            "ORDER BY time DESC, subject_id, rule, type LIMIT 100",
             ("time", "level", "type", "rule", "subject_id", "sector"),
+            links=(to_subject(), to_sector()),
         ),
         table(
             "Systemic anomalies in the district",
-            "SELECT day, sector, kind, value, round(anomaly_score, 3) AS anomaly_score "
-            f"FROM metric_anomalies FINAL WHERE {_IN_DISTRICT} "
+            "SELECT day, sector, district, kind, value, round(anomaly_score, 3) AS anomaly_score "
+            f"FROM dash_metric_anomalies WHERE {_IN_DISTRICT} "
             "AND day >= toDate($__fromTime) AND day <= toDate($__toTime) "
-            "ORDER BY anomaly_score DESC, day DESC LIMIT 50",
+            "ORDER BY anomaly_score DESC, day DESC, sector, kind LIMIT 50",
             ("day", "sector", "kind", "value", "anomaly_score"),
+            links=(to_sector(),),
         ),
     ]
     return Dashboard(

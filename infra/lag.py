@@ -61,9 +61,9 @@ def backlog(
 
 def sink_topics(prefix: str) -> list[str]:
     """The topics the ClickHouse sink reads."""
-    from creditbrain.schemas.contract import DLQ, SCORES, topic_name
+    from creditbrain.schemas.contract import DLQ, MEASURES, SCORES, topic_name
 
-    suffixes = ("events.accepted", DLQ, SCORES, "alerts.log", "metric.days")
+    suffixes = ("events.accepted", DLQ, SCORES, "alerts.log", "metric.days", MEASURES)
     return [topic_name(prefix, s) for s in suffixes]
 
 

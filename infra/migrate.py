@@ -91,6 +91,9 @@ _PLACEHOLDER = re.compile(r"\{(database|on_cluster|replicated)\}")
 _STATEMENT_END = re.compile(r";[ \t]*(?:\r?\n|$)")
 _TABLE_REF = re.compile(r"\{database\}\.(\w+)\{on_cluster\}")
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\b", re.IGNORECASE | re.MULTILINE)
+#: A view is created on every server under its own name and reads the tables by
+#: their names, which on a cluster are the Distributed tables: no local counterpart.
+_CREATE_VIEW = re.compile(r"^\s*CREATE\s+VIEW\b", re.IGNORECASE | re.MULTILINE)
 _COLUMN_ALTER = re.compile(
     r"^\s*ALTER\s+TABLE\s+\S+\s+(?:ADD|DROP|MODIFY|RENAME|COMMENT)\s+COLUMN\b",
     re.IGNORECASE | re.MULTILINE,
@@ -135,6 +138,10 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         "case_transitions": "cityHash64(case_id)",
         # 0010: a preview's finished row replaces its started one.
         "policy_previews": "cityHash64(id)",
+        # 0011: the reports of one measure on one subject together (latest decision wins).
+        "measures": "cityHash64(measure_id, subject_id)",
+        # 0012: one row per subject type, the latest count wins.
+        "subject_registry": "cityHash64(subject_type)",
     }
 )
 
@@ -191,7 +198,7 @@ def render_migration(sql: str, database: str, cluster: str | None) -> str:
     >>> render_migration(ddl, "cb", "city")
     'CREATE TABLE `cb`.audit_local ON CLUSTER `city` (x UInt8) ENGINE = ReplicatedMergeTree'
     """
-    if cluster:
+    if cluster and not _CREATE_VIEW.search(sql):
         sql = _TABLE_REF.sub(lambda match: _local_ref(match.group(1)), sql)
     return _fill(sql, database, cluster)
 
@@ -221,7 +228,7 @@ def _literal(value: str) -> str:
 def _distributed(statement: str, database: str, cluster: str) -> str | None:
     """The Distributed counterpart of one unrendered statement, if it needs one."""
     tables = _TABLE_REF.findall(statement)
-    if not tables:
+    if not tables or _CREATE_VIEW.search(statement):
         return None
     if len(tables) > 1:
         raise ValueError(f"cannot render a statement on several tables for a cluster: {tables}")

@@ -1,7 +1,9 @@
 """Kafka output messages -> ClickHouse rows, one small function per table.
 
 The sink reads the stream's own output topics, so these functions only reshape
-JSON the worker wrote; they hold no credit rules.
+JSON the worker wrote; they hold no credit rules. The one input the sink reads
+itself, departments' measure reports, arrives validated by
+:mod:`creditbrain.schemas.measures`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
+
+from creditbrain.schemas.measures import MeasureRejected, MeasureReport
 
 EVENT_COLUMNS = (
     "event_id",
@@ -281,6 +285,44 @@ def metric_day_rows(value: bytes, version: int = 0) -> dict[str, list[Any]]:
 
 
 #: Every table the sink writes, with the columns its rows fill (in order).
+MEASURE_COLUMNS = (
+    "report_id",
+    "measure_id",
+    "measure_type",
+    "subject_id",
+    "department",
+    "decision",
+    "decided_at",
+    "note",
+    "topic",
+    "partition",
+    "offset",
+)
+
+
+def measure_row(report: MeasureReport, position: tuple[str, int, int]) -> list[Any]:
+    """A validated measures-applied report -> a row of ``measures``."""
+    return [
+        report.report_id,
+        report.measure_id,
+        report.measure_type,
+        report.subject_id,
+        report.department,
+        report.decision,
+        report.decided_at,
+        report.note,
+        *position,
+    ]
+
+
+def rejected_measure_row(
+    value: bytes, rejected: MeasureRejected, now: datetime, position: tuple[str, int, int]
+) -> list[Any]:
+    """A report that failed validation -> a row of ``dlq``, keyed by its own position."""
+    raw = value.decode("utf-8", errors="replace")
+    return [now, *position, rejected.reason, rejected.detail, "", raw, "", 0]
+
+
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": EVENT_COLUMNS,
     "dlq": DLQ_COLUMNS,
@@ -290,4 +332,5 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "alert_events": ALERT_EVENT_COLUMNS,
     "metric_day_counts": METRIC_COUNT_COLUMNS,
     "metric_anomalies": METRIC_ANOMALY_COLUMNS,
+    "measures": MEASURE_COLUMNS,
 }

@@ -31,7 +31,8 @@ from typing import Any
 from aiokafka.errors import CommitFailedError
 
 from creditbrain.infra.groups import group_consumer
-from creditbrain.schemas.contract import DLQ, SCORES, topic_name
+from creditbrain.schemas.contract import DLQ, MEASURES, SCORES, topic_name
+from creditbrain.schemas.measures import MeasureRejected, parse_measure
 from creditbrain.streams import rows
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS
 
@@ -202,6 +203,17 @@ def _metric_day(
     return rows.metric_day_rows(value, version=position[2])
 
 
+def _measure(
+    value: bytes, headers: dict[str, str], now: datetime, position: Position
+) -> dict[str, list[Any]]:
+    # Departments write this topic directly (it changes no score), so it is validated
+    # here and a bad report is a dead letter like a bad event.
+    try:
+        return {"measures": [rows.measure_row(parse_measure(value), position)]}
+    except MeasureRejected as rejected:
+        return {"dlq": [rows.rejected_measure_row(value, rejected, now, position)]}
+
+
 #: Output topic suffix -> how its messages become rows.
 HANDLERS: dict[str, Handler] = {
     ACCEPTED: _accepted,
@@ -209,6 +221,7 @@ HANDLERS: dict[str, Handler] = {
     SCORES: _score,
     ALERTS_LOG: _alert,
     METRIC_DAYS: _metric_day,
+    MEASURES: _measure,
 }
 
 

@@ -150,9 +150,14 @@ def _snapshot(store: Store, demo: Demo) -> str | None:
         from creditbrain.dashboards.snapshot import render_snapshot
     except ImportError:
         return None
-    from datetime import UTC, datetime
+    from creditbrain.dashboards.registry import registry_of_city, set_registry
+    from creditbrain.simulator import CityConfig
 
-    return str(render_snapshot(store, snapshot_path(demo.data_dir), datetime.now(UTC)))
+    # The simulated population is the city's register; the snapshot is as of the
+    # simulated data's end in event time (render_snapshot's default), not of today.
+    city = CityConfig.scaled(demo.options.scale, seed=demo.options.seed)
+    set_registry(store, registry_of_city(city), "simulated city")
+    return str(render_snapshot(store, snapshot_path(demo.data_dir)))
 
 
 def register(app: typer.Typer) -> None:

@@ -92,14 +92,27 @@ def db_render_command(
         str | None,
         typer.Option(help="Database name (default: CREDITBRAIN_CLICKHOUSE__DATABASE)."),
     ] = None,
+    access: Annotated[
+        bool, typer.Option(help="Also the dashboards' read-only role and row policies.")
+    ] = False,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="A supervisor's scope, name:sector,...:district,... (with --access)."),
+    ] = None,
 ) -> None:
     """Print the schema's DDL, as `db migrate` would run it on an empty store; no store needed."""
+    from creditbrain.dashboards.access import Scope, access_statements
     from creditbrain.infra.migrate import render_all
 
     settings = get_settings()
-    statements = render_all(
-        database or settings.clickhouse.database, cluster or settings.clickhouse.cluster
-    )
+    name, on = database or settings.clickhouse.database, cluster or settings.clickhouse.cluster
+    statements = render_all(name, on)
+    if access:
+        try:
+            scopes = [Scope.parse(text) for text in scope or ()]
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from error
+        statements += access_statements(name, on, scopes)
     typer.echo("".join(f"{statement};\n\n" for statement in statements), nl=False)
 
 

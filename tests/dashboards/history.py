@@ -4,17 +4,20 @@ The simulator's messages go through the stream's :class:`Processor` in batches a
 its outputs become rows through the sink's own row functions, so the tables hold
 exactly what the sink would write, without Kafka. The tables no stream output
 fills yet (metric counts and anomalies, audit, pipeline metrics, webhook dead
-letters) get a few plausible rows.
+letters) get a few plausible rows; the registry holds the simulated population,
+and departments report measures for the subjects with red warnings.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
+from creditbrain.dashboards.registry import registry_of_city, set_registry
 from creditbrain.infra.store import Store
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.schemas.contract import DLQ, topic_name
@@ -34,7 +37,8 @@ END = datetime(2026, 1, 1, tzinfo=UTC)
 
 def fill(store: Store, scale: float = 0.02, batch: int = 500, seed: int = 3) -> dict[str, int]:
     """Simulate a city of ``scale`` for 2025 into ``store``; rows written per table."""
-    simulator = Simulator(CityConfig.scaled(scale, seed=seed), pseudonym_key=KEY)
+    city = CityConfig.scaled(scale, seed=seed)
+    simulator = Simulator(city, pseudonym_key=KEY)
     processor = Processor({}, ParseContext(pseudonym_key=KEY), ScorecardConfig())
     inbound = [
         Inbound(topic_name(PREFIX, e.topic_suffix), 0, offset, e.key, e.value)
@@ -56,6 +60,8 @@ def fill(store: Store, scale: float = 0.02, batch: int = 500, seed: int = 3) -> 
             _insert(store, table, table_rows)
             written[table] += len(table_rows)
     _side_tables(store)
+    set_registry(store, registry_of_city(city), "simulated city")
+    _measures(store)
     return dict(written)
 
 
@@ -130,3 +136,47 @@ def _side_tables(store: Store) -> None:
         "replayed_at": None,
     }
     store.insert_rows("webhook_dead_letters", [webhook], tuple(webhook))
+
+
+#: Measures reported for each red-warned subject: two punishments (one declined
+#: for the first subject) and, for A-grade subjects, none; three reward scenarios.
+MEASURES = ("P-restrict-bidding", "P-restrict-subsidy")
+REWARDS = ("R-xinyidai-loan", "R-xinyipi-fast-approval", "R-xinyizu-rental")
+
+
+def _measures(store: Store) -> None:
+    subjects = store.query_rows(
+        "SELECT DISTINCT subject_id FROM alerts FINAL WHERE level = 'red' ORDER BY subject_id"
+    )
+    good = store.query_rows(
+        "SELECT subject_id FROM entity_state FINAL WHERE grade = 'A' ORDER BY subject_id LIMIT 3"
+    )
+    rows = []
+    at = END - timedelta(days=20)
+    for index, subject in enumerate(subjects):
+        for measure in MEASURES:
+            declined = index == 0 and measure == MEASURES[1]
+            rows.append(_measure(measure, "punishment", str(subject["subject_id"]), declined, at))
+    for reward, subject in zip(REWARDS, good, strict=False):
+        rows.append(_measure(reward, "reward", str(subject["subject_id"]), False, at))
+    columns = ("report_id", "measure_id", "measure_type", "subject_id", "department",
+               "decision", "decided_at", "note", "topic", "partition", "offset")  # fmt: skip
+    store.insert_rows("measures", rows, columns)
+
+
+def _measure(
+    measure: str, kind: str, subject: str, declined: bool, at: datetime
+) -> dict[str, object]:
+    return {
+        "report_id": uuid.uuid4(),
+        "measure_id": measure,
+        "measure_type": kind,
+        "subject_id": subject,
+        "department": "municipal_development_reform",
+        "decision": "declined" if declined else "applied",
+        "decided_at": at,
+        "note": "",
+        "topic": "credit.measures.applied",
+        "partition": 0,
+        "offset": 0,
+    }

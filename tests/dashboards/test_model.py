@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from creditbrain.dashboards.catalogue import DATASOURCE_UID, FOLDERS, build, dashboards
-from creditbrain.dashboards.model import PLUGIN, Dashboard, Grid
+from creditbrain.dashboards.catalogue import (
+    DATASOURCE_UID,
+    FOLDERS,
+    build,
+    dashboards,
+    folder_title,
+)
+from creditbrain.dashboards.model import PLUGIN, Dashboard, Grid, Variable
+from creditbrain.dashboards.names import LANGS, Lang
 from creditbrain.dashboards.panels import stat
 
 ROOT = Path(__file__).parents[2]
@@ -18,6 +25,7 @@ GRAFANA = ROOT / "infra" / "grafana"
 #: Uids are links people bookmark and share: changing one is a breaking change.
 STABLE_UIDS = {
     "cb-city-overview",
+    "cb-data-quality",
     "cb-sector-supervision",
     "cb-district-grid",
     "cb-case-loop",
@@ -64,6 +72,74 @@ def test_the_json_has_what_grafana_needs(board: Dashboard) -> None:
         assert variable["name"] and variable["type"] in ("query", "textbox")
 
 
+def test_a_panel_cannot_splice_a_variable_raw() -> None:
+    panel = stat("x", "SELECT 1 AS n WHERE '${subject_id}' = ''", ("n",))
+    subject = Variable(name="subject_id", label="Subject id")
+    with pytest.raises(ValidationError, match=r"param\(\)"):
+        Dashboard(uid="cb-x", title="x", folder="cb-city", panels=(panel,), variables=(subject,))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_text_has_its_name_in_each_language(lang: Lang) -> None:
+    for board in dashboards():
+        doc = board.to_grafana(DATASOURCE_UID, lang)  # raises on a text without a name
+        assert doc["timezone"] == "Asia/Shanghai"
+        titles = [doc["title"], *(panel["title"] for panel in doc["panels"])]
+        if lang == "zh":
+            assert all(any("\u4e00" <= c <= "\u9fff" for c in t) for t in titles), titles
+        for panel in doc["panels"]:
+            headers = {
+                o["matcher"]["options"]: o["properties"][0]["value"]
+                for o in panel["fieldConfig"]["overrides"]
+            }
+            if lang == "zh":
+                assert all(not h.isascii() for h in headers.values()), headers
+
+
+def test_sectors_and_districts_are_named_in_chinese() -> None:
+    doc = dashboards()[0].to_grafana(DATASOURCE_UID, "zh")
+    grid = next(p for p in doc["panels"] if p["title"] == "区县网格")
+    district = next(
+        o for o in grid["fieldConfig"]["overrides"] if o["matcher"]["options"] == "district"
+    )
+    mapping = next(
+        p["value"][0]["options"] for p in district["properties"] if p["id"] == "mappings"
+    )
+    assert mapping["371102"]["text"] == "东港区"
+    by_sector = next(p for p in doc["panels"] if p["title"] == "在办预警（按行业）")
+    sector = next(
+        o for o in by_sector["fieldConfig"]["overrides"] if o["matcher"]["options"] == "sector"
+    )
+    names = next(p["value"][0]["options"] for p in sector["properties"] if p["id"] == "mappings")
+    assert names["market_regulation"]["text"] == "市场监管"
+
+
+def test_data_links_drill_down_with_the_row_keys() -> None:
+    boards = {board.uid: board for board in dashboards()}
+    linked = set()
+    for board in boards.values():
+        for panel in board.panels:
+            columns = set(panel.queries[0].columns)
+            sql = panel.queries[0].sql
+            for link in panel.links:
+                target = boards[link.dashboard]
+                assert link.column in columns, (panel.title, link.column)
+                assert {name for name, _ in link.variables} <= {v.name for v in target.variables}
+                for _, source in link.variables:
+                    assert source in sql, (panel.title, source)
+                linked.add((board.uid, link.dashboard))
+    chain = {
+        ("cb-city-overview", "cb-district-grid"),
+        ("cb-district-grid", "cb-sector-supervision"),
+        ("cb-sector-supervision", "cb-subject"),
+        ("cb-city-overview", "cb-subject"),
+    }
+    assert chain <= linked
+    grid = next(p for p in boards["cb-city-overview"].panels if p.title == "District grid")
+    url = grid.links[0].url()
+    assert url == "/d/cb-district-grid?var-district=${__data.fields.district}&${__url_time_range}"
+
+
 def test_a_panel_cannot_use_an_undefined_variable() -> None:
     panel = stat("x", "SELECT 1 AS n WHERE '${nowhere}' = ''", ("n",))
     with pytest.raises(ValidationError, match="nowhere"):
@@ -94,7 +170,7 @@ def test_build_removes_dashboards_that_no_longer_exist(tmp_path: Path) -> None:
 def test_provisioning_has_one_provider_per_folder() -> None:
     text = (GRAFANA / "provisioning" / "dashboards" / "creditbrain.yaml").read_text()
     providers = re.findall(r'folder: "([^"]+)"\n\s+folderUid: (\S+)', text)
-    assert sorted(providers) == sorted((f.title, f.uid) for f in FOLDERS)
+    assert sorted(providers) == sorted((folder_title(f, "zh"), f.uid) for f in FOLDERS)
     for folder in FOLDERS:
         assert f"path: /var/lib/grafana/creditbrain/{folder.uid}\n" in text
     datasource = (GRAFANA / "provisioning" / "datasources" / "clickhouse.yaml").read_text()

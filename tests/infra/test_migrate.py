@@ -36,5 +36,7 @@ def test_plain_rendering_leaves_no_placeholder() -> None:
 def test_cluster_rendering_replicates_every_table() -> None:
     for migration in available_migrations():
         for statement in split_statements(render_migration(migration.sql, "cb", "city")):
+            if re.search(r"CREATE VIEW IF NOT EXISTS `cb`\.\w+ ON CLUSTER `city`", statement):
+                continue  # a view holds no rows
             assert re.search(r"CREATE TABLE IF NOT EXISTS `cb`\.\w+ ON CLUSTER `city`", statement)
             assert re.search(r"ENGINE = Replicated\w*MergeTree", statement)
