@@ -19,6 +19,7 @@ from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.rules import RULE_NAMES
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.views import ALERT_COLUMNS, Alert, alert_of, with_acknowledgements
 from creditbrain.infra.store import Store
 from creditbrain.schemas.warnings import mask_person_name
@@ -126,13 +127,12 @@ def acknowledge(
     if principal.role == "grid" and _for_grid(context.policies(), alert) is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this alert is not routed to the grid")
     now = datetime.now(UTC)
+    note = pseudonymise_text(body.note, context.settings.pseudonym_key.get_secret_value().encode())
     store.insert_rows(
         "alert_acks",
         [{"alert_id": alert_id, "acknowledged_by": principal.name, "role": principal.role,
-          "note": body.note, "acknowledged_at": now}],
+          "note": note, "acknowledged_at": now}],
         ("alert_id", "acknowledged_by", "role", "note", "acknowledged_at"),
     )  # fmt: skip
-    audit(
-        store, principal, "alert_ack", alert.subject.id, {"alert_id": alert_id, "note": body.note}
-    )
+    audit(store, principal, "alert_ack", alert.subject.id, {"alert_id": alert_id, "note": note})
     return AckResult(alert_id=alert_id, acknowledged_by=principal.name, acknowledged_at=now)

@@ -27,6 +27,7 @@ from creditbrain.alerts.policy_changes import PolicyChange
 from creditbrain.alerts.rules import RuleName
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
+from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.core.errors import CreditBrainError
 from creditbrain.schemas.contract import POLICIES, topic_name
 from creditbrain.schemas.policies import PolicyError, Scope
@@ -106,6 +107,8 @@ async def _change(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     if not principal.may_change(parsed):
         raise out_of_scope()
+    # The reason travels on the topic and into the audit: no resident id in clear.
+    reason = pseudonymise_text(reason, context.settings.pseudonym_key.get_secret_value().encode())
     policies = await run_in_threadpool(context.policies)
     change = PolicyChange.of(
         policies, scope, after, who=principal.name, when=datetime.now(UTC), reason=reason
