@@ -130,9 +130,9 @@ class ApiSettings(BaseModel):
     )
     read_burst: int = Field(default=60, ge=1, description="Per key, read cost at once.")
     writes_per_minute: float = Field(
-        default=60, gt=0, description="Per key, sustained (acks, policy changes, subscriptions)."
+        default=300, gt=0, description="Per key, sustained (acks, policy changes, subscriptions)."
     )
-    write_burst: int = Field(default=10, ge=1, description="Per key, at once.")
+    write_burst: int = Field(default=30, ge=1, description="Per key, at once.")
     refused_keys_per_minute: float = Field(
         default=60, gt=0, description="Per client address, requests with no valid key."
     )

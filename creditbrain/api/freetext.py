@@ -29,6 +29,8 @@ from creditbrain.schemas.identifiers import is_valid_resident_id, pseudonymise_p
 
 # Not inside a longer run of digits: a 19-digit number is not an id.
 _CANDIDATE = re.compile(r"(?<![0-9０-９])[0-9０-９]{17}[0-9０-９XxＸｘ](?![0-9０-９])")
+#: Runs of digits (and check characters) that may hold ids end to end.
+_DIGITS = re.compile(r"[0-9０-９XxＸｘ]{18,}")
 
 
 def _resident_id(candidate: str) -> str | None:
@@ -37,14 +39,46 @@ def _resident_id(candidate: str) -> str | None:
     return number if is_valid_resident_id(number) else None
 
 
-def pseudonymise_text(text: str, key: bytes) -> str:
-    """``text`` with every valid resident id replaced by its pseudonym under ``key``."""
+def pseudonymise_text(text: str, key: bytes, *, embedded: bool = False) -> str:
+    """``text`` with every valid resident id replaced by its pseudonym under ``key``.
+
+    With ``embedded``, ids inside longer runs of digits are found as well (any 18
+    characters in a row whose check digit holds, left to right): for what must
+    never show an id, such as an error body, where replacing a number that only
+    looks like one costs nothing.
+
+    >>> twice = "11010519491231002X" * 2
+    >>> pseudonymise_text(twice, b"k").count("p:")  # the first runs on into digits
+    1
+    >>> pseudonymise_text(twice, b"k", embedded=True).count("p:")
+    2
+    """
+    if embedded:
+        return _pseudonymise_runs(text, key)
 
     def replace(match: re.Match[str]) -> str:
         number = _resident_id(match.group())
         return pseudonymise_person_id(number, key) if number else match.group()
 
     return _CANDIDATE.sub(replace, text)
+
+
+def _pseudonymise_runs(text: str, key: bytes) -> str:
+    out: list[str] = []
+    done = 0
+    for run in _DIGITS.finditer(text):
+        start, end = run.span()
+        position = start
+        while position + 18 <= end:
+            number = _resident_id(text[position : position + 18])
+            if number is None:
+                position += 1
+                continue
+            out += [text[done:position], pseudonymise_person_id(number, key)]
+            position += 18
+            done = position
+    out.append(text[done:])
+    return "".join(out)
 
 
 def contains_resident_id(text: str) -> bool:

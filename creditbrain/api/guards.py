@@ -98,7 +98,7 @@ class ErrorBodyScrub:
                 return
             body = b"".join(chunks)
             text = body.decode("utf-8", errors="replace")
-            scrubbed = pseudonymise_text(text, self.key)
+            scrubbed = pseudonymise_text(text, self.key, embedded=True)
             if scrubbed != text:
                 body = scrubbed.encode()
             headers = [

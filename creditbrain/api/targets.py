@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -155,18 +156,39 @@ class TargetPolicy:
         With ``must_resolve`` false, a name that does not resolve (yet) passes: it is
         checked again, and must resolve, on every delivery.
         """
-        try:
-            parsed = httpx.URL(url)
-        except httpx.InvalidURL as error:
-            raise TargetRefused(f"not a URL: {error}") from error
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise TargetRefused("only http and https URLs with a host are allowed")
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            await self.addresses(parsed.host, port)
-        except TargetRefused as refused:
-            if must_resolve or "does not resolve" not in str(refused):
-                raise
+        for scheme, host, port in dict.fromkeys(_readings(url)):  # each reading once
+            if scheme not in ("http", "https") or not host:
+                raise TargetRefused("only http and https URLs with a host are allowed")
+            try:
+                await self.addresses(host, port or (443 if scheme == "https" else 80))
+            except TargetRefused as refused:
+                if must_resolve or "does not resolve" not in str(refused):
+                    raise
+
+
+def _readings(url: str) -> list[tuple[str, str, int | None]]:
+    """``(scheme, host, port)`` of ``url`` as httpx and as the standard library read it.
+
+    Both are checked: two parsers that disagree on the host of an odd URL are a known
+    way around such checks. httpx, which delivers, may refuse a URL the other reads
+    (a control character in the path): such a URL is never delivered to, and is
+    judged by the host the standard library finds.
+
+    >>> _readings("https://hooks.example:8443/in")
+    [('https', 'hooks.example', 8443), ('https', 'hooks.example', 8443)]
+    """
+    readings: list[tuple[str, str, int | None]] = []
+    try:
+        parsed = httpx.URL(url)
+        readings.append((parsed.scheme, parsed.host, parsed.port))
+    except httpx.InvalidURL:
+        pass
+    try:
+        split = urllib.parse.urlsplit(url)
+        readings.append((split.scheme.lower(), split.hostname or "", split.port))
+    except ValueError as error:
+        raise TargetRefused(f"not a URL: {error}") from error
+    return readings
 
 
 class _CheckedBackend(httpcore.AsyncNetworkBackend):

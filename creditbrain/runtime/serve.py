@@ -32,7 +32,7 @@ def with_demo_keys(settings: Settings) -> Settings:
     True
     """
     api = settings.api
-    if api.keys or api.demo_keys is not None or settings.clickhouse.dsn:
+    if api.keys or api.demo_keys is not None or not settings.clickhouse_dsn.startswith("chdb:"):
         return settings
     return settings.model_copy(update={"api": api.model_copy(update={"demo_keys": True})})
 
