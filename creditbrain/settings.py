@@ -123,12 +123,12 @@ class ApiSettings(BaseModel):
     credit_checks_per_minute: float = Field(default=120, gt=0, description="Per key, sustained.")
     credit_check_burst: int = Field(default=20, ge=1, description="Per key, at once.")
     reads_per_minute: float = Field(
-        default=600,
+        default=300,
         gt=0,
         description="Per key, sustained cost of reads (alerts, policies, subscriptions, "
         "metrics); a read costs 1 plus 1 per 100 rows asked for.",
     )
-    read_burst: int = Field(default=60, ge=1, description="Per key, read cost at once.")
+    read_burst: int = Field(default=40, ge=1, description="Per key, read cost at once.")
     writes_per_minute: float = Field(
         default=300, gt=0, description="Per key, sustained (acks, policy changes, subscriptions)."
     )

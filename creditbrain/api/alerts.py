@@ -20,14 +20,15 @@ from creditbrain.alerts.rules import RULE_NAMES
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
 from creditbrain.api.freetext import pseudonymise_text
+from creditbrain.api.ratelimit import GRID_OVERFETCH
 from creditbrain.api.views import ALERT_COLUMNS, Alert, alert_of, with_acknowledgements
 from creditbrain.infra.store import Store
 from creditbrain.schemas.warnings import mask_person_name
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
-#: Enough rows to fill a page after the grid's policy filter drops some.
-_GRID_OVERFETCH = 4
+#: Enough rows to fill a page after the grid's policy filter drops some (and charged).
+_GRID_OVERFETCH = GRID_OVERFETCH
 
 
 class AckRequest(BaseModel):

@@ -41,7 +41,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from creditbrain.api.ratelimit import RouteClass, read_cost, retry_after
+from creditbrain.api.ratelimit import GRID_OVERFETCH, RouteClass, read_cost, retry_after
 from creditbrain.schemas.policies import Scope
 from creditbrain.settings import ApiKeySettings, Settings
 
@@ -182,7 +182,7 @@ def _charge(request: Request, route: RouteClass, key: str, cost: float) -> None:
         )
 
 
-def authenticated(
+async def authenticated(
     request: Request,
     api_key: Annotated[str | None, Depends(_api_key)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -190,7 +190,9 @@ def authenticated(
     """The caller, from ``X-API-Key`` or ``Authorization: Bearer``; 401 otherwise.
 
     The request is charged to the caller's rate limit here, so that every route is
-    limited and a request over the limit costs nothing more than this (429).
+    limited and a request over the limit costs nothing more than this (429). It runs
+    on the event loop (a hash and a lookup), not in the thread pool that the routes'
+    store queries may have filled: a refusal never waits for a thread.
     """
     presented = api_key or (bearer.credentials if bearer else None)
     ring: KeyRing = request.app.state.context.keys
@@ -205,7 +207,10 @@ def authenticated(
         )
     request.state.principal = principal
     route = route_class(request)
-    cost = read_cost(request.query_params) if route == "read" else 1.0
+    grid_list = principal.role == "grid" and request.url.path == "/alerts"
+    cost = 1.0
+    if route == "read":
+        cost = read_cost(request.query_params, GRID_OVERFETCH if grid_list else 1)
     _charge(request, route, principal.name, cost)
     return principal
 
@@ -216,7 +221,7 @@ class Allow:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
-    def __call__(self, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if principal.role not in self.roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this")
         return principal

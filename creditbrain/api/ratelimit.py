@@ -36,6 +36,9 @@ RouteClass = Literal["check", "read", "write", "refused"]
 
 #: Rows of a list that cost one more token.
 ROWS_PER_TOKEN = 100
+#: The grid's alert list reads this many rows per row shown (its policy filter drops
+#: some afterwards, :mod:`creditbrain.api.alerts`), and is charged for them.
+GRID_OVERFETCH = 4
 
 
 @dataclass(slots=True)
@@ -101,11 +104,13 @@ class RouteLimits:
         return self.buckets[route].take(key, cost, now)
 
 
-def read_cost(query: Mapping[str, str]) -> float:
-    """What a read costs: 1, plus 1 per started 100 rows of its ``limit``.
+def read_cost(query: Mapping[str, str], overfetch: int = 1) -> float:
+    """What a read costs: 1, plus 1 per started 100 rows it asks the store for.
 
     >>> read_cost({}), read_cost({"limit": "100"}), read_cost({"limit": "1000"})
     (1.0, 2.0, 11.0)
+    >>> read_cost({"limit": "1000"}, overfetch=GRID_OVERFETCH)
+    41.0
     >>> read_cost({"limit": "nonsense"})  # refused later (422), charged as a point read
     1.0
     """
@@ -114,7 +119,7 @@ def read_cost(query: Mapping[str, str]) -> float:
         rows = int(str(raw)) if raw is not None else 0
     except ValueError:
         rows = 0
-    return 1.0 + math.ceil(max(rows, 0) / ROWS_PER_TOKEN)
+    return 1.0 + math.ceil(max(rows, 0) * overfetch / ROWS_PER_TOKEN)
 
 
 def retry_after(wait: float) -> str:
