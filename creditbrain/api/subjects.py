@@ -30,6 +30,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
@@ -97,10 +98,15 @@ def candidate_ids(raw: str, key: bytes, allow_list: frozenset[str]) -> list[str]
 
 
 class AuditedCheck(APIRoute):
-    """A route whose every attempt, answered or refused, leaves one audit row."""
+    """The credit check's route: every attempt, answered or refused, leaves one audit row.
+
+    Other routes of the router are left as they are.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
+        if self.name != "credit_check":
+            return handle
 
         async def audited(request: Request) -> Response:
             outcome = status.HTTP_500_INTERNAL_SERVER_ERROR
@@ -108,7 +114,7 @@ class AuditedCheck(APIRoute):
                 response = await handle(request)
                 outcome = response.status_code
                 return response
-            except HTTPException as refused:
+            except StarletteHTTPException as refused:
                 outcome = refused.status_code
                 raise
             except RequestValidationError:

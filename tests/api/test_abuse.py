@@ -21,6 +21,7 @@ from creditbrain.api.guards import BodyLimit, ErrorBodyScrub
 from creditbrain.api.server import build_api_service
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.infra.store import Store
+from creditbrain.runtime.demo import Demo, DemoOptions
 from creditbrain.runtime.serve import with_demo_keys
 from creditbrain.schemas.identifiers import pseudonymise_person_id
 from creditbrain.settings import Settings
@@ -60,6 +61,18 @@ def test_no_keys_configured_refuses_to_start_unless_demo_keys_are_switched_on() 
     server = Settings(clickhouse={"dsn": "http://ch:8123/creditbrain"})  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="no API keys configured"):
         build_api_service(with_demo_keys(server), None, host="127.0.0.1")
+
+
+def test_the_demo_switches_the_demo_keys_on_unless_keys_or_the_setting_say_otherwise(
+    tmp_path: Path,
+) -> None:
+    def demo(**settings: object) -> Demo:
+        return Demo(Settings(data_dir=tmp_path, **settings), DemoOptions(scale=0.001))  # type: ignore[arg-type]
+
+    assert demo().demo_keys
+    assert not demo(api={"demo_keys": False}).demo_keys
+    keys = [{"name": "n", "role": "admin", "key_sha256": "0" * 64}]
+    assert not demo(api={"keys": keys}).demo_keys
 
 
 @pytest.fixture
