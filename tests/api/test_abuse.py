@@ -123,7 +123,7 @@ def test_a_key_flooding_alert_lists_gets_429_while_other_routes_and_keys_go_on(
 def test_writes_and_requests_without_a_valid_key_are_limited_too(
     make_client: Callable[..., TestClient], store: Store
 ) -> None:
-    client = make_client(writes_per_minute=1, write_burst=2)
+    client = make_client(writes_per_minute=1, write_burst=2, refused_keys_per_minute=60)
     alert = add_alert(store, add_subject(store))
     acks = [client.post(f"/alerts/{alert}/ack", json={}, headers=ADMIN) for _ in range(3)]
     assert [ack.status_code for ack in acks] == [200, 200, 429]
