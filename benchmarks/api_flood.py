@@ -162,13 +162,17 @@ def _flood(base: str, flooders: int, stop: Any, results: Any) -> None:
     A process of its own, so that the flood's clients do not share an event loop
     (and the GIL) with the credit checks that are timed.
     """
-    codes: Counter[int] = Counter()
+    codes: Counter[int | str] = Counter()
     retry_after: set[str] = set()
     grid = {"X-API-Key": GRID_KEY}
 
     async def flood(client: httpx.AsyncClient) -> None:
         while not stop.is_set():
-            got = await client.get("/alerts", params={"limit": 1000}, headers=grid)
+            try:
+                got = await client.get("/alerts", params={"limit": 1000}, headers=grid)
+            except httpx.TransportError as error:  # counted, and the flood goes on
+                codes[type(error).__name__] += 1
+                continue
             codes[got.status_code] += 1
             if got.status_code == 429:
                 retry_after.add(got.headers.get("Retry-After", "missing"))
