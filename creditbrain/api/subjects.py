@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditbrain.api.auth import Allow, Principal, out_of_scope
-from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.context import ApiContext, audit, get_check_store, get_context
 from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.measures import Measure
 from creditbrain.api.views import Alert, Reason, SubjectRef, open_alerts, reasons_of
@@ -139,7 +139,7 @@ def _audit_attempt(request: Request, outcome: int) -> None:
     details = {"outcome": outcome, **getattr(request.state, "audit_details", {})}
     purpose = pseudonymise_text(request.query_params.get("purpose", ""), key)[:_PURPOSE_CHARS]
     principal = getattr(request.state, "principal", None)
-    audit(context.store(), principal, "credit_check", subject, details, purpose=purpose)
+    audit(context.check_store(), principal, "credit_check", subject, details, purpose=purpose)
 
 
 router = APIRouter(prefix="/subjects", tags=["credit check"], route_class=AuditedCheck)
@@ -172,7 +172,7 @@ def credit_check(
         Principal, Depends(Allow("service_hall", "regulator", "supervisor", "admin"))
     ],
     context: Annotated[ApiContext, Depends(get_context)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Store, Depends(get_check_store)],
     request: Request,
 ) -> CreditCheck:
     """Score, grade, reasons, lists, applicable measures, open alerts and score history."""
