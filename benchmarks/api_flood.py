@@ -5,17 +5,19 @@ Usage::
     python -m benchmarks.api_flood [--alerts N] [--subjects S] [--flooders F] [--seconds T]
 
 A chDB store under a temporary directory gets ``N`` alerts and ``S`` subjects. The
-API runs in a child process (uvicorn, as ``creditbrain api`` runs it) three times
-over the same store:
+API runs in a child process (uvicorn, as ``creditbrain api`` runs it) once per
+phase, over the same store, in this order:
 
 1. ``quiet``: a service-hall key makes credit checks one after another, nobody else
    calls;
 2. ``flood, limited``: the same checks while ``F`` concurrent clients with one grid
    key loop on ``GET /alerts?limit=1000`` without pausing (a 429 does not slow them
    down), with the default per-key limits;
-3. ``flood, unlimited``: the same, with the read limit set out of reach (what the
-   API did before every route was limited);
-4. ``quiet, again``: as 1., to see how far the machine's own load drifted.
+3. ``flood, limited, Retry-After obeyed``: as 2., the clients waiting as told after
+   a 429 (what is left is the cost of the lists the limit lets through);
+4. ``flood, unlimited``: as 2., with the read limit set out of reach (what the API
+   did before every route was limited);
+5. ``quiet, again``: as 1., to see how far the machine's own load drifted.
 
 The flood runs in a process of its own, so that its clients do not compete with the
 timed checks for the benchmark's event loop.
@@ -156,8 +158,11 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def _flood(base: str, flooders: int, stop: Any, results: Any) -> None:
+def _flood(base: str, flooders: int, polite: bool, stop: Any, results: Any) -> None:
     """Child process: ``flooders`` clients of the grid key on ``GET /alerts?limit=1000``.
+
+    ``polite`` clients wait as ``Retry-After`` says after a 429; the others ask again
+    at once.
 
     A process of its own, so that the flood's clients do not share an event loop
     (and the GIL) with the credit checks that are timed.
@@ -176,6 +181,8 @@ def _flood(base: str, flooders: int, stop: Any, results: Any) -> None:
             codes[got.status_code] += 1
             if got.status_code == 429:
                 retry_after.add(got.headers.get("Retry-After", "missing"))
+                if polite:
+                    await asyncio.sleep(float(got.headers.get("Retry-After", "1")))
 
     async def run() -> None:
         limits = httpx.Limits(max_connections=flooders + 4)
@@ -209,12 +216,16 @@ async def _checks(base: str, subjects: list[str], seconds: float) -> dict[str, A
     }
 
 
-def _phase(base: str, subjects: list[str], flooders: int, seconds: float) -> dict[str, Any]:
+def _phase(
+    base: str, subjects: list[str], flooders: int, polite: bool, seconds: float
+) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     stop, results = ctx.Event(), ctx.Queue()
     flood = None
     if flooders:
-        flood = ctx.Process(target=_flood, args=(base, flooders, stop, results), daemon=True)
+        flood = ctx.Process(
+            target=_flood, args=(base, flooders, polite, stop, results), daemon=True
+        )
         flood.start()
         time.sleep(3.0)  # the flood under way before the first check
     report = asyncio.run(_checks(base, subjects, seconds))
@@ -230,7 +241,12 @@ def _phase(base: str, subjects: list[str], flooders: int, seconds: float) -> dic
 
 
 def _run_phase(
-    data_dir: Path, subjects: list[str], flooders: int, seconds: float, unlimited: bool
+    data_dir: Path,
+    subjects: list[str],
+    flooders: int,
+    seconds: float,
+    unlimited: bool,
+    polite: bool = False,
 ) -> dict[str, Any]:
     port = _free_port()
     child = mp.get_context("spawn").Process(
@@ -249,7 +265,7 @@ def _run_phase(
             if time.monotonic() > deadline:
                 raise RuntimeError("the API did not start")
             time.sleep(0.2)
-        return _phase(base, subjects, flooders, seconds)
+        return _phase(base, subjects, flooders, polite, seconds)
     finally:
         child.terminate()
         child.join(30)
@@ -269,14 +285,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     with mp.get_context("spawn").Pool(1) as pool:
         subjects = pool.apply(_fill_in, (str(data_dir), args.subjects, args.alerts, args.seed))
     phases = {}
-    for name, flooders, unlimited in (
-        ("quiet", 0, False),
-        ("flood, limited", args.flooders, False),
-        ("flood, unlimited", args.flooders, True),
-        ("quiet, again", 0, False),  # how much the machine itself drifted meanwhile
+    for name, flooders, unlimited, polite in (
+        ("quiet", 0, False, False),
+        ("flood, limited", args.flooders, False, False),
+        ("flood, limited, Retry-After obeyed", args.flooders, False, True),
+        ("flood, unlimited", args.flooders, True, False),
+        ("quiet, again", 0, False, False),  # how much the machine itself drifted meanwhile
     ):
         console.print(f"phase: {name} ...")
-        phases[name] = _run_phase(data_dir, subjects, flooders, args.seconds, unlimited)
+        phases[name] = _run_phase(data_dir, subjects, flooders, args.seconds, unlimited, polite)
     table = Table(title=f"credit checks while {args.flooders} clients of one key list alerts")
     for column in ("phase", "checks", "p50 ms", "p99 ms", "max ms", "flood answers"):
         table.add_column(column)
