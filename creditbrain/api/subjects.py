@@ -28,15 +28,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditbrain.api.auth import Allow, Principal, out_of_scope
-from creditbrain.api.context import ApiContext, audit, get_check_store, get_context
+from creditbrain.api.context import ApiContext, audit, get_context, get_store
 from creditbrain.api.freetext import pseudonymise_text
+from creditbrain.api.lookup import SubjectRows, fetch_subjects
 from creditbrain.api.measures import Measure
-from creditbrain.api.views import Alert, Reason, SubjectRef, open_alerts, reasons_of
+from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.responses import problem_responses
+from creditbrain.api.views import Alert, Reason, SubjectRef, alert_of, reasons_of
 from creditbrain.infra.store import Store
 from creditbrain.schemas.identifiers import (
     is_pseudonym,
@@ -97,7 +99,7 @@ def candidate_ids(raw: str, key: bytes, allow_list: frozenset[str]) -> list[str]
     return found
 
 
-class AuditedCheck(APIRoute):
+class AuditedCheck(FiniteJsonRoute):
     """The credit check's route: every attempt, answered or refused, leaves one audit row.
 
     Other routes of the router are left as they are.
@@ -139,7 +141,7 @@ def _audit_attempt(request: Request, outcome: int) -> None:
     details = {"outcome": outcome, **getattr(request.state, "audit_details", {})}
     purpose = pseudonymise_text(request.query_params.get("purpose", ""), key)[:_PURPOSE_CHARS]
     principal = getattr(request.state, "principal", None)
-    audit(context.check_store(), principal, "credit_check", subject, details, purpose=purpose)
+    audit(context.store(), principal, "credit_check", subject, details, purpose=purpose)
 
 
 router = APIRouter(prefix="/subjects", tags=["credit check"], route_class=AuditedCheck)
@@ -148,12 +150,7 @@ router = APIRouter(prefix="/subjects", tags=["credit check"], route_class=Audite
 @router.get(
     "/{subject_id}",
     response_model=CreditCheck,
-    responses={
-        401: {"description": "no valid API key"},
-        403: {"description": "role or scope does not allow this check"},
-        404: {"description": "no such subject"},
-        429: {"description": "rate limited; see Retry-After"},
-    },
+    responses=problem_responses(404, 429, 503),
 )
 def credit_check(
     subject_id: Annotated[
@@ -172,7 +169,7 @@ def credit_check(
         Principal, Depends(Allow("service_hall", "regulator", "supervisor", "admin"))
     ],
     context: Annotated[ApiContext, Depends(get_context)],
-    store: Annotated[Store, Depends(get_check_store)],
+    store: Annotated[Store, Depends(get_store)],
     request: Request,
 ) -> CreditCheck:
     """Score, grade, reasons, lists, applicable measures, open alerts and score history."""
@@ -190,38 +187,30 @@ def credit_check(
             "not a valid credit code, resident identity number or pseudonym",
         )
     context.counters["credit_checks_total"] += 1
-    rows = store.query_rows(
-        "SELECT subject_id, subject_type, subject_name, sector, district, score, grade, "
-        "reasons, last_event_at FROM entity_state FINAL WHERE subject_id IN {ids:Array(String)}",
-        {"ids": ids},
-    )
-    rows.sort(key=lambda row: ids.index(str(row["subject_id"])))
+    # One read for everything the answer shows (creditbrain.api.lookup).
+    found = fetch_subjects(store, ids, settings.api.score_history)
     # The audit names the first candidate when nothing is found: never the clear number.
-    found_id = str(rows[0]["subject_id"]) if rows else ids[0]
-    in_scope = not rows or principal.covers(str(rows[0]["sector"]), str(rows[0]["district"]))
+    found_id = found[0].subject_id if found else ids[0]
+    state = found[0].state if found else {}
+    in_scope = not found or principal.covers(str(state["sector"]), str(state["district"]))
     # Audited by AuditedCheck once the answer is known.
     request.state.audit_subject = found_id
-    request.state.audit_details = {"found": bool(rows), "allowed": in_scope}
-    if not rows:
+    request.state.audit_details = {"found": bool(found), "allowed": in_scope}
+    if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subject")
     if not in_scope:
         raise out_of_scope()
-    return _answer(context, store, rows[0])
+    return _answer(context, found[0])
 
 
-def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> CreditCheck:
-    subject_id = str(row["subject_id"])
+def _answer(context: ApiContext, found: SubjectRows) -> CreditCheck:
+    row = found.state
     reasons = reasons_of(row["reasons"])
-    lists = _lists(store, subject_id, reasons)
+    lists = _lists(found, reasons)
     grade = str(row["grade"])
-    history = store.query_rows(
-        "SELECT as_of, score, grade, cause, event_id FROM scores FINAL "
-        "WHERE subject_id = {id:String} ORDER BY as_of DESC LIMIT {n:UInt32}",
-        {"id": subject_id, "n": context.settings.api.score_history},
-    )
     return CreditCheck(
         subject=SubjectRef(
-            type=str(row["subject_type"]), id=subject_id, name=str(row["subject_name"])
+            type=str(row["subject_type"]), id=found.subject_id, name=str(row["subject_name"])
         ),
         sector=str(row["sector"]),
         district=str(row["district"]),
@@ -230,22 +219,17 @@ def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> Credit
         reasons=reasons,
         lists=lists,
         measures=context.catalogue.applicable(grade, lists),
-        open_alerts=open_alerts(store, [subject_id]),
-        score_history=[ScorePoint.model_validate(point) for point in history],
+        open_alerts=[alert_of(alert) for alert in found.alerts],  # acknowledgements included
+        score_history=[ScorePoint.model_validate(point) for point in found.history],
         last_event_at=row["last_event_at"],
         checked_at=datetime.now(UTC),
     )
 
 
-def _lists(store: Store, subject_id: str, reasons: list[Reason]) -> list[str]:
+def _lists(found: SubjectRows, reasons: list[Reason]) -> list[str]:
     """The lists the subject is on, from the records that count now."""
     lists = {reason.kind for reason in reasons if reason.kind in _LIST_KINDS}
-    entries = [reason.event_id for reason in reasons if reason.kind == "list_entry"]
-    if entries:
-        rows = store.query_rows(
-            "SELECT DISTINCT JSONExtractString(payload, 'list') AS list FROM events "
-            "WHERE subject_id = {id:String} AND toString(event_id) IN {ids:Array(String)}",
-            {"id": subject_id, "ids": entries},
-        )
-        lists.update(str(row["list"]) for row in rows if row["list"])
+    for reason in reasons:
+        if reason.kind == "list_entry" and found.list_entries.get(reason.event_id):
+            lists.add(found.list_entries[reason.event_id])
     return sorted(lists)

@@ -17,7 +17,6 @@ import pytest
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from creditbrain.api import create_app
 from creditbrain.api.guards import BodyLimit, ErrorBodyScrub
 from creditbrain.api.server import build_api_service
 from creditbrain.core.errors import ConfigurationError
@@ -28,13 +27,11 @@ from creditbrain.schemas.identifiers import pseudonymise_person_id
 from creditbrain.settings import Settings
 from tests.api.conftest import (
     PSEUDONYM_KEY,
-    FakePublisher,
     TestClient,
     add_alert,
     add_subject,
     audit_rows,
     key_header,
-    settings_for_tests,
 )
 
 HALL, ADMIN, GRID = key_header("k-hall"), key_header("k-admin"), key_header("k-grid")
@@ -121,25 +118,6 @@ def test_a_key_flooding_alert_lists_gets_429_while_other_routes_and_keys_go_on(
     assert grid == [200, 429]
     metrics = client.get("/metrics", headers=ADMIN).text
     assert "creditbrain_rate_limited_read_total 4" in metrics
-
-
-def test_credit_checks_have_a_store_client_of_their_own(
-    store: Store, publisher: FakePublisher
-) -> None:
-    opened: list[Store] = []
-
-    def open_store() -> Store:
-        opened.append(store)
-        return store
-
-    subject = add_subject(store)
-    with TestClient(create_app(settings_for_tests(), open_store, publisher)) as client:
-        assert client.get("/alerts", params={"limit": 1000}, headers=ADMIN).is_success
-        assert len(opened) == 1
-        params = {"purpose": "loan"}
-        assert client.get(f"/subjects/{subject}", params=params, headers=HALL).is_success
-        assert client.get(f"/subjects/{subject}", params=params, headers=HALL).is_success
-    assert len(opened) == 2  # the lists' client, and the checks' own
 
 
 def test_writes_and_requests_without_a_valid_key_are_limited_too(

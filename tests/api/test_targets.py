@@ -49,7 +49,7 @@ def test_a_subscription_to_a_non_public_address_is_refused(client: TestClient, u
     answer = client.post("/subscriptions", json={"url": url}, headers=REGULATOR)
     assert answer.status_code == 422, answer.text
     assert "webhook target refused" in answer.text
-    assert client.get("/subscriptions", headers=REGULATOR).json() == []
+    assert client.get("/subscriptions", headers=REGULATOR).json()["items"] == []
 
 
 def test_an_allowed_network_may_be_subscribed(make_client: Callable[..., TestClient]) -> None:
