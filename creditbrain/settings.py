@@ -12,6 +12,7 @@ nothing else reads ``os.environ``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from creditbrain.core.errors import ConfigurationError
@@ -110,14 +111,34 @@ class ApiSettings(BaseModel):
     port: int = Field(default=8600, ge=0, le=65535)
     keys: tuple[ApiKeySettings, ...] = Field(
         default=(),
-        description="API keys (JSON list in CREDITBRAIN_API__KEYS). Empty: the demo keys, "
-        "on loopback only.",
+        description="API keys (JSON list in CREDITBRAIN_API__KEYS). Empty: the API refuses to "
+        "start, unless the demo keys are switched on.",
     )
-    demo_keys: bool = Field(
-        default=True, description="With no keys configured, accept the documented demo keys."
+    demo_keys: bool | None = Field(
+        default=None,
+        description="With no keys configured, accept the public demo keys (on loopback only). "
+        "Unset: only `creditbrain demo` and `serve` on the embedded store switch them on, "
+        "and say so; false: never.",
     )
     credit_checks_per_minute: float = Field(default=120, gt=0, description="Per key, sustained.")
     credit_check_burst: int = Field(default=20, ge=1, description="Per key, at once.")
+    reads_per_minute: float = Field(
+        default=300,
+        gt=0,
+        description="Per key, sustained cost of reads (alerts, policies, subscriptions, "
+        "metrics); a read costs 1 plus 1 per 100 rows asked for.",
+    )
+    read_burst: int = Field(default=40, ge=1, description="Per key, read cost at once.")
+    writes_per_minute: float = Field(
+        default=300, gt=0, description="Per key, sustained (acks, policy changes, subscriptions)."
+    )
+    write_burst: int = Field(default=30, ge=1, description="Per key, at once.")
+    refused_keys_per_minute: float = Field(
+        default=60, gt=0, description="Per client address, requests with no valid key."
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=64 * 1024 * 1024, description="Largest request body (413)."
+    )
     score_history: int = Field(default=20, ge=0, le=1000, description="Score changes shown.")
     measures_file: Path | None = Field(
         default=None, description="JSON catalogue of joint reward/punishment measures."
@@ -147,6 +168,21 @@ class WebhookSettings(BaseModel):
         description="How often dead letters are re-sent to subscribers that answer again "
         "(0: only on POST /subscriptions/{id}/replay).",
     )
+    allow_targets: tuple[str, ...] = Field(
+        default=(),
+        description="Networks (CIDR or single addresses) webhooks may reach although they are "
+        "not public: loopback, private, link-local ... addresses are refused otherwise.",
+    )
+
+    @field_validator("allow_targets")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or a CIDR network") from None
+        return value
 
 
 class CaseSettings(BaseModel):

@@ -24,6 +24,7 @@ from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.rules import RULE_NAMES
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.pages import (
     Cursor,
     Limit,
@@ -35,6 +36,7 @@ from creditbrain.api.pages import (
     moment_of,
 )
 from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.ratelimit import GRID_OVERFETCH
 from creditbrain.api.responses import problem_responses
 from creditbrain.api.times import StoreTime
 from creditbrain.api.views import ALERT_COLUMNS, Alert, alert_of, with_acknowledgements
@@ -43,8 +45,8 @@ from creditbrain.schemas.warnings import mask_person_name
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], route_class=FiniteJsonRoute)
 
-#: Enough rows to fill a page after the grid's policy filter drops some.
-_GRID_OVERFETCH = 4
+#: Enough rows to fill a page after the grid's policy filter drops some (and charged).
+_GRID_OVERFETCH = GRID_OVERFETCH
 #: Batches scanned for one grid page before a short page is answered.
 _GRID_ROUNDS = 5
 
@@ -199,13 +201,12 @@ def acknowledge(
     if principal.role == "grid" and _for_grid(context.policies(), alert) is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this alert is not routed to the grid")
     now = datetime.now(UTC)
+    note = pseudonymise_text(body.note, context.settings.pseudonym_key.get_secret_value().encode())
     store.insert_rows(
         "alert_acks",
         [{"alert_id": alert_id, "acknowledged_by": principal.name, "role": principal.role,
-          "note": body.note, "acknowledged_at": now}],
+          "note": note, "acknowledged_at": now}],
         ("alert_id", "acknowledged_by", "role", "note", "acknowledged_at"),
     )  # fmt: skip
-    audit(
-        store, principal, "alert_ack", alert.subject.id, {"alert_id": alert_id, "note": body.note}
-    )
+    audit(store, principal, "alert_ack", alert.subject.id, {"alert_id": alert_id, "note": note})
     return AckResult(alert_id=alert_id, acknowledged_by=principal.name, acknowledged_at=now)

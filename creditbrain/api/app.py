@@ -33,8 +33,9 @@ from creditbrain.api.context import (
     Stats,
     policies_from_audit,
 )
+from creditbrain.api.guards import BodyLimit, ErrorBodyScrub
 from creditbrain.api.measures import DEFAULT_CATALOGUE, MeasureCatalogue
-from creditbrain.api.ratelimit import TokenBuckets
+from creditbrain.api.ratelimit import RouteLimits
 from creditbrain.infra.store import Store
 from creditbrain.settings import Settings
 
@@ -91,14 +92,15 @@ def create_app(
         store_factory=store_factory,
         publisher=producer,
         catalogue=catalogue or DEFAULT_CATALOGUE,
-        limiter=TokenBuckets(
-            settings.api.credit_checks_per_minute, settings.api.credit_check_burst
-        ),
+        limits=RouteLimits(settings.api),
         policy_source=policies,
         stats=stats,
         sink_lag=sink_lag,
     )
     problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    # Added last, so outermost: it sees every error answer, whoever shaped it.
+    app.add_middleware(ErrorBodyScrub, key=settings.pseudonym_key.get_secret_value().encode())
     for module in (
         subjects,
         alerts,

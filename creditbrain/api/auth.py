@@ -19,9 +19,15 @@ Only their SHA-256 is configured (``CREDITBRAIN_API__KEYS``); a presented key is
 hashed and compared with every configured hash by :func:`hmac.compare_digest`, and
 the key itself is never stored or logged.
 
-With no keys configured, the *demo keys* below are accepted, so an embedded
-``creditbrain serve`` can be tried at once; :mod:`creditbrain.api.server` refuses
-them on any address but loopback.
+With no keys configured the API does not start, unless the *demo keys* below
+(whose clear text is public) are switched on: ``CREDITBRAIN_API__DEMO_KEYS=true``,
+which ``creditbrain demo`` and ``serve`` on the embedded store do by themselves and
+announce; :mod:`creditbrain.api.server` refuses them on any address but loopback.
+
+Every authenticated request is charged to its key's rate limit for its class of
+route (:mod:`creditbrain.api.ratelimit`) before the route runs; requests with no
+valid key are charged to the client's address. Either answers 429 with
+``Retry-After`` once spent.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from creditbrain.api.ratelimit import GRID_OVERFETCH, RouteClass, read_cost, retry_after
 from creditbrain.schemas.policies import Scope
 from creditbrain.settings import ApiKeySettings, Settings
 
@@ -115,10 +122,21 @@ class KeyRing:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KeyRing:
-        """The configured keys, or the demo keys when none are configured and demo is on."""
+        """The configured keys, or the demo keys when none are configured and demo is on.
+
+        >>> KeyRing.from_settings(Settings(api={"demo_keys": True})).is_demo
+        True
+        >>> KeyRing.from_settings(Settings()).empty  # not switched on: no key at all
+        True
+        """
         if settings.api.keys:
             return cls(settings.api.keys)
         return cls(DEMO_KEYS.values() if settings.api.demo_keys else ())
+
+    @property
+    def empty(self) -> bool:
+        """Whether no key at all is accepted (nothing configured, demo keys off)."""
+        return not self._keys
 
     @property
     def is_demo(self) -> bool:
@@ -141,22 +159,59 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 _bearer = HTTPBearer(auto_error=False)
 
 
-def authenticated(
+def route_class(request: Request) -> RouteClass:
+    """Which bucket a request is charged to: credit checks, other reads, writes."""
+    if request.url.path.startswith("/subjects"):
+        return "check"
+    return "read" if request.method in ("GET", "HEAD") else "write"
+
+
+def _charge(request: Request, route: RouteClass, key: str, cost: float) -> None:
+    context = request.app.state.context
+    wait = context.limits.take(route, key, cost)
+    if wait > 0:
+        context.counters[f"rate_limited_{route}_total"] += 1
+        if route == "check":
+            context.counters["credit_checks_rate_limited_total"] += 1
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many requests with this key; slow down"
+            if route != "refused"
+            else "too many requests without a valid key",
+            headers={"Retry-After": retry_after(wait)},
+        )
+
+
+async def authenticated(
     request: Request,
     api_key: Annotated[str | None, Depends(_api_key)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from ``X-API-Key`` or ``Authorization: Bearer``; 401 otherwise."""
+    """The caller, from ``X-API-Key`` or ``Authorization: Bearer``; 401 otherwise.
+
+    The request is charged to the caller's rate limit here, so that every route is
+    limited and a request over the limit costs nothing more than this (429). It runs
+    on the event loop (a hash and a lookup), not in the thread pool that the routes'
+    store queries may have filled: a refusal never waits for a thread.
+    """
     presented = api_key or (bearer.credentials if bearer else None)
     ring: KeyRing = request.app.state.context.keys
     principal = ring.find(presented) if presented else None
     if principal is None:
+        client = request.client.host if request.client else "unknown"
+        _charge(request, "refused", client, 1.0)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "a valid API key is required (X-API-Key header)",
             headers={"WWW-Authenticate": "Bearer"},
         )
     request.state.principal = principal
+    route = route_class(request)
+    grid_list = principal.role == "grid" and request.url.path == "/alerts"
+    cost = 1.0
+    if route == "read":
+        cost = read_cost(request.query_params, GRID_OVERFETCH if grid_list else 1)
+    _charge(request, route, principal.name, cost)
     return principal
 
 
@@ -166,7 +221,7 @@ class Allow:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
-    def __call__(self, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if principal.role not in self.roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this")
         return principal

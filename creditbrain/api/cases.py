@@ -33,6 +33,7 @@ from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.rules import RULE_NAMES
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.pages import (
     Cursor,
     Limit,
@@ -305,9 +306,11 @@ def _apply(
     repo: CaseRepository,
 ) -> Step:
     config, calendar = _setup(context)
+    # Notes are stored and audited: no resident id in clear.
+    note = pseudonymise_text(body.note, context.settings.pseudonym_key.get_secret_value().encode())
     step = act(
         case, body.action, at=_now_ms(), actor=principal.name, role=principal.role,
-        config=config, calendar=calendar, disposition=body.disposition, note=body.note,
+        config=config, calendar=calendar, disposition=body.disposition, note=note,
         attachments=tuple(body.attachments), request_id=body.request_id,
     )  # fmt: skip
     if step.transition is not None:
@@ -315,7 +318,7 @@ def _apply(
         audit(
             repo.store, principal, f"case_{body.action}", case.subject_id,
             {"case_id": case.case_id, "version": step.case.version,
-             "disposition": body.disposition, "note": body.note,
+             "disposition": body.disposition, "note": note,
              "attachments": body.attachments},
         )  # fmt: skip
     return step
@@ -394,7 +397,10 @@ def report_disposition(
         step = act(
             case, action, at=to_epoch_ms(report.data.at), actor=report.data.by,
             role=principal.role, config=config, calendar=calendar,
-            disposition=report.data.disposition, note=report.data.note,
+            disposition=report.data.disposition,
+            note=pseudonymise_text(
+                report.data.note, context.settings.pseudonym_key.get_secret_value().encode()
+            ),
             attachments=report.data.attachments, request_id=report.id,
         )  # fmt: skip
     except CaseError as error:

@@ -29,7 +29,7 @@ from creditbrain.alerts.policy import PolicySet
 from creditbrain.api.auth import KeyRing, Principal
 from creditbrain.api.measures import MeasureCatalogue
 from creditbrain.api.policy_history import policies_in_audit
-from creditbrain.api.ratelimit import TokenBuckets
+from creditbrain.api.ratelimit import RouteLimits
 from creditbrain.infra.store import Store
 from creditbrain.settings import Settings
 
@@ -68,7 +68,7 @@ class ApiContext:
     store_factory: Callable[[], Store]
     publisher: PolicyPublisher
     catalogue: MeasureCatalogue
-    limiter: TokenBuckets
+    limits: RouteLimits
     policy_source: PolicySource = policies_from_audit
     stats: Stats | None = None
     sink_lag: SinkLag | None = None
@@ -112,17 +112,20 @@ def get_store(context: Annotated[ApiContext, Depends(get_context)]) -> Store:
 
 def audit(
     store: Store,
-    principal: Principal,
+    principal: Principal | None,
     action: str,
     subject_id: str,
     details: Mapping[str, object],
     purpose: str = "",
 ) -> None:
-    """Append one audit row: who (key name and role) did what, to what, when, why."""
+    """Append one audit row: who (key name and role) did what, to what, when, why.
+
+    ``principal`` is ``None`` for a caller without a valid key (actor and role empty).
+    """
     row = {
         "ts": datetime.now(UTC),
-        "actor": principal.name,
-        "role": principal.role,
+        "actor": principal.name if principal else "",
+        "role": principal.role if principal else "",
         "action": action,
         "subject_id": subject_id,
         "purpose": purpose,

@@ -51,6 +51,7 @@ from creditbrain.alerts.rules import RuleName
 from creditbrain.api import policy_history as history
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
+from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.pages import Cursor, Limit, decode_cursor, encode_cursor, link_next
 from creditbrain.api.problems import FiniteJsonRoute, invalid
 from creditbrain.api.responses import problem_responses
@@ -303,6 +304,9 @@ async def _change(
 ) -> PolicyChange:
     if not wanted.reason.strip():  # blanks state no reason
         raise invalid(wanted.reason_at, "a reason is required")
+    # The reason travels on the topic and into the audit: no resident id in clear.
+    key = context.settings.pseudonym_key.get_secret_value().encode()
+    reason = pseudonymise_text(wanted.reason, key)
     _scope_for(principal, scope)
     store = context.store()
     # One change of a scope at a time: the version read is still the latest when audited.
@@ -321,16 +325,14 @@ async def _change(
                 "scope": scope,
                 "before": before,
                 "after": wanted.after,
-                "reason": wanted.reason,
+                "reason": reason,
                 "version": await run_in_threadpool(history.next_version, store, scope),
                 "restores": wanted.restores,
             }
         )
         # Audited first: a change is never live without its audit row.
         details = change.model_dump(mode="json")
-        await run_in_threadpool(
-            audit, store, principal, "policy_change", scope, details, wanted.reason
-        )
+        await run_in_threadpool(audit, store, principal, "policy_change", scope, details, reason)
         await _publish(context, store, principal, change)
     context.counters["policy_changes_total"] += 1
     response.headers["ETag"] = version_tag(change.version)

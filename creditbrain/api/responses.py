@@ -55,14 +55,15 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def shared_statuses(route: APIRoute) -> set[int]:
     """The statuses ``route`` can answer because of what it is built from.
 
-    401 when a key is needed, 403 when only some roles are allowed, 422 when it has
-    parameters or a body, 413 with a body, and 500 (a bug) everywhere.
+    401 and 429 (its key's rate limit, :mod:`creditbrain.api.ratelimit`) when a key is
+    needed, 403 when only some roles are allowed, 422 when it has parameters or a
+    body, 413 with a body, and 500 (a bug) everywhere.
     """
     tree = [route.dependant, *_dependencies(route.dependant)]
     found = {500}
     calls = [dependant.call for dependant in tree]
     if any(call is authenticated or isinstance(call, Allow) for call in calls):
-        found.add(401)
+        found.update((401, 429))
     if any(isinstance(call, Allow) and call.roles != _ALL_ROLES for call in calls):
         found.add(403)
     params = [

@@ -30,6 +30,7 @@ from creditbrain.alerts.delivery import DEAD_LETTER_COLUMNS, RetryPolicy
 from creditbrain.api.app import create_app
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import PolicySource, SinkLag, Stats, policies_from_audit
+from creditbrain.api.targets import TargetPolicy
 from creditbrain.api.webhooks import WebhookDispatcher, load_subscriptions, replay_dead_letters
 from creditbrain.core.errors import BrokerError, ConfigurationError
 from creditbrain.infra.store import Store, connect
@@ -154,11 +155,17 @@ def build_webhook_dispatcher(settings: Settings, bootstrap: str) -> WebhookDispa
         refresh_s=hooks.refresh_s,
         replay=lambda sub, deliverer: replay_dead_letters(store, sub, deliverer),
         replay_every_s=hooks.replay_every_s,
+        targets=TargetPolicy(hooks.allow_targets),
     )
 
 
 def _refuse_public_demo_keys(settings: Settings, host: str) -> None:
     ring = KeyRing.from_settings(settings)
+    if ring.empty:
+        raise ConfigurationError(
+            "no API keys configured: set CREDITBRAIN_API__KEYS (docs/api.md), or "
+            "CREDITBRAIN_API__DEMO_KEYS=true to accept the public demo keys on loopback"
+        )
     if not ring.is_demo:
         return
     try:

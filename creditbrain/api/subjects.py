@@ -9,19 +9,31 @@ A person is looked up by pseudonym: a clear resident identity number in the path
 pseudonymised with the deployment's key before anything else and appears nowhere
 after that, neither in the answer, nor in the audit, nor in an error message.
 Every check states its purpose and is audited; each key is rate limited.
+
+*Every attempt* leaves exactly one ``credit_check`` audit row with its outcome
+(``details.outcome``: 200, 401, 403, 404, 422, 429, ...): the route class
+:class:`AuditedCheck` writes it once the answer is known, whether the route ran or
+a dependency refused first (no key, a role that may not check, the rate limit, a
+missing purpose). The row names the subject only as it would be stored (credit
+code or pseudonym, empty when the id was not valid) and the purpose with any
+resident id in it pseudonymised (:mod:`creditbrain.api.freetext`).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.lookup import SubjectRows, fetch_subjects
 from creditbrain.api.measures import Measure
 from creditbrain.api.objections import PendingObjection, objections_of
@@ -37,8 +49,8 @@ from creditbrain.schemas.identifiers import (
     pseudonymise_person_id,
 )
 
-router = APIRouter(prefix="/subjects", tags=["credit check"], route_class=FiniteJsonRoute)
-
+#: The longest purpose kept (the route refuses longer ones, which are audited cut).
+_PURPOSE_CHARS = 500
 #: Kinds that put a subject on a list by themselves; list_entry names its list in the event.
 _LIST_KINDS = ("dishonest_debtor", "consumption_restriction")
 
@@ -89,15 +101,52 @@ def candidate_ids(raw: str, key: bytes, allow_list: frozenset[str]) -> list[str]
     return found
 
 
-def _limit(context: ApiContext, principal: Principal) -> None:
-    wait = context.limiter.take(principal.name)
-    if wait > 0:
-        context.counters["credit_checks_rate_limited_total"] += 1
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many credit checks; slow down",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
+class AuditedCheck(FiniteJsonRoute):
+    """The credit check's route: every attempt, answered or refused, leaves one audit row.
+
+    Other routes of the router are left as they are.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        if self.name != "credit_check":
+            return handle
+
+        async def audited(request: Request) -> Response:
+            outcome = status.HTTP_500_INTERNAL_SERVER_ERROR
+            try:
+                response = await handle(request)
+                outcome = response.status_code
+                return response
+            except StarletteHTTPException as refused:
+                outcome = refused.status_code
+                raise
+            except RequestValidationError:
+                outcome = status.HTTP_422_UNPROCESSABLE_CONTENT
+                raise
+            finally:
+                await run_in_threadpool(_audit_attempt, request, outcome)
+
+        return audited
+
+
+def _audit_attempt(request: Request, outcome: int) -> None:
+    context: ApiContext = request.app.state.context
+    key = context.settings.pseudonym_key.get_secret_value().encode()
+    subject = getattr(request.state, "audit_subject", None)
+    if subject is None:
+        ids = candidate_ids(
+            str(request.path_params.get("subject_id", ""))[:64], key,
+            context.settings.credit_code_allow_list,
+        )  # fmt: skip
+        subject = ids[0] if ids else ""
+    details = {"outcome": outcome, **getattr(request.state, "audit_details", {})}
+    purpose = pseudonymise_text(request.query_params.get("purpose", ""), key)[:_PURPOSE_CHARS]
+    principal = getattr(request.state, "principal", None)
+    audit(context.store(), principal, "credit_check", subject, details, purpose=purpose)
+
+
+router = APIRouter(prefix="/subjects", tags=["credit check"], route_class=AuditedCheck)
 
 
 @router.get(
@@ -123,11 +172,11 @@ def credit_check(
     ],
     context: Annotated[ApiContext, Depends(get_context)],
     store: Annotated[Store, Depends(get_store)],
+    request: Request,
 ) -> CreditCheck:
     """Score, grade, reasons, lists, applicable measures, open alerts and score history."""
     if not purpose.strip():  # blanks state no purpose
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a purpose is required")
-    _limit(context, principal)
     settings = context.settings
     ids = candidate_ids(
         subject_id,
@@ -146,10 +195,9 @@ def credit_check(
     found_id = found[0].subject_id if found else ids[0]
     state = found[0].state if found else {}
     in_scope = not found or principal.covers(str(state["sector"]), str(state["district"]))
-    audit(
-        store, principal, "credit_check", found_id,
-        {"found": bool(found), "allowed": in_scope}, purpose=purpose,
-    )  # fmt: skip
+    # Audited by AuditedCheck once the answer is known.
+    request.state.audit_subject = found_id
+    request.state.audit_details = {"found": bool(found), "allowed": in_scope}
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subject")
     if not in_scope:

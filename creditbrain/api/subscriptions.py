@@ -9,6 +9,12 @@ older ``X-Creditbrain-Signature``, see :mod:`creditbrain.alerts.delivery`). It i
 needed in clear to sign, so it is kept in the store and **never returned**: give one
 (at least 16 characters), or leave it out and the answer to the POST carries a
 generated one, that one time only.
+
+The URL must reach a public address (:mod:`creditbrain.api.targets`): loopback,
+private, link-local, metadata ... addresses are refused with 422, unless
+``CREDITBRAIN_WEBHOOKS__ALLOW_TARGETS`` allows their network; every delivery checks
+again. The filters are short lists (422 beyond their caps): a request naming
+200,000 sectors is not a subscription.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
@@ -36,6 +41,7 @@ from creditbrain.api.pages import (
 )
 from creditbrain.api.problems import FiniteJsonRoute
 from creditbrain.api.responses import problem_responses
+from creditbrain.api.targets import TargetPolicy, TargetRefused, webhook_client
 from creditbrain.api.webhooks import (
     Deliverer,
     StoredSubscription,
@@ -57,9 +63,9 @@ class SubscriptionRequest(BaseModel):
 
     url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2000)
     secret: str | None = Field(default=None, min_length=16, max_length=256)
-    levels: list[Level] = []
-    sectors: list[Annotated[str, Field(max_length=64)]] = []
-    districts: list[Annotated[str, Field(max_length=16)]] = []
+    levels: list[Level] = Field(default=[], max_length=4)
+    sectors: list[Annotated[str, Field(max_length=64)]] = Field(default=[], max_length=64)
+    districts: list[Annotated[str, Field(max_length=16)]] = Field(default=[], max_length=256)
 
 
 class SubscriptionView(BaseModel):
@@ -146,12 +152,33 @@ def _position(stored: StoredSubscription) -> tuple[int, str]:
     "",
     response_model=SubscriptionCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(503),
+    responses=problem_responses(422, 503),
 )
-def create_subscription(
-    request: SubscriptionRequest, principal: _Manager, store: Annotated[Store, Depends(get_store)]
+async def create_subscription(
+    request: SubscriptionRequest,
+    principal: _Manager,
+    context: Annotated[ApiContext, Depends(get_context)],
 ) -> SubscriptionCreated:
     """Subscribe ``url`` to the warnings that pass the filters."""
+    try:
+        # A name that does not resolve yet passes: each delivery checks it again.
+        await target_policy(context).check_url(request.url, must_resolve=False)
+    except TargetRefused as refused:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"webhook target refused: {refused}"
+        ) from None
+    # The store is the worker thread's own (ApiContext.store), so it is asked for there.
+    return await run_in_threadpool(lambda: _create(request, principal, context.store()))
+
+
+def target_policy(context: ApiContext) -> TargetPolicy:
+    """The deployment's webhook target policy."""
+    return TargetPolicy(context.settings.webhooks.allow_targets)
+
+
+def _create(
+    request: SubscriptionRequest, principal: Principal, store: Store
+) -> SubscriptionCreated:
     generated = None if request.secret else secrets.token_urlsafe(32)
     sub = Subscription(
         id=uuid.uuid4().hex,
@@ -196,11 +223,11 @@ async def replay(
     """Re-send the subscription's dead letters, oldest first, until one fails."""
     store = context.store()
     stored = await run_in_threadpool(_owned, store, principal, subscription_id)
-    timeout = httpx.Timeout(context.settings.webhooks.timeout_s)
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    policy = target_policy(context)
+    async with webhook_client(context.settings.webhooks.timeout_s, policy) as client:
         # One try per letter: the caller sees the outcome now and can replay again.
         result = await replay_dead_letters(
-            store, stored.subscription, Deliverer(client, RetryPolicy(attempts=1))
+            store, stored.subscription, Deliverer(client, RetryPolicy(attempts=1), targets=policy)
         )
     await run_in_threadpool(
         audit, store, principal, "subscription_replay", subscription_id,

@@ -15,6 +15,12 @@ Subscribers are served concurrently and each in order. After a subscriber's dead
 letter, its later warnings go straight to dead letters for a while
 (``pause_after_failure_s``): one dead endpoint must not hold up everyone's batch for
 minutes of retries.
+
+With a :class:`~creditbrain.api.targets.TargetPolicy` (as ``serve`` and
+``creditbrain api --webhooks`` build it), every try first checks that the
+subscriber's host still resolves to addresses the policy allows, and the
+connection is made to the address checked: a refused target is a dead letter at
+once (``target refused: ...``), never a request.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from creditbrain.alerts.delivery import (
     matching,
     webhook_headers,
 )
+from creditbrain.api.targets import TargetPolicy, TargetRefused, webhook_client
 from creditbrain.core.errors import StoreError
 from creditbrain.infra.groups import group_consumer
 from creditbrain.infra.store import Store
@@ -133,14 +140,21 @@ class Deliverer:
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
+        targets: TargetPolicy | None = None,
     ) -> None:
         self.client = client
         self.retry = retry
         self.sleep = sleep
         self.clock = clock
+        self.targets = targets
 
     async def deliver(self, sub: Subscription, body: bytes) -> tuple[bool, int, str]:
         """``(delivered, attempts made, last error)``."""
+        if self.targets is not None:
+            try:
+                await self.targets.check_url(sub.url)
+            except TargetRefused as refused:
+                return False, 1, f"target refused: {refused}"
         msg_id = _event_id(body)
         waits = self.retry.delays()
         error = ""
@@ -219,6 +233,7 @@ class WebhookDispatcher(Service):
         refresh_s: float = 5.0,
         replay: Callable[[Subscription, Deliverer], Awaitable[ReplayResult]] | None = None,
         replay_every_s: float = 30.0,
+        targets: TargetPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         self.bootstrap = bootstrap
@@ -232,6 +247,7 @@ class WebhookDispatcher(Service):
         self.refresh_s = refresh_s
         self.replay = replay
         self.replay_every_s = replay_every_s
+        self.targets = targets
         self.delivered = 0
         self.dead_lettered = 0
         self.replayed = 0
@@ -244,10 +260,9 @@ class WebhookDispatcher(Service):
     async def _run(self) -> None:
         consumer = group_consumer(self.bootstrap, self.group_id, *self.feeds)
         await consumer.start()
-        timeout = httpx.Timeout(self.timeout_s)
         try:
-            async with httpx.AsyncClient(timeout=timeout) as client:
-                deliverer = Deliverer(client, self.retry)
+            async with webhook_client(self.timeout_s, self.targets) as client:
+                deliverer = Deliverer(client, self.retry, targets=self.targets)
                 while not self.should_stop:
                     batch = await consumer.getmany(timeout_ms=200, max_records=200)
                     records = [record for part in batch.values() for record in part]
@@ -282,8 +297,8 @@ class WebhookDispatcher(Service):
         replay = self.replay
         if replay is None or self.replay_every_s <= 0:
             return
-        async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_s)) as client:
-            deliverer = Deliverer(client, RetryPolicy(attempts=1))
+        async with webhook_client(self.timeout_s, self.targets) as client:
+            deliverer = Deliverer(client, RetryPolicy(attempts=1), targets=self.targets)
             while not self.should_stop:
                 await self.sleep(self.replay_every_s)
                 for sub in await self._current_subscriptions():

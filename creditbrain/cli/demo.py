@@ -62,6 +62,12 @@ def demo_command(
     settings = get_settings()
     demo = Demo(settings, DemoOptions(scale, seed, rate, duration, fresh))
     console.print(f"data directory: {demo.data_dir}")
+    if demo.demo_keys:
+        api = settings.api
+        console.print(
+            f"API on http://{api.host}:{api.port} with the PUBLIC demo keys "
+            "(demo-admin, demo-regulator, ...; docs/api.md)"
+        )
     demo.start()
     began = time.monotonic()
     interrupted = False

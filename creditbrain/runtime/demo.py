@@ -132,6 +132,12 @@ class Demo:
         )
 
     @property
+    def demo_keys(self) -> bool:
+        """Whether the demo's API accepts the public demo keys (no keys configured, not off)."""
+        api = self.settings.api
+        return not api.keys and api.demo_keys is not False
+
+    @property
     def prefix(self) -> str:
         return self.settings.kafka.topic_prefix
 
@@ -149,6 +155,8 @@ class Demo:
             CREDITBRAIN_KAFKA__BOOTSTRAP=self.broker.bootstrap,
             CREDITBRAIN_KAFKA__TANSU="true",
         )
+        if self.demo_keys:
+            env["CREDITBRAIN_API__DEMO_KEYS"] = "true"
         log = (self.data_dir / "serve.log").open("ab")
         self.serve = subprocess.Popen(
             [sys.executable, "-m", "creditbrain.cli", "serve", "--loglevel", "warn"],

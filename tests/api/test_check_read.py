@@ -157,7 +157,7 @@ def _context(factory: Callable[[], Store]) -> ApiContext:
         store_factory=factory,
         publisher=None,  # type: ignore[arg-type]
         catalogue=None,  # type: ignore[arg-type]
-        limiter=None,  # type: ignore[arg-type]
+        limits=None,  # type: ignore[arg-type]
     )
 
 

@@ -11,12 +11,15 @@ from creditbrain.api import create_app
 from creditbrain.api.server import ApiService, build_api_service
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.infra.store import Store
-from creditbrain.settings import Settings
+from creditbrain.settings import Settings, WebhookSettings
 from tests.api.conftest import FakePublisher, key_header, settings_for_tests
 
 
 async def test_the_service_serves_in_the_hosts_loop(store: Store) -> None:
-    app = create_app(settings_for_tests(), lambda: store, FakePublisher())
+    # The subscriber below is on loopback, which webhooks may reach only when allowed.
+    local = WebhookSettings(allow_targets=("127.0.0.0/8",))
+    settings = settings_for_tests().model_copy(update={"webhooks": local})
+    app = create_app(settings, lambda: store, FakePublisher())
     service = ApiService(app, "127.0.0.1", 0)
     await service.start()
     try:
@@ -40,6 +43,7 @@ async def test_the_service_serves_in_the_hosts_loop(store: Store) -> None:
 
 
 def test_the_public_demo_keys_stay_on_loopback() -> None:
+    demo = Settings(api={"demo_keys": True})  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="demo API keys are public"):
-        build_api_service(Settings(), None, host="0.0.0.0")  # noqa: S104 - the point of the test
-    assert build_api_service(Settings(), None, host="127.0.0.1", port=0).port is None
+        build_api_service(demo, None, host="0.0.0.0")  # noqa: S104 - the point of the test
+    assert build_api_service(demo, None, host="127.0.0.1", port=0).port is None

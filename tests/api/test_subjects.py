@@ -87,7 +87,9 @@ def test_purpose_is_required(client: TestClient, store: Store) -> None:
     subject = add_subject(store)
     for params in ({}, {"purpose": ""}):
         assert client.get(f"/subjects/{subject}", params=params, headers=HALL).status_code == 422
-    assert audit_rows(store, "credit_check") == []
+    # Refused, but attempted: audited with their outcome, never as a check that was made.
+    rows = audit_rows(store, "credit_check")
+    assert [orjson.loads(str(r["details"])) for r in rows] == [{"outcome": 422}] * 2
 
 
 def test_every_check_is_audited_found_or_not(client: TestClient, store: Store) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pydantic
 import pytest
 from fastapi import Depends, FastAPI
@@ -133,7 +134,7 @@ def test_a_route_added_without_a_key_is_caught(app: FastAPI, client: TestClient)
     ]
 
 
-def test_a_blank_purpose_or_reason_is_refused_and_not_audited(
+def test_a_blank_purpose_or_reason_is_refused_and_audited_as_refused(
     client: TestClient, store: Store
 ) -> None:
     subject = add_subject(store)
@@ -145,7 +146,10 @@ def test_a_blank_purpose_or_reason_is_refused_and_not_audited(
     assert client.put("/policies/sector=food_drug", json=body, headers=admin).status_code == 422
     deleted = client.delete("/policies/sector=food_drug", params={"reason": " "}, headers=admin)
     assert deleted.status_code == 422
-    assert audit_rows(store, "credit_check") == audit_rows(store, "policy_change") == []
+    # Each refused check is an attempt, audited with its outcome; no policy changed.
+    refused = [orjson.loads(str(row["details"])) for row in audit_rows(store, "credit_check")]
+    assert refused == [{"outcome": 422}] * 3
+    assert audit_rows(store, "policy_change") == []
     assert client.get(f"/subjects/{subject}", params={"purpose": "loan"}, headers=hall).is_success
 
 
@@ -221,6 +225,8 @@ def test_serve_at_debug_level_logs_and_stores_no_secret(
             "CREDITBRAIN_API__KEYS": json.dumps(keys),
             "CREDITBRAIN_PSEUDONYM_KEY": pseudonym_key,
             "CREDITBRAIN_WEBHOOKS__REFRESH_S": "0.5",
+            # The receiver is on loopback, which webhooks reach only when allowed.
+            "CREDITBRAIN_WEBHOOKS__ALLOW_TARGETS": '["127.0.0.0/8"]',
         },
     )
     try:

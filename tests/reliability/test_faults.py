@@ -402,6 +402,7 @@ async def test_store_and_subscriber_down_for_a_minute_lose_and_double_nothing(
         webhooks={  # type: ignore[arg-type]
             "group_id": f"{worker.app_id}-webhooks",
             "replay_every_s": 5.0,  # the dispatcher re-sends dead letters on its own
+            "allow_targets": ["127.0.0.0/8"],  # the subscriber is on loopback
         },
     )
     hooks = build_webhook_dispatcher(settings, bootstrap)
