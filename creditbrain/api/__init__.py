@@ -16,6 +16,8 @@ Modules:
     webhook subscribers, health and metrics.
 :mod:`.views`
     response models shared by the routers, and the queries that fill them.
+:mod:`.lookup`
+    the credit check's read: one statement, no ``FINAL``.
 :mod:`.context`
     what every route needs: settings, store, policy publisher, counters.
 :mod:`.auth`, :mod:`.ratelimit`
