@@ -14,4 +14,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the long files (brokers, child processes) then start at once, and the many short
     ones fill the gaps, instead of one long file running alone at the end.
     """
-    items.sort(key=lambda item: item.get_closest_marker("integration") is None)
+    items.sort(key=lambda item: not _integration(item))
+
+
+#: Fixtures that start real systems; tests using them are integration tests, marked or not.
+_REAL_SYSTEMS = frozenset({"embedded_broker", "serve_factory"})
+
+
+def _integration(item: pytest.Item) -> bool:
+    if item.get_closest_marker("integration") is not None:
+        return True
+    return not _REAL_SYSTEMS.isdisjoint(getattr(item, "fixturenames", ()))

@@ -23,6 +23,8 @@ Modules:
     a candidate policy tried over the stored history before it goes live.
 :mod:`.views`
     response models shared by the routers, and the queries that fill them.
+:mod:`.lookup`
+    the credit check's read: one statement, no ``FINAL``.
 :mod:`.context`
     what every route needs: settings, store, policy publisher, counters.
 :mod:`.problems`, :mod:`.responses`
