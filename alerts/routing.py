@@ -59,6 +59,8 @@ class DataDoc(TypedDict):
     first_event_at: str
     status: Status
     metric: NotRequired[MetricDoc]
+    #: Model warnings: the top contributions (feature, weight, zh, en).
+    explanation: NotRequired[list[dict[str, object]]]
 
 
 class WarningDoc(TypedDict):

@@ -129,6 +129,17 @@ class MetricInfo(BaseModel):
     anomaly_score: float
 
 
+class Contribution(BaseModel):
+    """One feature's part in a model warning's score: its log-odds term, in words."""
+
+    model_config = _FROZEN
+
+    feature: str
+    weight: float
+    zh: str
+    en: str
+
+
 class WarningData(BaseModel):
     """``data`` of a warning, exactly the contract's keys (plus ``metric`` for metric_anomaly).
 
@@ -152,6 +163,8 @@ class WarningData(BaseModel):
     first_event_at: AwareDatetime
     status: Status
     metric: MetricInfo | None = None
+    #: Model warnings only: the features that raised the model's score most.
+    explanation: tuple[Contribution, ...] | None = None
 
     @field_serializer("first_event_at")
     def _cst(self, moment: datetime) -> str:
@@ -255,6 +268,8 @@ class WarningEvent(BaseModel):
         }
         if data.metric is not None:
             doc["metric"] = data.metric.model_dump()
+        if data.explanation is not None:
+            doc["explanation"] = [item.model_dump() for item in data.explanation]
         return {
             "specversion": self.specversion,
             "id": self.id,

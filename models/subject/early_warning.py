@@ -29,6 +29,7 @@ from typing import Any
 from river import linear_model, optim
 
 from creditbrain.alerts.policy import PolicySet
+from creditbrain.models.explain import Contribution, explain
 from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, sparse_features
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
@@ -140,6 +141,7 @@ class EarlyWarning:
         red_at = (
             record.occurred_at if record is not None and is_red(record, state, policies) else None
         )
+        self._last_x = x
         weight = example_weight(subject_id, at_ms, "deductions" not in x, self.clean_stride)
         trajectory = self._opinion(self._trajectory, subject_id, x, at_ms, red_at, weight)
         return trajectory, self._opinion(self._predictor, subject_id, x, at_ms, red_at, weight)
@@ -163,6 +165,17 @@ class EarlyWarning:
         if weight:
             learner.push(subject_id, x, at_ms, weight)
         return opinion
+
+    def explain(self, rule: str) -> list[Contribution]:
+        """Why the model behind ``rule`` scored the last observed transition as it did.
+
+        ``anomalous_deterioration`` is the deterioration score's rule, any other name
+        the predictor's. The top contributions of its logistic regression
+        (:func:`creditbrain.models.explain.explain`), in Chinese and English.
+        """
+        learner = self._trajectory if rule == "anomalous_deterioration" else self._predictor
+        weights: dict[str, float] = getattr(learner.classifier, "weights", {})
+        return explain(weights, getattr(self, "_last_x", {}))
 
     @property
     def learners(self) -> dict[str, DelayedLabels]:
