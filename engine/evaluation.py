@@ -16,8 +16,8 @@ opens, with their hysteresis), *rules + models* (both), and each model rule alon
 With a ground truth (the simulator's, ``--truth``), the figures are also given per
 kind of story and for the held-out kinds of decline
 (:data:`~creditbrain.simulator.stories.HELD_OUT`, never used for tuning): the city as
-if only those kinds of decline existed (their subjects and every subject without a
-decline).
+if only those kinds of decline existed (their subjects and every subject without a red
+event).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.events import ParseContext
 from creditbrain.simulator import CityConfig, Simulator
-from creditbrain.simulator.stories import DECLINES, HELD_OUT
+from creditbrain.simulator.stories import HELD_OUT
 
 from .effects import Accepted, Effect, ModelOpinion, WarningChanged
 from .engine import Engine, TimedModels
@@ -207,9 +207,10 @@ def report_of(
         report.stories = _by_story(seen, methods, stories)
     if truth is not None and any("story" in entry for entry in truth["subjects"]):
         # Only a truth that names kinds of decline (the varied mix) has held-out ones.
-        declining = {s for s, story in stories.items() if story in DECLINES}
-        keep = {s for s in seen.subjects if s not in declining} | {
-            s for s in declining if stories[s] in HELD_OUT
+        # The held-out declines against every healthy subject: a city as if those were
+        # the only ways to go bad (red subjects of other stories are left out).
+        keep = {s for s in seen.subjects if s not in seen.reds} | {
+            s for s, story in stories.items() if story in HELD_OUT
         }
         report.held_out = [
             score(name, opened, seen, HEADLINE_HORIZON, keep) for name, opened in methods.items()
@@ -288,6 +289,7 @@ def run(
     warm_seed: int | None = None,
     days: int = 365,
     stories: str = "classic",
+    policies: PolicySet | None = None,
 ) -> Report:
     """Evaluate on ``seed``'s simulated city, after a year of ``warm_seed``'s if given.
 
@@ -295,7 +297,7 @@ def run(
     has learned from its own stream before; ``None``: the models start cold.
     """
     model = EarlyWarning()
-    policies = PolicySet()
+    policies = policies if policies is not None else PolicySet()
     ctx = ParseContext(_KEY)
     start = date(2025, 1, 1)
     if warm_seed is not None:

@@ -103,18 +103,20 @@ def tax_relapse(rng: random.Random, start: int, pace: float) -> list[Step]:
     script = _Script(rng, start, pace)
     monthly = 10_000 + 50_000 * rng.random()
     second = start
-    months = 1 + int(2 * rng.random())
+    months = 1
     for _ in range(2 + int(2 * rng.random())):
         plans = [Plan(months_overdue=m, amount_cny=m * monthly) for m in range(1, months + 1)]
-        second = script.monthly(second, "tax_arrears", plans)
+        script.monthly(second, "tax_arrears", plans)
+        last = script.steps[-1][0]
         cleared = script.add(
-            script.at(3, 20, after=second), "arrears_cleared", Plan(ref_kind="tax_arrears")
+            script.at(3, 15, after=last), "arrears_cleared", Plan(ref_kind="tax_arrears")
         )
-        second = script.at(20, 60, after=cleared)
+        second = script.at(10, 30, after=cleared)
         months += 1
-    plans = [Plan(months_overdue=m, amount_cny=m * monthly) for m in range(1, months + 2)]
-    second = script.monthly(second, "tax_arrears", plans)
-    judgment = script.add(script.at(0, 20, after=second), "judgment", Plan(role="judgment_debtor"))
+    plans = [Plan(months_overdue=m, amount_cny=m * monthly) for m in range(1, 3)]
+    script.monthly(second, "tax_arrears", plans)
+    last = script.steps[-1][0]
+    judgment = script.add(script.at(5, 30, after=last), "judgment", Plan(role="judgment_debtor"))
     restriction = (int(3 * DAY * rng.random()), "consumption_restriction", "")
     script.add(script.at(20, 60, after=judgment), "dishonest_debtor", Plan(then=(restriction,)))
     return script.steps

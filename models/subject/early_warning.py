@@ -141,6 +141,9 @@ class EarlyWarning:
         red_at = (
             record.occurred_at if record is not None and is_red(record, state, policies) else None
         )
+        trouble = x.get("trouble_weighted", 0.0)
+        if trouble:
+            _peer_excess(x, self.__dict__.setdefault("_peers", {}), state, trouble)
         self._last_x = x
         weight = example_weight(subject_id, at_ms, "deductions" not in x, self.clean_stride)
         trajectory = self._opinion(self._trajectory, subject_id, x, at_ms, red_at, weight)
@@ -178,6 +181,12 @@ class EarlyWarning:
         return explain(weights, getattr(self, "_last_x", {}))
 
     @property
+    def peers(self) -> dict[tuple[str, str], float]:
+        """Sector × district -> the running mean of its subjects' weighted trouble."""
+        peers: dict[tuple[str, str], float] = self.__dict__.setdefault("_peers", {})
+        return peers
+
+    @property
     def learners(self) -> dict[str, DelayedLabels]:
         """The two delayed-label learners by name (``trajectory``, ``predictor``)."""
         return {"trajectory": self._trajectory, "predictor": self._predictor}
@@ -194,3 +203,26 @@ class EarlyWarning:
             }
             for name, learner in (("trajectory", self._trajectory), ("predictor", self._predictor))
         }
+
+
+#: Weight of each new transition of trouble in its cell's running mean.
+_PEER_RATE = 0.02
+
+
+def _peer_excess(
+    x: dict[str, float], peers: dict[tuple[str, str], float], state: EntityState, trouble: float
+) -> None:
+    """Write ``peer_excess``: the subject's weighted trouble beyond its peers' (sector ×
+    district) running mean, as a share of the room left above that mean; then update it.
+
+    A campaign that fines a whole sector in one district raises the mean, so each of
+    its subjects stands out less than one subject piling up trouble alone.
+    """
+    cell = (state.sector, state.district)
+    mean = peers.get(cell)
+    if mean is None:
+        mean = peers[cell] = trouble
+        return
+    if trouble > mean:
+        x["peer_excess"] = (trouble - mean) / (1.0 - mean) if mean < 1.0 else 0.0
+    peers[cell] = mean + _PEER_RATE * (trouble - mean)
