@@ -17,6 +17,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
@@ -32,11 +33,13 @@ from creditbrain.schemas.identifiers import (
     normalise_credit_code,
     pseudonymise_person_id,
 )
+from creditbrain.schemas.warnings import Contribution
 
 router = APIRouter(prefix="/subjects", tags=["credit check"])
 
 #: Kinds that put a subject on a list by themselves; list_entry names its list in the event.
 _LIST_KINDS = ("dishonest_debtor", "consumption_restriction")
+_MODEL_RULES = ("anomalous_deterioration", "predicted_serious_default")
 
 
 class ScorePoint(BaseModel):
@@ -61,6 +64,8 @@ class CreditCheck(BaseModel):
     lists: list[str]
     measures: list[Measure]
     open_alerts: list[Alert]
+    #: Open model warnings (alert id ->) why the model warned: its top contributions.
+    explanations: dict[str, list[Contribution]] = {}
     score_history: list[ScorePoint]
     last_event_at: datetime
     checked_at: datetime
@@ -181,11 +186,30 @@ def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> Credit
         reasons=reasons,
         lists=lists,
         measures=context.catalogue.applicable(grade, lists),
-        open_alerts=open_alerts(store, [subject_id]),
+        open_alerts=(alerts := open_alerts(store, [subject_id])),
+        explanations=_explanations(store, alerts),
         score_history=[ScorePoint.model_validate(point) for point in history],
         last_event_at=row["last_event_at"],
         checked_at=datetime.now(UTC),
     )
+
+
+def _explanations(store: Store, alerts: list[Alert]) -> dict[str, list[Contribution]]:
+    """The explanation each open model warning was last sent with (``data.explanation``)."""
+    ids = [alert.alert_id for alert in alerts if alert.rule in _MODEL_RULES]
+    if not ids:
+        return {}
+    rows = store.query_rows(
+        "SELECT alert_id, argMax(JSONExtractRaw(body, 'data', 'explanation'), time) AS why "
+        "FROM alert_events WHERE alert_id IN {ids:Array(String)} GROUP BY alert_id",
+        {"ids": ids},
+    )
+    found: dict[str, list[Contribution]] = {}
+    for row in rows:
+        items = orjson.loads(str(row["why"] or "[]"))
+        if isinstance(items, list) and items:
+            found[str(row["alert_id"])] = [Contribution.model_validate(i) for i in items]
+    return found
 
 
 def _lists(store: Store, subject_id: str, reasons: list[Reason]) -> list[str]:
