@@ -14,8 +14,10 @@ Modules:
 * :mod:`.clock` -- the watermark and the heap of pending publicity expiries;
 * :mod:`.replay` -- drivers for files: scores of a file (``creditbrain score``)
   and the warning changes of a file under a candidate policy (``creditbrain backtest``);
-* :mod:`.evaluation` -- do the models warn earlier than the rules? (``creditbrain
-  models evaluate``).
+* :mod:`.evaluation` -- do the models foretell red events, and at what cost?
+  (``creditbrain models evaluate``, on a file or a simulated city);
+* :mod:`.scoring` -- the definitions it scores warnings by (true only if a red event
+  follows within the horizon).
 """
 
 from __future__ import annotations
