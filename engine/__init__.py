@@ -17,7 +17,9 @@ Modules:
 * :mod:`.evaluation` -- do the models foretell red events, and at what cost?
   (``creditbrain models evaluate``, on a file or a simulated city);
 * :mod:`.scoring` -- the definitions it scores warnings by (true only if a red event
-  follows within the horizon).
+  follows within the horizon);
+* :mod:`.trial` -- a trial of half-space trees on the accumulation features, scored
+  the same way (not wired into the rules).
 """
 
 from __future__ import annotations

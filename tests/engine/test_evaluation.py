@@ -146,3 +146,15 @@ def test_evaluate_command_prints_a_table() -> None:
     result = CliRunner().invoke(models_app, ["evaluate", "--scale", "0.004", "--days", "45"])
     assert result.exit_code == 0, result.output
     assert "| rules only | 180 |" in result.stdout
+
+
+def test_the_detector_trial_scores_its_warnings_like_the_models() -> None:
+    from creditbrain.engine.trial import QUANTILES, trial
+
+    rows = trial(seed=3, scale=0.01, days=200)
+    assert [row.quantile for row in rows] == list(QUANTILES)
+    thresholds = [row.threshold for row in rows]
+    assert thresholds == sorted(thresholds) and 0 < thresholds[0] <= 1
+    # A higher threshold warns no more often.
+    warned = [row.whole.warned for row in rows]
+    assert warned == sorted(warned, reverse=True) and warned[0] > 0
