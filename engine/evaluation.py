@@ -32,6 +32,7 @@ from creditbrain.core.eventtime import DAY_MS
 from creditbrain.models.features import KIND_GROUPS, is_red
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning
+from creditbrain.models.subject.early_warning import DETECTOR_THRESHOLD
 from creditbrain.schemas.events import ParseContext
 from creditbrain.simulator import CityConfig, Simulator
 from creditbrain.simulator.stories import HELD_OUT
@@ -47,6 +48,7 @@ __all__ = [
     "evaluate_lines",
     "format_report",
     "replay",
+    "detector_policies",
     "run",
     "to_epoch_ms_of",
 ]
@@ -271,6 +273,15 @@ def _parse_ms(stamp: str) -> int:
     return to_epoch_ms(datetime.fromisoformat(stamp))
 
 
+def detector_policies() -> PolicySet:
+    """The default policies but for the deterioration score's threshold, set for the
+    opt-in detector (:data:`~creditbrain.models.subject.early_warning.DETECTOR_THRESHOLD`)."""
+    rule = {"thresholds": {"threshold": DETECTOR_THRESHOLD}}
+    return PolicySet.model_validate(
+        {"overrides": {"*": {"rules": {"anomalous_deterioration": rule}}}}
+    )
+
+
 def _city(seed: int, scale: float, start: date, days: int, stories: str) -> Simulator:
     config = CityConfig.scaled(
         scale, seed=seed, start=start, days=days, error_rate=0.0, story_mix=stories
@@ -290,14 +301,16 @@ def run(
     days: int = 365,
     stories: str = "classic",
     policies: PolicySet | None = None,
+    detector: bool = False,
 ) -> Report:
     """Evaluate on ``seed``'s simulated city, after a year of ``warm_seed``'s if given.
 
     The warm-up city (same story mix, the ``days`` before) stands for what a worker
     has learned from its own stream before; ``None``: the models start cold.
     """
-    model = EarlyWarning()
-    policies = policies if policies is not None else PolicySet()
+    model = EarlyWarning(detector=detector)
+    if policies is None:
+        policies = detector_policies() if detector else PolicySet()
     ctx = ParseContext(_KEY)
     start = date(2025, 1, 1)
     if warm_seed is not None:
@@ -309,6 +322,8 @@ def run(
     found = replay(_values(simulator), model, policies, ctx, (begin, begin + days * DAY_MS))
     source: dict[str, Any] = {"seed": seed, "scale": scale, "warm_seed": warm_seed}
     source |= {"days": days, "stories": stories}
+    if detector:
+        source["detector"] = True
     return report_of(found, model, source, simulator.ground_truth())
 
 

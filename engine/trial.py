@@ -24,6 +24,7 @@ from river import anomaly
 from creditbrain.alerts import PolicySet
 from creditbrain.core.eventtime import DAY_MS
 from creditbrain.models.subject import EarlyWarning
+from creditbrain.models.subject.early_warning import DETECTOR_FEATURES
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 from creditbrain.simulator.stories import HELD_OUT
@@ -34,16 +35,7 @@ from .scoring import HEADLINE_HORIZON, Outcome, score
 __all__ = ["KEYS", "QUANTILES", "Row", "trial"]
 
 #: The features the detector sees: any accumulation of trouble, and its excess over peers.
-KEYS = (
-    "peer_excess",
-    "trouble_weighted",
-    "trouble_90d",
-    "relapses",
-    "penalty_accel",
-    "judgment_accel",
-    "arrears_accel",
-    "listing_accel",
-)
+KEYS = DETECTOR_FEATURES
 #: Quantiles of the year's scores tried as thresholds (0.9 was chosen on tuning seed 2).
 QUANTILES = (0.9, 0.95, 0.98, 0.99)
 _GAP_MS = 30 * DAY_MS

@@ -73,6 +73,12 @@ def evaluate_command(
     stories: Annotated[
         str, typer.Option(help="Story mix of the simulated city: classic or varied.")
     ] = "classic",
+    detector: Annotated[
+        bool,
+        typer.Option(
+            help="Trial: half-space trees behind anomalous_deterioration (threshold 0.88)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Rules only, models only and both, judged by the red events that follow.
@@ -81,7 +87,13 @@ def evaluate_command(
     simulated city. The models start cold unless ``--warm-seed`` is given.
     """
     # Imported here: the models' training stack is slow to import and only this needs it.
-    from creditbrain.engine.evaluation import evaluate_lines, format_report, run
+    from creditbrain.engine.evaluation import (
+        detector_policies,
+        evaluate_lines,
+        format_report,
+        run,
+    )
+    from creditbrain.models.subject import EarlyWarning
 
     if stories not in ("classic", "varied"):
         raise ConfigurationError(f"--stories must be classic or varied, not {stories!r}")
@@ -96,10 +108,16 @@ def evaluate_command(
                 raise InputFileError(f"{truth_path}: not a readable truth file") from error
         source = {"input": str(input_path)}
         report = evaluate_lines(
-            read_lines(input_path), parse_context(get_settings()), truth, source=source
+            read_lines(input_path),
+            parse_context(get_settings()),
+            truth,
+            EarlyWarning(detector=detector),
+            detector_policies() if detector else None,
+            source,
         )
     else:
-        report = run(seed, scale, None if warm_seed < 0 else warm_seed, days, stories)
+        warm = None if warm_seed < 0 else warm_seed
+        report = run(seed, scale, warm, days, stories, detector=detector)
     if as_json:
         typer.echo(orjson.dumps(report.as_dict()).decode())
     else:

@@ -158,3 +158,13 @@ def test_the_detector_trial_scores_its_warnings_like_the_models() -> None:
     # A higher threshold warns no more often.
     warned = [row.whole.warned for row in rows]
     assert warned == sorted(warned, reverse=True) and warned[0] > 0
+
+
+def test_evaluate_command_tries_the_detector_behind_the_deterioration_rule() -> None:
+    result = CliRunner().invoke(
+        models_app, ["evaluate", "--scale", "0.004", "--days", "60", "--detector", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["source"]["detector"] is True
+    assert report["explained"] == report["model_warnings"]

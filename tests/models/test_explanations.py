@@ -58,3 +58,29 @@ def test_only_what_raised_the_score_is_listed() -> None:
     x = {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}
     found = explain({"a": 0.5, "b": -2.0, "c": 3.0, "d": 0.0}, x)
     assert [item["feature"] for item in found] == ["c", "a"]
+
+
+def test_the_opt_in_detector_scores_trouble_and_explains_by_it() -> None:
+    from creditbrain.core.eventtime import DAY_MS
+    from creditbrain.schemas.events import SubjectType
+    from creditbrain.schemas.state import EntityState, Record, ScoreResult
+
+    model = EarlyWarning(detector=True, min_examples=10**9)
+    scores = []
+    for index in range(300):
+        state = EntityState(f"s{index}", SubjectType.ENTERPRISE, sector="construction")
+        at = index * DAY_MS
+        for back in range(1 + index % 4):
+            state.add(Record(at - back * DAY_MS, f"e{index}-{back}", "penalty", "general"))
+        anomaly, probability = model.observe(state, ScoreResult(900, "B", ()), at, None)
+        assert probability is None  # the regressions have not learned enough
+        scores.append(anomaly)
+        assert model.explain("anomalous_deterioration")[0]["feature"] in (
+            "trouble_weighted",
+            "trouble_90d",
+            "penalty_accel",
+            "peer_excess",
+        )
+    clean = EntityState("clean", SubjectType.ENTERPRISE)
+    assert model.observe(clean, ScoreResult(1000, "A", ()), 400 * DAY_MS, None)[0] == 0.0
+    assert all(s is not None and 0.0 <= s <= 1.0 for s in scores) and max(scores) > 0
