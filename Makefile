@@ -3,24 +3,36 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# setuptools announces every editable install with a boxed warning (about folders named
+# like the package, which pyproject's package-dir mapping already handles); pip's
+# --quiet lets it through, so it is filtered by its text and nothing else is hidden.
+QUIET_SETUPTOOLS := ignore:Editable installation
 
 .PHONY: demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS='$(QUIET_SETUPTOOLS)' $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/creditbrain demo $(ARGS)
 
+# pytest spreads the tests over the cores (pytest-xdist; each worker has its own broker
+# and store, a test file stays on one worker so its module fixtures are built once);
+# mypy runs beside it, as most tests wait on brokers and child processes, and its
+# report follows pytest's. TEST_WORKERS=0 runs the tests in this process alone.
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
 	tools/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	tools/typecheck.sh
-	$(BIN)/pytest -q $(ARGS)
+	tools/typecheck.sh > $(VENV)/typecheck.log 2>&1 & typecheck=$$!; \
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS); tests=$$?; \
+	wait $$typecheck; types=$$?; cat $(VENV)/typecheck.log; \
+	test $$tests -eq 0 && test $$types -eq 0
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)

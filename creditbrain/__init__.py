@@ -29,4 +29,6 @@ The front door itself:
     the HTTP API: credit checks, warnings, policies, webhooks.
 :mod:`.settings`
     the one settings class, read here and passed down as plain values.
+:mod:`.asyncapi`
+    the AsyncAPI document of the topics, built from the models and the topic layout.
 """

@@ -122,6 +122,8 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         # 0004: one grid cell's counts and verdicts together, so partial sums merge.
         "metric_counts": "cityHash64(sector, district)",
         "metric_anomalies": "cityHash64(sector, district)",
+        # 0008: metric_counts' replacement, every write of a series-day on one shard.
+        "metric_day_counts": "cityHash64(sector, district)",
         # 0004, 0005: append-only, nothing collapses: spread evenly.
         "pipeline_metrics": "rand()",
         "audit": "rand()",

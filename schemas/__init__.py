@@ -16,6 +16,10 @@ Modules:
 :mod:`.state`
     what the stream keeps per subject (records, score, alert and model memos) and
     the score it publishes.
+:mod:`.names`
+    what people call the codes: kinds, rules, levels, places, in Chinese and English.
+:mod:`.outputs`
+    the score changes and the series days the stream publishes as plain JSON.
 :mod:`.warnings`
     the warnings sent (CONTRACT.md §2) as CloudEvents, their levels and rule names.
 :mod:`.policies`

@@ -18,6 +18,11 @@ Modules:
     response models shared by the routers, and the queries that fill them.
 :mod:`.context`
     what every route needs: settings, store, policy publisher, counters.
+:mod:`.problems`, :mod:`.responses`
+    every error as an RFC 9457 problem (``application/problem+json``); what each
+    route can answer, declared in the OpenAPI document.
+:mod:`.pages`, :mod:`.times`
+    cursor pages of the lists; times a caller may give (within the store's range).
 :mod:`.auth`, :mod:`.ratelimit`
     API keys and roles; a per-key token bucket for credit checks.
 :mod:`.measures`

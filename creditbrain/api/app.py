@@ -8,11 +8,11 @@ ClickHouse server) and the tests (a real store, a fake publisher).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from creditbrain.api import alerts, ops, subjects, subscriptions
+from creditbrain.api import alerts, ops, problems, responses, subjects, subscriptions
 from creditbrain.api import policies as policy_routes
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import (
@@ -25,20 +25,23 @@ from creditbrain.api.context import (
 )
 from creditbrain.api.measures import DEFAULT_CATALOGUE, MeasureCatalogue
 from creditbrain.api.ratelimit import TokenBuckets
-from creditbrain.core.errors import StoreError
 from creditbrain.infra.store import Store
 from creditbrain.settings import Settings
 
 API_VERSION = "1.0.0"
 _DESCRIPTION = (
     "Credit checks, warnings, live warning policies and webhook subscriptions of the city's "
-    "public credit platform. Every route but `/health` needs an API key (`X-API-Key`)."
+    "public credit platform. Every route but `/health` needs an API key (`X-API-Key`). "
+    "Every error is an RFC 9457 problem (`application/problem+json`); lists come in pages "
+    "(`limit`, `cursor`, the `next` link)."
 )
 
 
-async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
-    # The message may name the store's address, never a caller's data; keep it out anyway.
-    return JSONResponse({"detail": "the store is unavailable"}, status_code=503)
+class _CreditBrainApi(FastAPI):
+    """FastAPI whose OpenAPI document carries the problem schema its errors use."""
+
+    def openapi(self) -> dict[str, Any]:
+        return responses.document(self, super().openapi())
 
 
 def create_app(
@@ -71,7 +74,7 @@ def create_app(
     """
     if catalogue is None and settings.api.measures_file is not None:
         catalogue = MeasureCatalogue.load(settings.api.measures_file)
-    app = FastAPI(title="creditbrain", version=API_VERSION, description=_DESCRIPTION)
+    app = _CreditBrainApi(title="creditbrain", version=API_VERSION, description=_DESCRIPTION)
     app.state.context = ApiContext(
         settings=settings,
         keys=KeyRing.from_settings(settings),
@@ -85,7 +88,7 @@ def create_app(
         stats=stats,
         sink_lag=sink_lag,
     )
-    app.add_exception_handler(StoreError, _store_unavailable)
+    problems.install(app)
     for module in (subjects, alerts, policy_routes, subscriptions, ops):
         app.include_router(module.router)
     return app

@@ -1,5 +1,9 @@
 """``/health`` (no key: load balancers probe it) and ``/metrics`` (Prometheus text).
 
+A healthy store answers 200 with :class:`Health`; an unreachable one 503 with a
+problem (``application/problem+json``) that carries the same ``store`` and
+``sink_lag`` members, so a probe reads both the same way.
+
 ``/metrics`` joins the API's own counters (credit checks, rate-limited checks,
 policy changes) with whatever the host passes as ``stats`` (the worker's and the
 sink's counters in ``serve``). Names ending in ``_total`` are counters, the rest
@@ -14,14 +18,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from creditbrain.api.auth import Allow, Principal
 from creditbrain.api.context import ApiContext, get_context
+from creditbrain.api.problems import FiniteJsonRoute, problem, problem_response
+from creditbrain.api.responses import problem_responses
 from creditbrain.core.errors import StoreError
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=FiniteJsonRoute)
 
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
@@ -34,17 +40,25 @@ class Health(BaseModel):
     sink_lag: float | None = None
 
 
-@router.get("/health", response_model=Health, responses={503: {"model": Health}})
-async def health(context: Annotated[ApiContext, Depends(get_context)]) -> JSONResponse:
-    """``200`` when the store answers, ``503`` otherwise."""
+_UNHEALTHY = problem_responses(503)[503] | {
+    "description": "The store does not answer: a problem with the members `store` "
+    "(`unreachable`) and `sink_lag`."
+}
+
+
+@router.get("/health", response_model=Health, responses={503: _UNHEALTHY})
+async def health(context: Annotated[ApiContext, Depends(get_context)]) -> Response:
+    """``200`` when the store answers, ``503`` (a problem) otherwise."""
     try:
         await run_in_threadpool(lambda: context.store().query_rows("SELECT 1 AS ok"))
         store = "ok"
     except StoreError:
         store = "unreachable"
     lag = context.sink_lag() if context.sink_lag else None
-    body = Health(status="ok" if store == "ok" else "degraded", store=store, sink_lag=lag)
-    return JSONResponse(body.model_dump(), status_code=200 if store == "ok" else 503)
+    if store == "ok":
+        return JSONResponse(Health(status="ok", store=store, sink_lag=lag).model_dump())
+    found = problem(503, "the store does not answer", store=store, sink_lag=lag)
+    return problem_response(found, {"Retry-After": "5"})
 
 
 def prometheus_text(values: dict[str, float]) -> str:

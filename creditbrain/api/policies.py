@@ -14,11 +14,13 @@ supervisor may change only scopes inside their own: a food_drug supervisor may s
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+import orjson
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -27,11 +29,13 @@ from creditbrain.alerts.policy_changes import PolicyChange
 from creditbrain.alerts.rules import RuleName
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
+from creditbrain.api.problems import FiniteJsonRoute, invalid
+from creditbrain.api.responses import problem_responses
 from creditbrain.core.errors import CreditBrainError
 from creditbrain.schemas.contract import POLICIES, topic_name
 from creditbrain.schemas.policies import PolicyError, Scope
 
-router = APIRouter(prefix="/policies", tags=["policies"])
+router = APIRouter(prefix="/policies", tags=["policies"], route_class=FiniteJsonRoute)
 
 _ScopePath = Annotated[
     str, Path(max_length=128, description="'*', 'sector=S', 'district=D' or 'sector=S|district=D'")
@@ -52,24 +56,73 @@ class PolicyUpdate(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-@router.get("", response_model=PoliciesInForce)
+@router.get(
+    "",
+    response_model=PoliciesInForce,
+    responses={
+        200: {"headers": {"ETag": {"description": "The set's tag, for If-None-Match.",
+                                   "schema": {"type": "string"}}}},
+        304: {"description": "Not Modified: the set is the one the If-None-Match tag names."},
+        **problem_responses(503),
+    },
+)  # fmt: skip
 def policies_in_force(
     principal: Annotated[
         Principal, Depends(Allow("regulator", "supervisor", "leadership", "admin"))
     ],
     context: Annotated[ApiContext, Depends(get_context)],
-) -> PoliciesInForce:
-    """Defaults and overrides in force; a supervisor sees the overrides that reach their scope."""
+    if_none_match: Annotated[str | None, Header(max_length=4096)] = None,
+) -> Response:
+    """Defaults and overrides in force; a supervisor sees the overrides that reach their scope.
+
+    The answer carries an ``ETag``; sent back in ``If-None-Match`` it gets a bodiless
+    304 while the set (as this caller sees it) is unchanged.
+    """
     policies = context.policies()
     visible = {
         key: override
         for key, override in policies.overrides.items()
         if principal.may_see(Scope.parse(key, None))
     }
-    return PoliciesInForce(defaults=policies.defaults, overrides=visible)
+    body = orjson.dumps(
+        PoliciesInForce(defaults=policies.defaults, overrides=visible).model_dump(mode="json"),
+        option=orjson.OPT_SORT_KEYS,
+    )
+    tag = entity_tag(body)
+    # The set differs by key (a supervisor sees part of it): caches must keep them apart.
+    headers = {
+        "ETag": tag,
+        "Cache-Control": "private, no-cache",
+        "Vary": "X-API-Key, Authorization",
+    }
+    if if_none_match is not None and matches(if_none_match, tag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
-@router.put("/{scope}", response_model=PolicyChange)
+def entity_tag(body: bytes) -> str:
+    """A strong ETag of ``body``: its SHA-256, shortened.
+
+    >>> entity_tag(b"{}")
+    '"44136fa355b3678a1146ad16f7e8649e"'
+    """
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def matches(if_none_match: str, tag: str) -> bool:
+    """Whether ``If-None-Match`` names ``tag`` (weakly compared, as RFC 9110 says for it).
+
+    >>> matches('W/"a", "b"', '"a"'), matches("*", '"a"'), matches('"c"', '"a"')
+    (True, True, False)
+    """
+    if if_none_match.strip() == "*":
+        return True
+    return any(
+        candidate.strip().removeprefix("W/") == tag for candidate in if_none_match.split(",")
+    )
+
+
+@router.put("/{scope}", response_model=PolicyChange, responses=problem_responses(503))
 async def set_policy(
     scope: _ScopePath,
     update: PolicyUpdate,
@@ -77,10 +130,11 @@ async def set_policy(
     context: Annotated[ApiContext, Depends(get_context)],
 ) -> PolicyChange:
     """Give ``scope`` a new override (replacing its previous one)."""
-    return await _change(context, principal, scope, update.override, update.reason)
+    reason = ("body", "reason")
+    return await _change(context, principal, scope, update.override, update.reason, reason)
 
 
-@router.delete("/{scope}", response_model=PolicyChange)
+@router.delete("/{scope}", response_model=PolicyChange, responses=problem_responses(503))
 async def delete_policy(
     scope: _ScopePath,
     reason: Annotated[str, Query(min_length=1, max_length=2000)],
@@ -88,7 +142,7 @@ async def delete_policy(
     context: Annotated[ApiContext, Depends(get_context)],
 ) -> PolicyChange:
     """Remove the override of ``scope``: the wider scopes and defaults apply again."""
-    return await _change(context, principal, scope, None, reason)
+    return await _change(context, principal, scope, None, reason, ("query", "reason"))
 
 
 async def _change(
@@ -97,13 +151,14 @@ async def _change(
     scope: str,
     after: PolicyOverride | None,
     reason: str,
+    reason_at: tuple[str, str],
 ) -> PolicyChange:
     if not reason.strip():  # blanks state no reason
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a reason is required")
+        raise invalid(reason_at, "a reason is required")
     try:
         parsed = Scope.parse(scope)
     except PolicyError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        raise invalid(("path", "scope"), str(error)) from None
     if not principal.may_change(parsed):
         raise out_of_scope()
     policies = await run_in_threadpool(context.policies)

@@ -23,8 +23,11 @@ from pydantic import BaseModel
 
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.lookup import SubjectRows, fetch_subjects
 from creditbrain.api.measures import Measure
-from creditbrain.api.views import Alert, Reason, SubjectRef, open_alerts, reasons_of
+from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.responses import problem_responses
+from creditbrain.api.views import Alert, Reason, SubjectRef, alert_of, reasons_of
 from creditbrain.infra.store import Store
 from creditbrain.schemas.identifiers import (
     is_pseudonym,
@@ -35,7 +38,7 @@ from creditbrain.schemas.identifiers import (
 )
 from creditbrain.schemas.warnings import Contribution
 
-router = APIRouter(prefix="/subjects", tags=["credit check"])
+router = APIRouter(prefix="/subjects", tags=["credit check"], route_class=FiniteJsonRoute)
 
 #: Kinds that put a subject on a list by themselves; list_entry names its list in the event.
 _LIST_KINDS = ("dishonest_debtor", "consumption_restriction")
@@ -103,12 +106,7 @@ def _limit(context: ApiContext, principal: Principal) -> None:
 @router.get(
     "/{subject_id}",
     response_model=CreditCheck,
-    responses={
-        401: {"description": "no valid API key"},
-        403: {"description": "role or scope does not allow this check"},
-        404: {"description": "no such subject"},
-        429: {"description": "rate limited; see Retry-After"},
-    },
+    responses=problem_responses(404, 429, 503),
 )
 def credit_check(
     subject_id: Annotated[
@@ -145,39 +143,31 @@ def credit_check(
             "not a valid credit code, resident identity number or pseudonym",
         )
     context.counters["credit_checks_total"] += 1
-    rows = store.query_rows(
-        "SELECT subject_id, subject_type, subject_name, sector, district, score, grade, "
-        "reasons, last_event_at FROM entity_state FINAL WHERE subject_id IN {ids:Array(String)}",
-        {"ids": ids},
-    )
-    rows.sort(key=lambda row: ids.index(str(row["subject_id"])))
+    # One read for everything the answer shows (creditbrain.api.lookup).
+    found = fetch_subjects(store, ids, settings.api.score_history)
     # The audit names the first candidate when nothing is found: never the clear number.
-    found_id = str(rows[0]["subject_id"]) if rows else ids[0]
-    in_scope = not rows or principal.covers(str(rows[0]["sector"]), str(rows[0]["district"]))
+    found_id = found[0].subject_id if found else ids[0]
+    state = found[0].state if found else {}
+    in_scope = not found or principal.covers(str(state["sector"]), str(state["district"]))
     audit(
         store, principal, "credit_check", found_id,
-        {"found": bool(rows), "allowed": in_scope}, purpose=purpose,
+        {"found": bool(found), "allowed": in_scope}, purpose=purpose,
     )  # fmt: skip
-    if not rows:
+    if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subject")
     if not in_scope:
         raise out_of_scope()
-    return _answer(context, store, rows[0])
+    return _answer(context, found[0], store)
 
 
-def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> CreditCheck:
-    subject_id = str(row["subject_id"])
+def _answer(context: ApiContext, found: SubjectRows, store: Store) -> CreditCheck:
+    row = found.state
     reasons = reasons_of(row["reasons"])
-    lists = _lists(store, subject_id, reasons)
+    lists = _lists(found, reasons)
     grade = str(row["grade"])
-    history = store.query_rows(
-        "SELECT as_of, score, grade, cause, event_id FROM scores FINAL "
-        "WHERE subject_id = {id:String} ORDER BY as_of DESC LIMIT {n:UInt32}",
-        {"id": subject_id, "n": context.settings.api.score_history},
-    )
     return CreditCheck(
         subject=SubjectRef(
-            type=str(row["subject_type"]), id=subject_id, name=str(row["subject_name"])
+            type=str(row["subject_type"]), id=found.subject_id, name=str(row["subject_name"])
         ),
         sector=str(row["sector"]),
         district=str(row["district"]),
@@ -186,9 +176,10 @@ def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> Credit
         reasons=reasons,
         lists=lists,
         measures=context.catalogue.applicable(grade, lists),
-        open_alerts=(alerts := open_alerts(store, [subject_id])),
+        # acknowledgements included
+        open_alerts=(alerts := [alert_of(alert) for alert in found.alerts]),
         explanations=_explanations(store, alerts),
-        score_history=[ScorePoint.model_validate(point) for point in history],
+        score_history=[ScorePoint.model_validate(point) for point in found.history],
         last_event_at=row["last_event_at"],
         checked_at=datetime.now(UTC),
     )
@@ -212,15 +203,10 @@ def _explanations(store: Store, alerts: list[Alert]) -> dict[str, list[Contribut
     return found
 
 
-def _lists(store: Store, subject_id: str, reasons: list[Reason]) -> list[str]:
+def _lists(found: SubjectRows, reasons: list[Reason]) -> list[str]:
     """The lists the subject is on, from the records that count now."""
     lists = {reason.kind for reason in reasons if reason.kind in _LIST_KINDS}
-    entries = [reason.event_id for reason in reasons if reason.kind == "list_entry"]
-    if entries:
-        rows = store.query_rows(
-            "SELECT DISTINCT JSONExtractString(payload, 'list') AS list FROM events "
-            "WHERE subject_id = {id:String} AND toString(event_id) IN {ids:Array(String)}",
-            {"id": subject_id, "ids": entries},
-        )
-        lists.update(str(row["list"]) for row in rows if row["list"])
+    for reason in reasons:
+        if reason.kind == "list_entry" and found.list_entries.get(reason.event_id):
+            lists.add(found.list_entries[reason.event_id])
     return sorted(lists)

@@ -19,13 +19,23 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import httpx
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from creditbrain.alerts.delivery import RetryPolicy, Subscription
 from creditbrain.api.auth import Allow, Principal
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.pages import (
+    Cursor,
+    Limit,
+    decode_cursor,
+    encode_cursor,
+    link_next,
+    milliseconds,
+)
+from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.responses import problem_responses
 from creditbrain.api.webhooks import (
     Deliverer,
     StoredSubscription,
@@ -35,7 +45,7 @@ from creditbrain.api.webhooks import (
 )
 from creditbrain.infra.store import Store
 
-router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
+router = APIRouter(prefix="/subscriptions", tags=["subscriptions"], route_class=FiniteJsonRoute)
 
 _Manager = Annotated[Principal, Depends(Allow("admin", "regulator", "grid"))]
 _Id = Annotated[str, Path(max_length=64)]
@@ -96,19 +106,48 @@ def _owned(store: Store, principal: Principal, subscription_id: str) -> StoredSu
     raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subscription")
 
 
-@router.get("", response_model=list[SubscriptionView])
+class SubscriptionPage(BaseModel):
+    """A page of subscriptions, oldest first; ``next`` links the following page."""
+
+    items: list[SubscriptionView]
+    next: str | None = None
+
+
+@router.get("", response_model=SubscriptionPage, responses=problem_responses(503))
 def list_subscriptions(
-    principal: _Manager, store: Annotated[Store, Depends(get_store)]
-) -> list[SubscriptionView]:
-    """The subscriptions the caller manages."""
-    return [
-        _view(stored)
+    request: Request,
+    response: Response,
+    principal: _Manager,
+    store: Annotated[Store, Depends(get_store)],
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> SubscriptionPage:
+    """The subscriptions the caller manages, oldest first, in pages."""
+    after = None if cursor is None else decode_cursor(cursor, {}, (int, str))
+    owned = [
+        stored
         for stored in load_subscriptions(store)
-        if principal.role == "admin" or stored.owner == principal.name
+        if (principal.role == "admin" or stored.owner == principal.name)
+        and (after is None or _position(stored) > (after[0], after[1]))
     ]
+    page = owned[:limit]
+    token = encode_cursor(list(_position(page[-1])), {}) if len(owned) > limit else None
+    return SubscriptionPage(
+        items=[_view(stored) for stored in page], next=link_next(request, response, token, limit)
+    )
 
 
-@router.post("", response_model=SubscriptionCreated, status_code=status.HTTP_201_CREATED)
+def _position(stored: StoredSubscription) -> tuple[int, str]:
+    """The list's sort key (``created_at``, ``id``), as the store orders it."""
+    return milliseconds(stored.created_at), stored.subscription.id
+
+
+@router.post(
+    "",
+    response_model=SubscriptionCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(503),
+)
 def create_subscription(
     request: SubscriptionRequest, principal: _Manager, store: Annotated[Store, Depends(get_store)]
 ) -> SubscriptionCreated:
@@ -129,7 +168,11 @@ def create_subscription(
     return SubscriptionCreated(**_view(stored).model_dump(), secret=generated)
 
 
-@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{subscription_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 503),
+)
 def delete_subscription(
     subscription_id: _Id, principal: _Manager, store: Annotated[Store, Depends(get_store)]
 ) -> Response:
@@ -142,7 +185,9 @@ def delete_subscription(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{subscription_id}/replay", response_model=ReplayView)
+@router.post(
+    "/{subscription_id}/replay", response_model=ReplayView, responses=problem_responses(404, 503)
+)
 async def replay(
     subscription_id: _Id,
     principal: _Manager,

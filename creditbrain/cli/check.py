@@ -4,7 +4,10 @@ The id is checked as the API checks it (:func:`creditbrain.api.subjects.candidat
 a credit code, a resident identity number (looked up by its pseudonym) or a
 pseudonym; anything else is a usage error before the store is opened. Reading
 never creates anything: a missing embedded store or database is a one-line error
-naming the command that makes it. Times are shown in the city's zone (+08:00).
+naming the command that makes it. Times are shown in the city's zone (+08:00);
+kinds, rules, levels and places by their Chinese names unless ``--lang en``
+(:mod:`creditbrain.schemas.names`), and each reason with its record's date,
+department and document number, read from the stored events.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from rich.table import Table
 from creditbrain.core.errors import StoreError, StoreLockedError
 from creditbrain.core.eventtime import CST
 from creditbrain.infra.store import Store, connect
+from creditbrain.schemas.names import Lang, label
 from creditbrain.settings import Settings, get_settings
 
 console = Console()
@@ -51,8 +55,15 @@ def check_command(
     subject_id: Annotated[str, typer.Argument(help="Credit code, resident id or pseudonym.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     history: Annotated[int, typer.Option(help="Score changes to show.", min=0, max=1000)] = 10,
+    lang: Annotated[
+        Lang, typer.Option("--lang", help="Names of kinds, rules and places: zh or en.")
+    ] = "zh",
 ) -> None:
-    """A subject's score, grade, reasons, open warnings and recent history, from the store."""
+    """A subject's score, grade, reasons, open warnings and recent history, from the store.
+
+    Times are in the city's zone (+08:00); each reason shows its record's date,
+    department and document number (decision, case, licence or commitment).
+    """
     from creditbrain.api.subjects import candidate_ids
 
     settings = get_settings()
@@ -78,7 +89,7 @@ def check_command(
     if as_json:
         typer.echo(json.dumps(found, default=lambda v: str(city_time(v)), ensure_ascii=False))
         return
-    _show(found)
+    show(found, lang)
 
 
 def open_store(settings: Settings) -> Store:
@@ -102,33 +113,101 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def _show(found: dict[str, Any]) -> None:
+#: Column titles, by language.
+_TITLES: dict[str, dict[str, str]] = {
+    "zh": {
+        "score": "信用分", "grade": "等级", "reasons": "评分依据", "date": "日期",
+        "kind": "类别", "department": "部门", "document": "文书号", "effect": "影响",
+        "warnings": "预警", "level": "级别", "rule": "规则", "status": "状态",
+        "since": "起始 (+08:00)", "changes": "近期评分变化", "as_of": "时间 (+08:00)",
+        "cause": "原因",
+    },
+    "en": {
+        "score": "score", "grade": "grade", "reasons": "reasons", "date": "date",
+        "kind": "kind", "department": "department", "document": "document no.",
+        "effect": "effect", "warnings": "warnings", "level": "level", "rule": "rule",
+        "status": "status", "since": "since (+08:00)", "changes": "recent score changes",
+        "as_of": "as of (+08:00)", "cause": "cause",
+    },
+}  # fmt: skip
+
+#: Payload fields that number a record's document, in the order looked for.
+DOCUMENT_FIELDS = ("decision_no", "case_no", "licence_no", "commitment_no", "title")
+
+
+def document_number(payload: str) -> str:
+    """The document a record cites (decision, case, licence or commitment number), or ``""``.
+
+    >>> document_number('{"decision_no": "日市监罚〔2026〕1号", "severity": "general"}')
+    '日市监罚〔2026〕1号'
+    >>> document_number('{"amount_cny": 5000, "months_overdue": 4}'), document_number("oops")
+    ('', '')
+    """
+    try:
+        fields = json.loads(payload)
+    except ValueError:
+        return ""
+    if not isinstance(fields, dict):
+        return ""
+    return next((str(fields[name]) for name in DOCUMENT_FIELDS if fields.get(name)), "")
+
+
+def city_date(value: object) -> str:
+    """The calendar day of a store timestamp in the city's zone.
+
+    >>> from datetime import UTC
+    >>> city_date(datetime(2026, 3, 4, 17, 30, tzinfo=UTC)), city_date(None)
+    ('2026-03-05', '')
+    """
+    moment = city_time(value)
+    return moment.date().isoformat() if isinstance(moment, datetime) else ""
+
+
+def show(found: dict[str, Any], lang: Lang = "zh") -> None:
+    """Print a credit check, names in ``lang``."""
+    t = _TITLES[lang]
     state = found["state"]
     console.print(
         f"[bold]{state['subject_id']}[/bold] {state['subject_name']}  "
-        f"{state['subject_type']} · {state['sector']} · {state['district']}"
+        f"{label('subject_type', state['subject_type'], lang)} · "
+        f"{label('sector', state['sector'], lang)} · {label('district', state['district'], lang)}"
     )
-    console.print(f"score [bold]{state['score']}[/bold]  grade [bold]{state['grade']}[/bold]")
-    reasons = Table(title="reasons")
-    for column in ("event_id", "kind", "effect"):
-        reasons.add_column(column)
+    console.print(
+        f"{t['score']} [bold]{state['score']}[/bold]  "
+        f"{t['grade']} [bold]{label('grade', state['grade'], lang)}[/bold]"
+    )
+    reasons = Table(title=t["reasons"])
+    for column in ("date", "kind", "department", "document", "effect"):
+        reasons.add_column(t[column], justify="right" if column == "effect" else "left")
     for reason in state["reasons"]:
-        reasons.add_row(reason["event_id"], reason["kind"], str(reason["effect"]))
+        reasons.add_row(
+            reason.get("date", ""),
+            label("kind", reason["kind"], lang),
+            reason.get("department", ""),
+            reason.get("document", ""),
+            f"{reason['effect']:+d}",
+        )
     console.print(reasons)
-    warnings = Table(title="warnings")
-    for column in ("level", "rule", "status", "since (+08:00)"):
-        warnings.add_column(column)
+    warnings = Table(title=t["warnings"])
+    for column in ("level", "rule", "status", "since"):
+        warnings.add_column(t[column])
     for alert in found["alerts"]:
         warnings.add_row(
-            alert["level"], alert["rule"], alert["status"], str(city_time(alert["first_event_at"]))
+            label("level", alert["level"], lang),
+            label("rule", alert["rule"], lang),
+            label("status", alert["status"], lang),
+            str(city_time(alert["first_event_at"])),
         )
     console.print(warnings)
-    changes = Table(title="recent score changes")
-    for column in ("as of (+08:00)", "score", "grade", "cause"):
-        changes.add_column(column)
+    changes = Table(title=t["changes"])
+    for column in ("as_of", "score", "grade", "cause"):
+        changes.add_column(t[column])
     for change in found["history"]:
         changes.add_row(
-            str(city_time(change["as_of"])), str(change["score"]), change["grade"], change["cause"]
+            str(city_time(change["as_of"])),
+            str(change["score"]),
+            label("grade", change["grade"], lang),
+            label("cause", change["cause"], lang),
         )
     console.print(changes)
 
@@ -141,7 +220,7 @@ def _lookup(store: Store, subject: str, history: int) -> dict[str, Any] | None:
     if not states:
         return None
     state = dict(states[0])
-    state["reasons"] = json.loads(str(state["reasons"]))
+    state["reasons"] = _with_records(store, subject, json.loads(str(state["reasons"])))
     alerts = store.query_rows(
         "SELECT alert_id, level, rule, status, first_event_at FROM alerts FINAL "
         "WHERE subject_id = {s:String} ORDER BY event_time DESC",
@@ -153,6 +232,32 @@ def _lookup(store: Store, subject: str, history: int) -> dict[str, Any] | None:
         {**params, "n": history},
     )
     return {"state": state, "alerts": alerts, "history": changes}
+
+
+def _with_records(
+    store: Store, subject: str, reasons: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each reason with its record's date (+08:00), department and document number."""
+    if not reasons:
+        return reasons
+    rows = store.query_rows(
+        "SELECT toString(event_id) AS event_id, occurred_at, source, payload FROM events FINAL "
+        "WHERE subject_id = {s:String} AND toString(event_id) IN {ids:Array(String)}",
+        {"s": subject, "ids": [str(reason["event_id"]) for reason in reasons]},
+    )
+    records = {str(row["event_id"]): row for row in rows}
+    detailed = []
+    for reason in reasons:
+        row = records.get(str(reason["event_id"]))
+        extra = {"date": "", "department": "", "document": ""}
+        if row is not None:
+            extra = {
+                "date": city_date(row["occurred_at"]),
+                "department": str(row["source"]),
+                "document": document_number(str(row["payload"])),
+            }
+        detailed.append({**reason, **extra})
+    return detailed
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""Commands about the wire contract: ``validate``, ``replay`` and ``schemas export``."""
+"""Commands about the wire contract: ``validate``, ``replay``, ``schemas export``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ from creditbrain.schemas.parse import DeadLetter, parse_event
 from creditbrain.settings import Settings, get_settings
 
 console = Console(stderr=True)
-schemas_app = typer.Typer(help="The contract's JSON Schemas.", no_args_is_help=True)
+schemas_app = typer.Typer(
+    help="The contract's JSON Schemas and the AsyncAPI document of its topics.",
+    no_args_is_help=True,
+)
 
 
 def parse_context(settings: Settings) -> ParseContext:
@@ -137,16 +140,44 @@ def replay_command(
 
 @schemas_app.command("export")
 def export_schemas(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the JSON Schemas into.")],
+    directory: Annotated[Path, typer.Argument(help="Folder to write the documents into.")],
 ) -> None:
-    """Write the JSON Schema of the input events (and of the outputs) into DIRECTORY."""
+    """Write the contract's JSON Schemas and the AsyncAPI document of its topics into DIRECTORY.
+
+    ``credit-event``, ``warning`` and ``score-change`` ``.schema.json`` (JSON Schema
+    2020-12) and ``asyncapi.json`` (AsyncAPI 3.0, topic names and partitions from the
+    settings). docs/schemas/ in the repository is this command's output for the defaults.
+    """
+    from creditbrain.asyncapi import asyncapi_document
     from creditbrain.schemas.export import contract_schemas
 
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, schema in contract_schemas().items():
-        path = directory / f"{name}.schema.json"
-        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        typer.echo(str(path))
+    kafka = get_settings().kafka
+    documents = {f"{name}.schema.json": doc for name, doc in contract_schemas().items()}
+    documents["asyncapi.json"] = asyncapi_document(
+        kafka.topic_prefix, kafka.partitions, kafka.replication_factor
+    )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, document in documents.items():
+            path = directory / name
+            path.write_text(write_json(document), encoding="utf-8")
+            typer.echo(str(path))
+    except OSError as error:
+        raise InputFileError(f"{directory}: {error.strerror}") from error
+
+
+def write_json(document: object) -> str:
+    """The committed form of a published document: indented, UTF-8 as is, a final newline.
+
+    >>> print(write_json({"b": "网格", "a": [1]}), end="")
+    {
+      "b": "网格",
+      "a": [
+        1
+      ]
+    }
+    """
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 __all__ = [

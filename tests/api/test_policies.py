@@ -105,3 +105,29 @@ def test_hostile_scopes_and_reasons_are_data(
     response = client.put("/policies/sector=food_drug", json=body(reason=hostile), headers=ADMIN)
     assert response.status_code == 200
     assert audit_rows(store, "policy_change")[-1]["purpose"] == hostile
+
+
+def test_the_policy_set_answers_304_while_its_etag_holds(client: TestClient) -> None:
+    first = client.get("/policies", headers=ADMIN)
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and tag.startswith('"')
+    assert first.headers["cache-control"] == "private, no-cache"
+    for sent in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+        unchanged = client.get("/policies", headers=ADMIN | {"If-None-Match": sent})
+        assert (unchanged.status_code, unchanged.content) == (304, b"")
+        assert unchanged.headers["etag"] == tag
+    assert client.get("/policies", headers=ADMIN | {"If-None-Match": '"x"'}).status_code == 200
+    client.put("/policies/sector=food_drug", json=body(), headers=FOOD)
+    changed = client.get("/policies", headers=ADMIN | {"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert changed.json()["overrides"]["sector=food_drug"]["rules"]["penalty_burst"]["level"] == (
+        "red"
+    )
+
+
+def test_each_caller_s_view_has_its_own_etag(client: TestClient) -> None:
+    client.put("/policies/sector=finance", json=body(), headers=ADMIN)
+    admin = client.get("/policies", headers=ADMIN)
+    food = client.get("/policies", headers=FOOD | {"If-None-Match": admin.headers["etag"]})
+    assert food.status_code == 200 and food.json()["overrides"] == {}
+    assert food.headers["etag"] != admin.headers["etag"]

@@ -25,16 +25,16 @@ def test_subscriptions_are_owned_and_their_secret_never_shown(
     generated = client.post("/subscriptions", json={"url": "http://grid.local/in"}, headers=grid)
     assert generated.json()["feed"] == "grid" and len(generated.json()["secret"]) >= 32
     listed = client.get("/subscriptions", headers=regulator)
-    assert [s["id"] for s in listed.json()] == [mine.json()["id"]]
+    assert [s["id"] for s in listed.json()["items"]] == [mine.json()["id"]]
     assert SECRET not in listed.text
-    assert len(client.get("/subscriptions", headers=key_header("k-admin")).json()) == 2
+    assert len(client.get("/subscriptions", headers=key_header("k-admin")).json()["items"]) == 2
     assert SECRET not in str(store.query_rows("SELECT details FROM audit"))
     other = client.delete(f"/subscriptions/{mine.json()['id']}", headers=grid)
     assert other.status_code == 404
     assert (
         client.delete(f"/subscriptions/{mine.json()['id']}", headers=regulator).status_code == 204
     )
-    assert client.get("/subscriptions", headers=regulator).json() == []
+    assert client.get("/subscriptions", headers=regulator).json()["items"] == []
     assert len(audit_rows(store, "subscription_create")) == 2
 
 

@@ -330,8 +330,6 @@ def expected_rows(bootstrap: str, prefix: str) -> dict[str, tuple[int, int]]:
     dead = read_topic(bootstrap, topic_name(prefix, DLQ))
     days = [orjson.loads(r.value) for r in read_topic(bootstrap, topic_name(prefix, METRIC_DAYS))]
     day_keys = {(d["day"], d["sector"], d["district"], d["kind"]) for d in days}
-    # metric_counts is a SummingMergeTree: a key whose sum is zero (a quiet day) goes.
-    counted = {(d["day"], d["sector"], d["district"], d["kind"]) for d in days if d["events"]}
     history = [s for s in scores if s["cause"] != "current"]
     notified = [c["doc"] for c in changes if c["notify"]]
     event_ids = {orjson.loads(r.value)["event_id"] for r in accepted}
@@ -344,7 +342,7 @@ def expected_rows(bootstrap: str, prefix: str) -> dict[str, tuple[int, int]]:
         "alerts": (len(changes), len({c["doc"]["alertid"] for c in changes})),
         "alert_events": (len(notified),
                          len({(d["alertid"], d["type"], d["time"]) for d in notified})),
-        "metric_counts": (len(days), len(counted)),
+        "metric_day_counts": (len(days), len(day_keys)),
         "metric_anomalies": (len(days), len(day_keys)),
     }  # fmt: skip
 
@@ -377,7 +375,7 @@ def stored_rows(store: Store) -> dict[str, tuple[int, int]]:
     """(raw row count, rows after FINAL) of each table the sink writes."""
     found = {}
     tables = ("events", "dlq", "scores", "entity_state", "alerts", "alert_events")
-    for table in (*tables, "metric_counts", "metric_anomalies"):
+    for table in (*tables, "metric_day_counts", "metric_anomalies"):
         raw = store.query_rows(f"SELECT count() AS n FROM {table}")[0]["n"]  # noqa: S608
         final = store.query_rows(f"SELECT count() AS n FROM {table} FINAL")[0]["n"]  # noqa: S608
         found[table] = (int(raw), int(final))  # type: ignore[call-overload]

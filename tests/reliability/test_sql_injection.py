@@ -60,8 +60,8 @@ def test_alert_filters_and_acknowledgement_notes_are_bound(
         for name, value in (("sector", text), ("district", text[:16]), ("rule", text)):
             got = client.get("/alerts", params={name: value}, headers=ADMIN)
             assert got.status_code == 200, (name, value, got.text)
-            assert alert_id in {a["alert_id"] for a in got.json()}, (name, value)
-            matched = [a for a in got.json() if a["alert_id"] == alert_id][0]
+            assert alert_id in {a["alert_id"] for a in got.json()["items"]}, (name, value)
+            matched = [a for a in got.json()["items"] if a["alert_id"] == alert_id][0]
             assert matched[name] == value
         acked = client.post(f"/alerts/{alert_id}/ack", json={"note": text}, headers=ADMIN)
         assert acked.status_code == 200, acked.text
@@ -124,7 +124,7 @@ def test_subscription_urls_and_filters_are_bound(client: TestClient, store: Stor
         created = client.post("/subscriptions", json=request, headers=ADMIN)
         assert created.status_code == 201, (text, created.text)
         made[created.json()["id"]] = request
-    listed = {s["id"]: s for s in client.get("/subscriptions", headers=ADMIN).json()}
+    listed = {s["id"]: s for s in client.get("/subscriptions", headers=ADMIN).json()["items"]}
     for sub_id, request in made.items():
         shown = listed[sub_id]
         assert (shown["url"], shown["sectors"], shown["districts"]) == (
@@ -135,7 +135,7 @@ def test_subscription_urls_and_filters_are_bound(client: TestClient, store: Stor
     for text in HOSTILE_STRINGS:
         gone = client.delete(f"/subscriptions/{path(text)}", headers=ADMIN)
         assert gone.status_code in (404, 422), (text, gone.status_code)
-    assert len(client.get("/subscriptions", headers=ADMIN).json()) == len(HOSTILE_STRINGS)
+    assert len(client.get("/subscriptions", headers=ADMIN).json()["items"]) == len(HOSTILE_STRINGS)
     assert schema(store) == before
 
 
