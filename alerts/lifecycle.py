@@ -59,6 +59,10 @@ ALERT_STATE_FORMAT = 1
 Change = Literal["opened", "escalated", "updated", "resolved"]
 
 
+#: The rules whose warnings carry the model's explanation.
+_MODEL_RULES = frozenset(("anomalous_deterioration", "predicted_serious_default"))
+
+
 def alert_id(subject_id: str, rule: str, at_ms: int, event_id: str | None) -> str:
     """The stable id of the alert that ``rule`` opens for a subject at a transition.
 
@@ -374,6 +378,8 @@ def _update(
         "first_event_at": format_time(alert.first_event_ms),
         "status": "resolved" if change == "resolved" else alert.status,
     }
+    if t.explain is not None and alert.rule in _MODEL_RULES:
+        data["explanation"] = [dict(item) for item in t.explain(alert.rule)]
     doc = warning_doc(data, t.at_ms)
     grid = notify and alert.grid
     grid_body = orjson.dumps(for_grid(doc, policy.reveal_person_names)) if grid else None

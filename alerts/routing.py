@@ -67,6 +67,8 @@ class DataDoc(TypedDict):
     status: Status
     metric: NotRequired[MetricDoc]
     case: NotRequired[CaseDoc]
+    #: Model warnings: the top contributions (feature, weight, zh, en).
+    explanation: NotRequired[list[dict[str, object]]]
 
 
 class WarningDoc(TypedDict):

@@ -12,7 +12,7 @@ no rule costs a few dictionary look-ups.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from creditbrain.schemas.events import SubjectType
@@ -66,6 +66,9 @@ class Transition(NamedTuple):
         when it gave none (then ``anomalous_deterioration`` neither opens nor resolves).
     default_probability
         Predicted probability of a red event within 90 days, ``None`` likewise.
+    explain
+        ``explain(rule)``: the top contributions behind a model rule's output for this
+        transition (asked only when a model warning changes); ``None`` without models.
     """
 
     subject_id: str
@@ -80,6 +83,7 @@ class Transition(NamedTuple):
     records: Sequence[Record]
     anomaly_score: float | None = None
     default_probability: float | None = None
+    explain: Callable[[str], Sequence[Mapping[str, object]]] | None = None
 
     @classmethod
     def of(
@@ -92,6 +96,7 @@ class Transition(NamedTuple):
         *,
         anomaly_score: float | None = None,
         default_probability: float | None = None,
+        explain: Callable[[str], Sequence[Mapping[str, object]]] | None = None,
     ) -> Transition:
         """The transition of ``state`` (already updated) from ``before`` to ``after``."""
         return _new_tuple(
@@ -109,6 +114,7 @@ class Transition(NamedTuple):
                 state.records,
                 anomaly_score,
                 default_probability,
+                explain,
             ),
         )
 

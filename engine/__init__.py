@@ -16,8 +16,12 @@ Modules:
   and the warning changes of a file under a candidate policy (``creditbrain backtest``);
 * :mod:`.compare` -- the policy in force and a candidate over the same history
   (``POST /policies/preview``, ``creditbrain backtest --compare``);
-* :mod:`.evaluation` -- do the models warn earlier than the rules? (``creditbrain
-  models evaluate``).
+* :mod:`.evaluation` -- do the models foretell red events, and at what cost?
+  (``creditbrain models evaluate``, on a file or a simulated city);
+* :mod:`.scoring` -- the definitions it scores warnings by (true only if a red event
+  follows within the horizon);
+* :mod:`.trial` -- a trial of half-space trees on the accumulation features, scored
+  the same way (not wired into the rules).
 """
 
 from __future__ import annotations

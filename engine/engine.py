@@ -35,6 +35,7 @@ import orjson
 
 from creditbrain.alerts import AlertState, PolicySet, Transition, judge, last_score
 from creditbrain.core.eventtime import to_epoch_ms
+from creditbrain.models.explain import Contribution
 from creditbrain.models.features import FeatureState
 from creditbrain.models.scorecard import Applied, Duplicate, ScorecardConfig, apply_event, evaluate
 from creditbrain.models.scorecard import Released as ReleasedRecord
@@ -99,6 +100,10 @@ class TimedModels:
         finally:
             self.seconds += time.perf_counter() - started
             self.calls += 1
+
+    def explain(self, rule: str) -> list[Contribution]:
+        """The wrapped models' explanation (:meth:`EarlyWarning.explain`)."""
+        return self.model.explain(rule)
 
 
 @dataclass
@@ -347,9 +352,13 @@ class Engine:
                 )
             )
         anomaly = probability = None
+        explain = None
         if self.model is not None:
             anomaly, probability = self._ask_models(self.model, state, scored, as_of_ms, record)
             out.append(fx.ModelOpinion(subject_id, as_of_ms, anomaly, probability))
+            if anomaly is not None or probability is not None:
+                # Asked by the rules only when a model warning changes: why it scored so.
+                explain = getattr(self.model, "explain", None)
         transition = Transition.of(
             state,
             before,
@@ -358,6 +367,7 @@ class Engine:
             record,
             anomaly_score=anomaly,
             default_probability=probability,
+            explain=explain,
         )
         self._judge(subject_id, transition, out)
 

@@ -1,136 +1,79 @@
-"""Do the subject models warn earlier than the rules? Measured on a simulated city.
+"""Do the models foresee red events, and at what cost? Measured through the engine.
 
-A city of :mod:`creditbrain.simulator` is replayed in event-time order through the
-engine the worker runs (:class:`~creditbrain.engine.Engine`: scorecard, publicity
-expiries, the default warning rules and
-:class:`~creditbrain.models.subject.EarlyWarning`), whose models first learn on a warm-up
-city of another seed simulated over the year before (as a restored checkpoint
-would have), so the figures are for a seed never used for tuning.
+A file of wire messages (``creditbrain models evaluate --input FILE``), or a city of
+:mod:`creditbrain.simulator`, is replayed in its order through the engine the
+worker runs (:class:`~creditbrain.engine.Engine`: scorecard, publicity expiries, the
+default warning rules and :class:`~creditbrain.models.subject.EarlyWarning`). The
+driver notes the warnings each method opens per subject, the red events and the first
+sign of trouble; :mod:`.scoring` holds the definitions (a warning is true only if a
+red event follows within the horizon) and scores them.
 
-Definitions, per subject (only its first warning counts):
+Methods: *rules only* (``orange`` and ``red`` warnings opened, or raised to that
+level, by rules that are not model rules), *models only* (the
+``anomalous_deterioration`` and ``predicted_serious_default`` warnings the engine
+opens, with their hysteresis), *rules + models* (both), and each model rule alone.
 
-* a *red event* is a record that alone fires a red rule (``dishonest_debtor``,
-  ``list_entry`` serious_dishonesty, ``wage_arrears`` with ≥ 10 workers);
-* a warning is *early* when it comes before the subject's first red event (or the
-  subject never has one); warnings at or after it are detections, not counted;
-* an early warning is *true* when the first red event follows within 90 days, or
-  the subject's story in the ground truth is ``deteriorating`` (a slide the
-  warning caught, whenever its red event comes, if at all);
-* precision = true early warnings / early warnings; recall = red subjects warned
-  early / red subjects; lead time = days from the first warning to the first red
-  event (median over red subjects warned early); false warnings are counted per
-  1,000 subjects per 30 days of the span.
-
-The rules baseline is the first ``orange`` or ``red`` rule alert; "rules + models"
-adds the first transition at which the anomaly score reaches its threshold or the
-probability of a red event within 90 days reaches 0.5 (the yellow model rules).
-Calibration of that probability is measured on the evaluated city's predictions
-whose 90 days lie within the span, against the red events that followed.
+With a ground truth (the simulator's, ``--truth``), the figures are also given per
+kind of story and for the held-out kinds of decline
+(:data:`~creditbrain.simulator.stories.HELD_OUT`, never used for tuning): the city as
+if only those kinds of decline existed (their subjects and every subject without a red
+event).
 """
 
 from __future__ import annotations
 
-import statistics
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from creditbrain.alerts import PolicySet, default_policy
+from creditbrain.alerts import PolicySet
 from creditbrain.core.eventtime import DAY_MS
-from creditbrain.models.features import is_red
+from creditbrain.models.features import KIND_GROUPS, is_red
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning
+from creditbrain.models.subject.early_warning import DETECTOR_THRESHOLD
 from creditbrain.schemas.events import ParseContext
 from creditbrain.simulator import CityConfig, Simulator
+from creditbrain.simulator.stories import HELD_OUT
 
 from .effects import Accepted, Effect, ModelOpinion, WarningChanged
 from .engine import Engine, TimedModels
+from .scoring import HEADLINE_HORIZON, HORIZONS, Observed, Outcome, calibration, merged, score
 
 __all__ = [
-    "ANOMALY_THRESHOLDS",
-    "DEFAULT_ANOMALY_THRESHOLD",
-    "Outcome",
-    "Replay",
+    "METHODS",
+    "MODEL_RULES",
     "Report",
-    "calibration",
+    "evaluate_lines",
     "format_report",
     "replay",
+    "detector_policies",
     "run",
-    "score_warnings",
+    "to_epoch_ms_of",
 ]
 
-#: The default policy's threshold of ``anomalous_deterioration`` (its rule file).
-DEFAULT_ANOMALY_THRESHOLD: float = default_policy("anomalous_deterioration").thresholds["threshold"]
-#: Thresholds of the deterioration score reported side by side.
-ANOMALY_THRESHOLDS = tuple(sorted({0.5, 0.6, 0.7, DEFAULT_ANOMALY_THRESHOLD}))
-PROBABILITY_THRESHOLD: float = default_policy("predicted_serious_default").thresholds["probability"]
 _ALARM_LEVELS = frozenset(("orange", "red"))
+_ALARMING = frozenset(("opened", "escalated"))
 #: The rules the models feed: the baseline "rules only" leaves them out.
-_MODEL_RULES = frozenset(("anomalous_deterioration", "predicted_serious_default"))
-_HORIZON_MS = 90 * DAY_MS
+MODEL_RULES = ("anomalous_deterioration", "predicted_serious_default")
+#: The methods compared, in the order of the tables.
+METHODS = ("rules only", "models only", "rules + models", *MODEL_RULES)
+_TROUBLE = frozenset(("penalty", "judgment", "arrears", "listing"))
 _KEY = b"creditbrain-evaluate"
 
 
 @dataclass
 class Replay:
-    """What one replayed city left: first warnings, red events and the model outputs."""
+    """What one replay through the engine left, and what the models cost."""
 
-    start_ms: int
-    end_ms: int
-    subjects: int
+    seen: Observed
     events: int = 0
-    rules_first: dict[str, int] = field(default_factory=dict)
-    anomaly_first: dict[float, dict[str, int]] = field(default_factory=dict)
-    probability_first: dict[str, int] = field(default_factory=dict)
-    reds: dict[str, list[int]] = field(default_factory=dict)
-    predictions: list[tuple[str, int, float]] = field(default_factory=list)
     model_seconds: float = 0.0
     observed: int = 0
-
-
-def _city(seed: int, scale: float, start: date) -> Simulator:
-    return Simulator(
-        CityConfig.scaled(scale, seed=seed, start=start, error_rate=0.0), pseudonym_key=_KEY
-    )
-
-
-def replay(simulator: Simulator, model: EarlyWarning, policies: PolicySet) -> Replay:
-    """Replay ``simulator``'s city through the engine with ``model`` (which learns on).
-
-    The engine is the worker's: the same expiries, the models' opinions reaching the
-    rules, the same warnings; this driver only notes the first warnings per subject.
-    """
-    config = simulator.config
-    start = to_epoch_ms_of(config.start)
-    found = Replay(start, start + config.days * DAY_MS, config.subjects)
-    found.anomaly_first = {threshold: {} for threshold in ANOMALY_THRESHOLDS}
-    timed = TimedModels(model)
-    engine = Engine({}, ParseContext(_KEY), DEFAULT_SCORECARD, policies, model=timed)
-    for message in simulator.events():
-        for effect in engine.apply(message.value):
-            _note(found, effect, engine)
-    found.events = engine.counters.applied
-    found.model_seconds, found.observed = timed.seconds, timed.calls
-    return found
-
-
-def _note(found: Replay, effect: Effect, engine: Engine) -> None:
-    """What the evaluation keeps of one effect: red events, first warnings, predictions."""
-    match effect:
-        case Accepted(subject_id, record):
-            # Red as the models learn it: under the policy in force for the subject's place.
-            if is_red(record, engine.subjects[subject_id].state, engine.policies):
-                found.reds.setdefault(subject_id, []).append(record.occurred_at)
-        case WarningChanged(update, at_ms):
-            level: str = update.doc["data"]["level"]
-            if (
-                update.change == "opened"
-                and level in _ALARM_LEVELS
-                and update.rule not in _MODEL_RULES
-            ):
-                found.rules_first.setdefault(update.doc["subject"], at_ms)
-        case ModelOpinion(subject_id, at_ms, anomaly, probability):
-            _note_models(found, subject_id, at_ms, anomaly, probability)
+    #: Model warnings opened, and how many of them carried an explanation.
+    model_warnings: int = 0
+    explained: int = 0
 
 
 def to_epoch_ms_of(day: date) -> int:
@@ -139,225 +82,303 @@ def to_epoch_ms_of(day: date) -> int:
     return days * 86_400_000 - 8 * 3_600_000
 
 
-def _note_models(
-    found: Replay, subject_id: str, at_ms: int, anomaly: float | None, probability: float | None
-) -> None:
-    if anomaly is not None:
-        for threshold, first in found.anomaly_first.items():
-            if anomaly >= threshold:
-                first.setdefault(subject_id, at_ms)
-    if probability is not None:
-        if at_ms + _HORIZON_MS <= found.end_ms:
-            found.predictions.append((subject_id, at_ms, probability))
-        if probability >= PROBABILITY_THRESHOLD:
-            found.probability_first.setdefault(subject_id, at_ms)
+def replay(
+    messages: Iterable[bytes],
+    model: EarlyWarning,
+    policies: PolicySet,
+    ctx: ParseContext,
+    span: tuple[int, int] | None = None,
+) -> Replay:
+    """Replay ``messages`` through the engine with ``model`` (which learns on).
+
+    ``span`` is the evaluated period in epoch ms; ``None``: from the first to the last
+    event time seen.
+    """
+    seen = Observed(0, 0, warnings={name: {} for name in ("rules", *MODEL_RULES)})
+    found = Replay(seen)
+    timed = TimedModels(model)
+    engine = Engine({}, ctx, DEFAULT_SCORECARD, policies, model=timed)
+    low = high = None
+    for message in messages:
+        for effect in engine.apply(message):
+            if isinstance(effect, Accepted):
+                at = effect.record.occurred_at
+                low = at if low is None or at < low else low
+                high = at if high is None or at > high else high
+            _note(found, effect, engine)
+    seen.start_ms, seen.end_ms = span if span is not None else (low or 0, high or 0)
+    found.events = engine.counters.applied
+    found.model_seconds, found.observed = timed.seconds, timed.calls
+    return found
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """Subject-level warning figures of one method."""
-
-    method: str
-    warned: int
-    precision: float
-    recall: float
-    median_lead_days: float | None
-    false_per_1000_month: float
-
-
-def score_warnings(
-    method: str, first: dict[str, int], found: Replay, deteriorating: set[str]
-) -> Outcome:
-    """The figures of one method's first warnings (definitions in the module docstring)."""
-    early = true = 0
-    leads: list[float] = []
-    for subject_id, warned_at in first.items():
-        reds = found.reds.get(subject_id)
-        red_at = min(reds) if reds else None
-        if red_at is not None and warned_at >= red_at:
-            continue
-        early += 1
-        if red_at is not None:
-            leads.append((red_at - warned_at) / DAY_MS)
-        if subject_id in deteriorating or (
-            red_at is not None and red_at - warned_at <= _HORIZON_MS
-        ):
-            true += 1
-    months = (found.end_ms - found.start_ms) / (30 * DAY_MS)
-    return Outcome(
-        method,
-        early,
-        true / early if early else 1.0,
-        len(leads) / len(found.reds) if found.reds else 1.0,
-        statistics.median(leads) if leads else None,
-        (early - true) / (found.subjects / 1000) / months,
-    )
+def _note(found: Replay, effect: Effect, engine: Engine) -> None:
+    """What the evaluation keeps of one effect: red events, signs, first warnings, predictions."""
+    seen = found.seen
+    match effect:
+        case Accepted(subject_id, record):
+            seen.subjects.add(subject_id)
+            # Red as the models learn it: under the policy in force for the subject's place.
+            if is_red(record, engine.subjects[subject_id].state, engine.policies):
+                seen.reds.setdefault(subject_id, []).append(record.occurred_at)
+            elif KIND_GROUPS.get((record.kind, record.label)) in _TROUBLE:
+                seen.precursor.setdefault(subject_id, record.occurred_at)
+        case WarningChanged(update, at_ms):
+            data = update.doc["data"]
+            subject_id = update.doc["subject"]
+            if update.rule in MODEL_RULES:
+                if update.change == "opened":
+                    seen.warnings[update.rule].setdefault(subject_id, []).append(at_ms)
+                    found.model_warnings += 1
+                    found.explained += bool(data.get("explanation"))
+            elif update.change in _ALARMING and data["level"] in _ALARM_LEVELS:
+                # An alarm is an orange or red warning opened, or one raised to that level.
+                seen.warnings["rules"].setdefault(subject_id, []).append(at_ms)
+        case ModelOpinion(subject_id, at_ms, _, probability):
+            if probability is not None:
+                seen.predictions.append((subject_id, at_ms, probability))
 
 
-def _earliest(*firsts: dict[str, int]) -> dict[str, int]:
-    merged: dict[str, int] = {}
-    for first in firsts:
-        for subject_id, at_ms in first.items():
-            if subject_id not in merged or at_ms < merged[subject_id]:
-                merged[subject_id] = at_ms
-    return merged
-
-
-def calibration(found: Replay, bins: int = 10) -> dict[str, Any]:
-    """Brier score, expected calibration error and reliability table of the predictions."""
-    pairs = []
-    for subject_id, at_ms, probability in found.predictions:
-        reds = found.reds.get(subject_id, ())
-        label = any(at_ms < red <= at_ms + _HORIZON_MS for red in reds)
-        pairs.append((probability, 1.0 if label else 0.0))
-    if not pairs:
-        return {"n": 0}
-    n = len(pairs)
-    base_rate = sum(y for _, y in pairs) / n
-    table: list[dict[str, float]] = []
-    ece = 0.0
-    for index in range(bins):
-        low, high = index / bins, (index + 1) / bins
-        members = [(p, y) for p, y in pairs if low <= p < high or (index == bins - 1 and p == 1)]
-        if not members:
-            continue
-        mean_p = sum(p for p, _ in members) / len(members)
-        rate = sum(y for _, y in members) / len(members)
-        ece += len(members) / n * abs(mean_p - rate)
-        table.append({"from": low, "to": high, "n": len(members), "mean_p": mean_p, "rate": rate})
+def _methods(seen: Observed) -> dict[str, dict[str, list[int]]]:
+    models = merged(*(seen.warnings[name] for name in MODEL_RULES))
     return {
-        "n": n,
-        "base_rate": base_rate,
-        "brier": sum((p - y) ** 2 for p, y in pairs) / n,
-        "brier_base_rate": base_rate * (1 - base_rate),
-        "ece": ece,
-        "reliability": table,
+        "rules only": seen.warnings["rules"],
+        "models only": models,
+        "rules + models": merged(seen.warnings["rules"], models),
+        **{name: seen.warnings[name] for name in MODEL_RULES},
     }
 
 
 @dataclass
 class Report:
-    """Everything :func:`run` measured."""
+    """Everything :func:`run` or :func:`evaluate_lines` measured."""
 
-    seed: int
-    warm_seed: int | None
-    scale: float
-    anomaly_threshold: float
+    source: dict[str, Any]
     subjects: int
     events: int
     us_per_event: float
     outcomes: list[Outcome]
     calibration: dict[str, Any]
     learned: dict[str, Any]
-    series: list[dict[str, Any]] = field(default_factory=list)
+    model_warnings: int = 0
+    explained: int = 0
+    held_out: list[Outcome] = field(default_factory=list)
+    stories: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         doc = dict(self.__dict__)
         doc["outcomes"] = [outcome.__dict__ for outcome in self.outcomes]
+        doc["held_out"] = [outcome.__dict__ for outcome in self.held_out]
         return doc
+
+    def outcome(self, method: str, horizon: int = HEADLINE_HORIZON) -> Outcome:
+        """The figures of ``method`` at ``horizon`` over the whole city."""
+        return next(o for o in self.outcomes if o.method == method and o.horizon_days == horizon)
+
+
+def _story_of(entry: dict[str, Any]) -> str:
+    story: str | None = entry.get("story")
+    return story if story else str(entry["label"])
+
+
+def report_of(
+    found: Replay, model: EarlyWarning, source: dict[str, Any], truth: dict[str, Any] | None
+) -> Report:
+    """Score a replay: every method at every horizon, and per story with a ground truth."""
+    seen = found.seen
+    methods = _methods(seen)
+    outcomes = [
+        score(name, opened, seen, horizon)
+        for horizon in HORIZONS
+        for name, opened in methods.items()
+    ]
+    report = Report(
+        source,
+        len(seen.subjects),
+        found.events,
+        1e6 * found.model_seconds / max(1, found.observed),
+        outcomes,
+        calibration(seen),
+        model.learned,
+        found.model_warnings,
+        found.explained,
+    )
+    if truth is not None:
+        stories = {entry["id"]: _story_of(entry) for entry in truth["subjects"]}
+        report.stories = _by_story(seen, methods, stories)
+    if truth is not None and any("story" in entry for entry in truth["subjects"]):
+        # Only a truth that names kinds of decline (the varied mix) has held-out ones.
+        # The held-out declines against every healthy subject: a city as if those were
+        # the only ways to go bad (red subjects of other stories are left out).
+        keep = {s for s in seen.subjects if s not in seen.reds} | {
+            s for s, story in stories.items() if story in HELD_OUT
+        }
+        report.held_out = [
+            score(name, opened, seen, HEADLINE_HORIZON, keep) for name, opened in methods.items()
+        ]
+    return report
+
+
+def _by_story(
+    seen: Observed, methods: dict[str, dict[str, list[int]]], stories: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Per story kind: subjects, red ones, recall at the headline horizon, subjects warned."""
+    members: dict[str, set[str]] = {}
+    for subject_id, story in stories.items():
+        if subject_id in seen.subjects:
+            members.setdefault(story, set()).add(subject_id)
+    rows = []
+    for story, subjects in sorted(members.items()):
+        row: dict[str, Any] = {
+            "story": story,
+            "held_out": story in HELD_OUT,
+            "subjects": len(subjects),
+            "red": sum(1 for s in subjects if s in seen.reds),
+        }
+        for name in ("rules only", "models only", "rules + models"):
+            outcome = score(name, methods[name], seen, HEADLINE_HORIZON, subjects)
+            row[name] = {
+                "recall": outcome.recall,
+                "ceiling": outcome.ceiling,
+                "median_lead_days": outcome.median_lead_days,
+                "warned_share": sum(1 for s in subjects if s in methods[name]) / len(subjects),
+            }
+        rows.append(row)
+    return rows
+
+
+def evaluate_lines(
+    lines: Iterable[bytes],
+    ctx: ParseContext,
+    truth: dict[str, Any] | None = None,
+    model: EarlyWarning | None = None,
+    policies: PolicySet | None = None,
+    source: dict[str, Any] | None = None,
+) -> Report:
+    """Evaluate the models (cold unless ``model`` is given) and the rules on any messages."""
+    model = model if model is not None else EarlyWarning()
+    span = None
+    if truth is not None and "span" in truth:
+        span = (_parse_ms(truth["span"]["start"]), _parse_ms(truth["span"]["end"]) + 1)
+    found = replay(lines, model, policies or PolicySet(), ctx, span)
+    return report_of(found, model, source or {}, truth)
+
+
+def _parse_ms(stamp: str) -> int:
+    from datetime import datetime
+
+    from creditbrain.core.eventtime import to_epoch_ms
+
+    return to_epoch_ms(datetime.fromisoformat(stamp))
+
+
+def detector_policies() -> PolicySet:
+    """The default policies but for the deterioration score's threshold, set for the
+    opt-in detector (:data:`~creditbrain.models.subject.early_warning.DETECTOR_THRESHOLD`)."""
+    rule = {"thresholds": {"threshold": DETECTOR_THRESHOLD}}
+    return PolicySet.model_validate(
+        {"overrides": {"*": {"rules": {"anomalous_deterioration": rule}}}}
+    )
+
+
+def _city(seed: int, scale: float, start: date, days: int, stories: str) -> Simulator:
+    config = CityConfig.scaled(
+        scale, seed=seed, start=start, days=days, error_rate=0.0, story_mix=stories
+    )
+    return Simulator(config, pseudonym_key=_KEY)
+
+
+def _values(simulator: Simulator) -> Iterator[bytes]:
+    for message in simulator.events():
+        yield message.value
 
 
 def run(
     seed: int = 42,
     scale: float = 0.2,
-    warm_seed: int | None = 1,
-    anomaly_threshold: float = DEFAULT_ANOMALY_THRESHOLD,
+    warm_seed: int | None = None,
     days: int = 365,
-    series: bool = False,
+    stories: str = "classic",
+    policies: PolicySet | None = None,
+    detector: bool = False,
 ) -> Report:
-    """Warm the models on ``warm_seed``'s city (the year before), then evaluate on ``seed``'s."""
-    model = EarlyWarning()
-    policies = PolicySet()
+    """Evaluate on ``seed``'s simulated city, after a year of ``warm_seed``'s if given.
+
+    The warm-up city (same story mix, the ``days`` before) stands for what a worker
+    has learned from its own stream before; ``None``: the models start cold.
+    """
+    model = EarlyWarning(detector=detector)
+    if policies is None:
+        policies = detector_policies() if detector else PolicySet()
+    ctx = ParseContext(_KEY)
     start = date(2025, 1, 1)
     if warm_seed is not None:
-        replay(_city(warm_seed, scale, start - timedelta(days=days)), model, policies)
+        warm = _city(warm_seed, scale, start - timedelta(days=days), days, stories)
+        replay(_values(warm), model, policies, ctx)
         model.feature_states.clear()
-    simulator = _city(seed, scale, start)
-    found = replay(simulator, model, policies)
-    truth = simulator.ground_truth()
-    deteriorating = {s["id"] for s in truth["subjects"] if s["label"] == "deteriorating"}
-    if anomaly_threshold not in found.anomaly_first:
-        raise ValueError(f"anomaly threshold must be one of {ANOMALY_THRESHOLDS}")
-    anomaly_first = found.anomaly_first[anomaly_threshold]
-    models_first = _earliest(anomaly_first, found.probability_first)
-    outcomes = [
-        score_warnings("rules only", found.rules_first, found, deteriorating),
-        score_warnings(
-            "rules + models", _earliest(found.rules_first, models_first), found, deteriorating
-        ),
-        score_warnings("models only", models_first, found, deteriorating),
-        score_warnings("anomaly only", anomaly_first, found, deteriorating),
-        score_warnings("predictor only", found.probability_first, found, deteriorating),
-    ]
-    for threshold in ANOMALY_THRESHOLDS:
-        if threshold != anomaly_threshold:
-            merged = _earliest(
-                found.rules_first, found.anomaly_first[threshold], found.probability_first
-            )
-            outcomes.append(
-                score_warnings(
-                    f"rules + models (anomaly ≥ {threshold})", merged, found, deteriorating
-                )
-            )
-    report = Report(
-        seed,
-        warm_seed,
-        scale,
-        anomaly_threshold,
-        found.subjects,
-        found.events,
-        1e6 * found.model_seconds / max(1, found.observed),
-        outcomes,
-        calibration(found),
-        model.learned,
-    )
-    if series:
-        report.series = _series_figures(seed)
-    return report
-
-
-def _series_figures(seed: int) -> list[dict[str, Any]]:
-    from creditbrain.models.series.evaluate import DETECTORS, THRESHOLDS
-    from creditbrain.models.series.evaluate import evaluate as evaluate_series
-
-    result = evaluate_series(seed, per_kind=1)
-    rows = []
-    for name in DETECTORS:
-        for threshold in THRESHOLDS:
-            tally = result.total(name, threshold)
-            rows.append(
-                {
-                    "detector": name,
-                    "threshold": threshold,
-                    "precision": tally.precision,
-                    "recall": tally.recall,
-                    "f1": tally.f1,
-                }
-            )
-    return rows
+    simulator = _city(seed, scale, start, days, stories)
+    begin = to_epoch_ms_of(start)
+    found = replay(_values(simulator), model, policies, ctx, (begin, begin + days * DAY_MS))
+    source: dict[str, Any] = {"seed": seed, "scale": scale, "warm_seed": warm_seed}
+    source |= {"days": days, "stories": stories}
+    if detector:
+        source["detector"] = True
+    return report_of(found, model, source, simulator.ground_truth())
 
 
 def _cell(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+_HEADER = [
+    "| method | horizon (days) | warned early | true | false | censored | precision "
+    "| recall | ceiling | median lead (days) | false alarms /1000 healthy/month |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def _rows(outcomes: Iterable[Outcome]) -> list[str]:
+    return [
+        f"| {o.method} | {o.horizon_days} | {o.warned} | {o.true} | {o.false} | {o.censored} "
+        f"| {_cell(o.precision)} | {_cell(o.recall)} | {_cell(o.ceiling)} "
+        f"| {_cell(o.median_lead_days, 0)} | {_cell(o.false_per_1000_healthy_month)} |"
+        for o in outcomes
+    ]
+
+
 def format_report(report: Report) -> str:
     """The report as Markdown tables."""
+    source = ", ".join(f"{k} {v}" for k, v in report.source.items())
     lines = [
-        f"seed {report.seed} (models warmed on seed {report.warm_seed}), scale {report.scale}: "
-        f"{report.subjects} subjects, {report.events} events, "
-        f"models {report.us_per_event:.1f} µs/event, anomaly threshold {report.anomaly_threshold}",
+        f"{source}: {report.subjects} subjects, {report.events} events, "
+        f"models {report.us_per_event:.1f} µs/event; model warnings {report.model_warnings}, "
+        f"explained {report.explained}",
         "",
-        "| method | warned early | precision | recall | median lead (days) "
-        "| false /1000 subj./month |",
-        "|---|---|---|---|---|---|",
+        *_HEADER,
+        *_rows(report.outcomes),
     ]
-    for o in report.outcomes:
-        lines.append(
-            f"| {o.method} | {o.warned} | {_cell(o.precision)} | {_cell(o.recall)} "
-            f"| {_cell(o.median_lead_days, 0)} | {_cell(o.false_per_1000_month)} |"
-        )
+    if report.held_out:
+        lines += ["", f"Held-out kinds of decline ({', '.join(HELD_OUT)}):", "", *_HEADER]
+        lines += _rows(report.held_out)
+    if report.stories:
+        lines += [
+            "",
+            f"By story ({HEADLINE_HORIZON} days): recall (ceiling) / median lead / share warned",
+            "",
+            "| story | held out | subjects | red | rules only | models only | rules + models |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in report.stories:
+            cells = [
+                f"{_cell(row[m]['recall'])} ({_cell(row[m]['ceiling'])}) / "
+                f"{_cell(row[m]['median_lead_days'], 0)} / {row[m]['warned_share']:.2f}"
+                for m in ("rules only", "models only", "rules + models")
+            ]
+            lines.append(
+                f"| {row['story']} | {'yes' if row['held_out'] else ''} | {row['subjects']} "
+                f"| {row['red']} | " + " | ".join(cells) + " |"
+            )
     cal = report.calibration
     if cal.get("n"):
         lines += [
@@ -373,16 +394,5 @@ def format_report(report: Report) -> str:
             lines.append(
                 f"| {row['from']:.1f} | {row['to']:.1f} | {row['n']} | {row['mean_p']:.3f} "
                 f"| {row['rate']:.3f} |"
-            )
-    if report.series:
-        lines += [
-            "",
-            "| series detector | threshold | precision | recall | F1 |",
-            "|---|---|---|---|---|",
-        ]
-        for row in report.series:
-            lines.append(
-                f"| {row['detector']} | {row['threshold']} | {row['precision']:.2f} "
-                f"| {row['recall']:.2f} | {row['f1']:.2f} |"
             )
     return "\n".join(lines)

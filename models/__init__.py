@@ -9,6 +9,8 @@ Modules and packages:
 :mod:`.features`
     per-subject features for the early-warning models, one dict per re-scoring,
     and what counts as a red event.
+:mod:`.explain`
+    why a model warns: its top contributions in plain Chinese and English.
 :mod:`.subject`
     subject-level early warning: online logistic regressions taught with labels
     that mature later in event time.

@@ -24,6 +24,13 @@ What the features are (names in :data:`FEATURE_NAMES`):
   year's trouble records that fall in the last 90 days) and ``fall_speedup`` (the
   score's fall over the last 30 days beyond its 30-day average over the 60 before);
 * ``type_*`` and ``sector_*``: one-hot subject type and sector group.
+* any accumulation of trouble, whatever its kind: ``{penalty,judgment,arrears,listing}_accel``
+  (the group's records in 90 days beyond the 90-day average of the 275 days before),
+  ``trouble_90d``, ``trouble_weighted`` (each record of trouble of the year weighted
+  by ``exp(-age / 45 days)``) and ``relapses`` (arrears reported again after arrears of
+  that kind were cleared), all squashed; ``peer_excess`` (the weighted trouble beyond
+  the running mean of the subject's sector × district) is written by the model, which
+  keeps those means (:func:`subject_features` leaves it 0).
 
 Only the score history cannot be read off the state, so the stream keeps a
 :class:`FeatureState` per subject: the last few score changes, at most
@@ -132,6 +139,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     *("arrears_kinds_90d", "arrears_new", "trouble_kinds_90d", "trouble_recent", "fall_speedup"),
     *(f"type_{name}" for name in _TYPES),
     *(f"sector_{name}" for name in _SECTOR_NAMES),
+    # Any accumulation of trouble, whatever its kind (no one script's signs):
+    *(f"{group}_accel" for group in ("penalty", "judgment", "arrears", "listing")),
+    *("trouble_90d", "trouble_weighted", "relapses", "peer_excess"),
 )
 
 _GRADE_VALUE = {"A": 1.0, "B": 2 / 3, "C": 1 / 3, "D": 0.0}
@@ -329,7 +339,8 @@ def sparse_features(
      'deductions': 0.3333333333333333, 'fall_30d': 0.06666666666666667,
      'fall_90d': 0.06666666666666667, 'quiet': 1.0, 'trouble_kinds_90d': 0.3333333333333333,
      'trouble_recent': 1.0, 'fall_speedup': 0.06666666666666667, 'type_person': 1.0,
-     'sector_other': 1.0}
+     'sector_other': 1.0, 'penalty_accel': 0.3333333333333333, 'trouble_90d': 0.3333333333333333,
+     'trouble_weighted': 0.3333333333333333}
     """
     x: dict[str, float] = {}
     records = state.records
@@ -351,6 +362,20 @@ def sparse_features(
         previous = _NO_HISTORY
     score = result.score
     speedup = _score_features(x, result, deductions, previous, at_ms)
+    _quiet(x, records, end, at_ms)
+    if trajectory is not None:
+        _trajectory(x, *trajectory)
+    if speedup > 0.0:
+        x["fall_speedup"] = _clip(speedup)
+    x[_TYPE_FEATURE[state.subject_type]] = 1.0
+    x[_SECTOR_FEATURE.get(state.sector or "", "sector_other")] = 1.0
+    if trajectory is not None:
+        _accumulation(x, records, start, end, at_ms)
+    return x, previous.after(at_ms, score)
+
+
+def _quiet(x: dict[str, float], records: list[Record], end: int, at_ms: int) -> None:
+    """Write ``quiet``: the time since the previous record, on a log scale to ten years."""
     # The previous record is the latest one strictly before this moment (records[:end]
     # are at or before it; usually only the event's own record is at it).
     before = end
@@ -363,13 +388,6 @@ def sparse_features(
             x["quiet"] = quiet
     else:
         x["quiet"] = 1.0
-    if trajectory is not None:
-        _trajectory(x, *trajectory)
-    if speedup > 0.0:
-        x["fall_speedup"] = _clip(speedup)
-    x[_TYPE_FEATURE[state.subject_type]] = 1.0
-    x[_SECTOR_FEATURE.get(state.sector or "", "sector_other")] = 1.0
-    return x, previous.after(at_ms, score)
 
 
 def subject_features(
@@ -491,6 +509,60 @@ def _trajectory(x: dict[str, float], kinds: int, arrears_new: bool, trouble_rece
     distinct = kinds.bit_count()
     x["trouble_kinds_90d"] = distinct / (distinct + 2.0)
     x["trouble_recent"] = trouble_recent
+
+
+_ACCEL_GROUPS = (("penalty", 0), ("judgment", 3), ("arrears", 6), ("listing", 9))
+_PRIOR_SHARE = 90 / 275
+_RECENCY_MS = 45 * DAY_MS
+
+
+def _accumulation(
+    x: dict[str, float], records: list[Record], start: int, end: int, at_ms: int
+) -> None:
+    """Write the features of any accumulation of trouble (called when some is recent).
+
+    * ``{group}_accel``: records of the group in the last 90 days beyond the 90-day
+      average of the 275 days before (a rate that grows), squashed;
+    * ``trouble_90d``: every record of trouble in 90 days, squashed;
+    * ``trouble_weighted``: records of trouble over the year, each weighted by
+      ``exp(-age / 45 days)``, squashed: recent trouble counts most;
+    * ``relapses``: arrears reported again after arrears of that kind were cleared
+      within the year, squashed.
+    """
+    counts = [0] * _COUNTS
+    since_90 = at_ms - _WINDOW_90
+    weighted = 0.0
+    relapses = 0
+    cleared = 0
+    classes = _CLASSES
+    for record in records[start:end]:
+        kind = record[2]
+        if kind == "arrears_cleared":
+            cleared |= _KIND_BIT.get(record[3] or "", 0)
+            continue
+        found = classes.get((kind, record[3]))
+        if found is None or not found[1]:
+            continue  # not trouble
+        base = found[0]
+        counts[base + 2] += 1
+        if record[0] > since_90:
+            counts[base + 1] += 1
+        weighted += math.exp((record[0] - at_ms) / _RECENCY_MS)
+        if found[1] & cleared:
+            relapses += 1
+    recent_total = 0
+    for group, base in _ACCEL_GROUPS:
+        recent = counts[base + 1]
+        recent_total += recent
+        accel = recent - (counts[base + 2] - recent) * _PRIOR_SHARE
+        if accel > 0:
+            x[f"{group}_accel"] = accel / (accel + 2.0)
+    if recent_total:
+        x["trouble_90d"] = recent_total / (recent_total + 2.0)
+    if weighted:
+        x["trouble_weighted"] = weighted / (weighted + 2.0)
+    if relapses:
+        x["relapses"] = relapses / (relapses + 2.0)
 
 
 def _open_arrears(x: dict[str, float], records: list[Record], wanted: set[str], end: int) -> None:

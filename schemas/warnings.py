@@ -144,6 +144,17 @@ class CaseInfo(BaseModel):
         return _format_datetime(moment)
 
 
+class Contribution(BaseModel):
+    """One feature's part in a model warning's score: its log-odds term, in words."""
+
+    model_config = _FROZEN
+
+    feature: str
+    weight: float
+    zh: str
+    en: str
+
+
 class WarningData(BaseModel):
     """``data`` of a warning, exactly the contract's keys (plus ``metric`` for metric_anomaly,
     ``case`` for case_overdue).
@@ -169,6 +180,8 @@ class WarningData(BaseModel):
     status: Status
     metric: MetricInfo | None = None
     case: CaseInfo | None = None
+    #: Model warnings only: the features that raised the model's score most.
+    explanation: tuple[Contribution, ...] | None = None
 
     @field_serializer("first_event_at")
     def _cst(self, moment: datetime) -> str:
@@ -276,6 +289,8 @@ class WarningEvent(BaseModel):
             doc["metric"] = data.metric.model_dump()
         if data.case is not None:
             doc["case"] = data.case.model_dump(mode="json")
+        if data.explanation is not None:
+            doc["explanation"] = [item.model_dump() for item in data.explanation]
         return {
             "specversion": self.specversion,
             "id": self.id,

@@ -16,7 +16,8 @@ Modules, from the question to the answer: what to simulate (:mod:`.config`); the
 city's tables and people (:mod:`.catalogue`, :mod:`.population`, :mod:`.names`);
 time and the calendar (:mod:`.calendar`); what is decided about a record before it
 happens (:mod:`.plan`), its payload (:mod:`.payloads`) and the wire event it becomes
-(:mod:`.records`, :mod:`.wire`); the stories (:mod:`.stories`) and bad messages
+(:mod:`.records`, :mod:`.wire`); the stories (:mod:`.stories`; the opt-in varied
+mix of many kinds of decline and healthy look-alikes, :mod:`.declines`) and bad messages
 (:mod:`.corrupt`); the discrete-event loop (:mod:`.engine`) and its face
 (:mod:`.simulation`); the ground truth (:mod:`.truth`); a file (:mod:`.output`) or
 the input topics (:mod:`.producer`) as the destination.

@@ -12,6 +12,7 @@ Examples
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -56,6 +57,13 @@ class CityConfig(BaseModel):
     )
     systemic_episodes: int = Field(
         default=3, ge=0, le=100, description="Sector × district bursts of one kind."
+    )
+    story_mix: Literal["classic", "varied"] = Field(
+        default="classic",
+        description=(
+            "classic: one deteriorating script; varied: several kinds of decline, healthy "
+            "look-alikes that recover, sector and size differences, more background noise."
+        ),
     )
     shuffle_window: int = Field(
         default=0,

@@ -32,6 +32,7 @@ from creditbrain.simulator.calendar import (
 from creditbrain.simulator.catalogue import GENERATORS, GOVERNMENT, Generator
 from creditbrain.simulator.config import CityConfig
 from creditbrain.simulator.corrupt import ErrorInjector
+from creditbrain.simulator.declines import VARIED_NOISE, cast_varied, story_steps
 from creditbrain.simulator.plan import RANDOM, Plan
 from creditbrain.simulator.population import DISTRICT_KEYS, SECTOR_KEYS, Population
 from creditbrain.simulator.records import Records
@@ -104,6 +105,8 @@ class Run:
         self._sequence = count()
         self._horizon = config.days * DAY
         self.records = Records(self.population, self.clock, self._rng, self.schedule)
+        # The varied story mix also has more background trouble to tell the declines from.
+        self._noise = VARIED_NOISE if config.story_mix == "varied" else 1.0
         self._sources = [s for s in map(self._bind, GENERATORS) if s.per_day > 0]
         plot_rng = random.Random(f"{config.seed}:stories")  # noqa: S311 (simulation)
         self.episodes = choose_episodes(
@@ -136,7 +139,7 @@ class Run:
                 groups.append(members)
                 cumulative.append(total)
         plan = Plan(list_name=generator.variant) if generator.variant else RANDOM
-        per_day = total / _WORKING_DAYS * self.config.activity
+        per_day = total / _WORKING_DAYS * self.config.activity * self._noise
         return _Source(generator.kind, plan, per_day, groups, cumulative)
 
     def _baseline(self, kind: str, sector: str, district: str) -> float:
@@ -163,6 +166,13 @@ class Run:
     def _cast_stories(self, rng: random.Random) -> None:
         """Pick the deteriorating and recovering organisations and schedule their start."""
         config = self.config
+        if config.story_mix == "varied":
+            first, _ = self.population.ranges[0]
+            _, last = self.population.ranges[2]
+            for subject, story in cast_varied(rng, self.population, range(first, last), config):
+                self.stories[subject] = story
+                self.schedule(story.start, subject, story.label, RANDOM)
+            return
         first, _ = self.population.ranges[0]
         _, last = self.population.ranges[2]  # enterprises .. individual businesses
         candidates = range(first, last)
@@ -184,7 +194,10 @@ class Run:
     def _start_story(self, second: int, subject: int, label: str) -> None:
         pace = min(1.0, self.config.days / 365)
         self.records.reserve_arrears(subject)
-        if label == "deteriorating":
+        kind = self.stories[subject].kind
+        if kind is not None and kind != "recovering":
+            steps = story_steps(kind, self._rng, second, pace)
+        elif label == "deteriorating":
             steps = deterioration(self._rng, second, pace)
         else:
             steps, turn = recovery(self._rng, second, pace)

@@ -36,6 +36,22 @@ Step = tuple[int, str, Plan]
 #: Days a deteriorating story needs at full pace to reach the dishonest-debtor listing.
 DETERIORATION_DAYS = 240
 
+#: The kinds of decline a story can be (``Story.kind``): ``deteriorating`` is the
+#: original social-insurance-led script, the only one of the ``classic`` story mix.
+DECLINES = frozenset(
+    (
+        "deteriorating",
+        "litigation",
+        "penalty_escalation",
+        "wage_led",
+        "tax_relapse",
+        "commitment_breach",
+        "sudden",
+    )
+)
+#: Kinds of decline kept out of every tuning: the evaluation reports them apart.
+HELD_OUT = ("penalty_escalation", "commitment_breach")
+
 _EPISODE_CANDIDATES = (
     ("food_drug", "penalty", "food-safety inspection campaign"),
     ("ecology_environment", "penalty", "environmental protection inspection"),
@@ -54,6 +70,9 @@ class Story:
     label: str
     start: int
     turning_point: int | None = None
+    #: The kind of story (a decline of :data:`DECLINES`, ``recovering``, ``lookalike``);
+    #: ``None``: the label says it (the classic mix).
+    kind: str | None = None
 
 
 class _Script:

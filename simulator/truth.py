@@ -9,7 +9,9 @@ every subject with a red-warning record; every other subject is ``normal`` with
 none. The red records are those of DOMAIN.md's red rules that a single record
 fires: ``dishonest_debtor``, ``list_entry`` of ``serious_dishonesty``, and
 ``wage_arrears`` with ``workers_affected`` ≥ 10. A story's ``first_red_at`` may be
-``null``: its slide had not reached a red record when the span ended.
+``null``: its slide had not reached a red record when the span ended. With the
+``varied`` story mix, each subject with a story also names its ``story`` (the kind
+of decline, ``recovering`` or ``lookalike``).
 """
 
 from __future__ import annotations
@@ -48,20 +50,22 @@ def _subjects(run: Run, pseudonym_key: bytes) -> list[dict[str, Any]]:
         story = run.stories.get(subject)
         red = first_red.get(subject)
         turning_point = story.turning_point if story else None
-        listed.append(
-            {
-                "id": subject_key(run, subject, pseudonym_key),
-                "type": run.population.type_of(subject),
-                "sector": run.population.sector_of(subject),
-                "district": run.population.district_of(subject),
-                "label": story.label if story else "normal",
-                "story_start": stamp(story.start) if story else None,
-                "turning_point": stamp(turning_point) if turning_point is not None else None,
-                "first_red_at": stamp(red[0]) if red else None,
-                "first_red_kind": red[1] if red else None,
-                "first_red_event_id": red[2] if red else None,
-            }
-        )
+        entry: dict[str, Any] = {
+            "id": subject_key(run, subject, pseudonym_key),
+            "type": run.population.type_of(subject),
+            "sector": run.population.sector_of(subject),
+            "district": run.population.district_of(subject),
+            "label": story.label if story else "normal",
+            "story_start": stamp(story.start) if story else None,
+            "turning_point": stamp(turning_point) if turning_point is not None else None,
+            "first_red_at": stamp(red[0]) if red else None,
+            "first_red_kind": red[1] if red else None,
+            "first_red_event_id": red[2] if red else None,
+        }
+        if story is not None and story.kind is not None:
+            # Only the varied story mix names kinds: the classic truth stays as it was.
+            entry["story"] = story.kind
+        listed.append(entry)
     return sorted(listed, key=lambda entry: entry["id"])
 
 

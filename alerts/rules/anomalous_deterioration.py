@@ -1,8 +1,9 @@
 """``anomalous_deterioration``: a subject's record deteriorates unusually (异常恶化).
 
-Yellow while the early-warning model's deterioration score (the probability of a
-red event within 270 days, :mod:`creditbrain.models.subject`) is at or above
-``threshold``; undecided while the model has no opinion. 0.6 is the value the
+Yellow once the early-warning model's deterioration score (the probability of a
+red event within 270 days, :mod:`creditbrain.models.subject`) reaches ``threshold``;
+it resolves only below ``threshold - hysteresis`` and no sooner than ``hold_days``
+after it opened; undecided while the model has no opinion. 0.6 is the value the
 tuning cities support (docs/models.md).
 
 >>> DeteriorationThresholds().threshold
@@ -11,7 +12,15 @@ tuning cities support (docs/models.md).
 
 from __future__ import annotations
 
-from creditbrain.alerts.rules.base import Policy, Probability, Rule, Thresholds, Verdict, model_says
+from creditbrain.alerts.rules.base import (
+    NonNegative,
+    Policy,
+    Probability,
+    Rule,
+    Thresholds,
+    Verdict,
+    model_says,
+)
 from creditbrain.alerts.transition import Facts
 
 
@@ -23,12 +32,25 @@ class DeteriorationThresholds(Thresholds):
     """
 
     threshold: Probability = 0.6
+    #: An open warning resolves only this much below the opening threshold ...
+    hysteresis: Probability = 0.15
+    #: ... and no sooner than this many days after it opened (event time).
+    hold_days: NonNegative = 30
 
 
 def check(facts: Facts, policy: Policy, anchor: int | None) -> Verdict:
     """Holds while the model scores the subject at or above ``threshold``."""
     value = facts.transition.anomaly_score
-    return model_says(facts, policy, value, policy.thresholds["threshold"])
+    thresholds = policy.thresholds
+    return model_says(
+        facts,
+        policy,
+        value,
+        thresholds["threshold"],
+        anchor,
+        thresholds["threshold"] - thresholds["hysteresis"],
+        thresholds["hold_days"],
+    )
 
 
 RULE = Rule(

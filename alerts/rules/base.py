@@ -26,9 +26,11 @@ from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import Record, ScoreReason
 from creditbrain.schemas.warnings import LEVEL_RANK, Level
 
+_DAY_MS = 86_400_000
 #: A threshold as given: a JSON number, never a string or a boolean.
 Number = StrictInt | StrictFloat
 Probability = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[Number, Field(ge=0)]
 
 
 class Thresholds(BaseModel):
@@ -156,13 +158,34 @@ def held(facts: Facts, policy: Policy, causes: Sequence[ScoreReason], news: News
     return Finding(policy.level, tuple(causes), news if facts.any_fresh(causes) else News.NONE)
 
 
-def model_says(facts: Facts, policy: Policy, value: float | None, threshold: float) -> Verdict:
-    """Holds while a model's ``value`` is at or above ``threshold``; undecided without one."""
+def model_says(
+    facts: Facts,
+    policy: Policy,
+    value: float | None,
+    threshold: float,
+    anchor: int | None = None,
+    resolve_below: float | None = None,
+    hold_days: float = 0,
+) -> Verdict:
+    """Whether a model's ``value`` makes its rule hold; undecided without one.
+
+    With no alert open (``anchor`` ``None``) it holds at or above ``threshold``. Once
+    open (``anchor``: when it opened), it holds until ``value`` falls below
+    ``resolve_below`` (hysteresis; default ``threshold``) *and* ``hold_days`` have
+    passed since the opening, so a probability wavering around the threshold opens
+    one warning, not one per wobble.
+    """
     if value is None:
         return UNDECIDED
-    if value < threshold:
+    at = facts.transition.at_ms
+    if anchor is None:
+        if value < threshold:
+            return None
+        return Finding(policy.level, facts.deductions, News.NONE, at)
+    lower = threshold if resolve_below is None else resolve_below
+    if value < lower and at - anchor >= hold_days * _DAY_MS:
         return None
-    return Finding(policy.level, facts.deductions, News.NONE)
+    return Finding(policy.level, facts.deductions, News.NONE, anchor)
 
 
 def higher(level: Level, than: Level) -> bool:

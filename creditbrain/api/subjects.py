@@ -25,6 +25,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -48,11 +49,13 @@ from creditbrain.schemas.identifiers import (
     normalise_credit_code,
     pseudonymise_person_id,
 )
+from creditbrain.schemas.warnings import Contribution
 
 #: The longest purpose kept (the route refuses longer ones, which are audited cut).
 _PURPOSE_CHARS = 500
 #: Kinds that put a subject on a list by themselves; list_entry names its list in the event.
 _LIST_KINDS = ("dishonest_debtor", "consumption_restriction")
+_MODEL_RULES = ("anomalous_deterioration", "predicted_serious_default")
 
 
 class ScorePoint(BaseModel):
@@ -77,6 +80,8 @@ class CreditCheck(BaseModel):
     lists: list[str]
     measures: list[Measure]
     open_alerts: list[Alert]
+    #: Open model warnings (alert id ->) why the model warned: its top contributions.
+    explanations: dict[str, list[Contribution]] = {}
     score_history: list[ScorePoint]
     objections_pending: list[PendingObjection] = []
     last_event_at: datetime
@@ -222,12 +227,32 @@ def _answer(context: ApiContext, store: Store, found: SubjectRows) -> CreditChec
         reasons=reasons,
         lists=lists,
         measures=context.catalogue.applicable(grade, lists),
-        open_alerts=[alert_of(alert) for alert in found.alerts],  # acknowledgements included
+        # acknowledgements included
+        open_alerts=(alerts := [alert_of(alert) for alert in found.alerts]),
+        explanations=_explanations(store, alerts),
         score_history=[ScorePoint.model_validate(point) for point in found.history],
         objections_pending=objections_of(context, store, found.subject_id, now),
         last_event_at=row["last_event_at"],
         checked_at=now,
     )
+
+
+def _explanations(store: Store, alerts: list[Alert]) -> dict[str, list[Contribution]]:
+    """The explanation each open model warning was last sent with (``data.explanation``)."""
+    ids = [alert.alert_id for alert in alerts if alert.rule in _MODEL_RULES]
+    if not ids:
+        return {}
+    rows = store.query_rows(
+        "SELECT alert_id, argMax(JSONExtractRaw(body, 'data', 'explanation'), time) AS why "
+        "FROM alert_events WHERE alert_id IN {ids:Array(String)} GROUP BY alert_id",
+        {"ids": ids},
+    )
+    found: dict[str, list[Contribution]] = {}
+    for row in rows:
+        items = orjson.loads(str(row["why"] or "[]"))
+        if isinstance(items, list) and items:
+            found[str(row["alert_id"])] = [Contribution.model_validate(i) for i in items]
+    return found
 
 
 def _lists(found: SubjectRows, reasons: list[Reason]) -> list[str]:

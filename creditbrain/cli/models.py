@@ -9,7 +9,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from creditbrain.core.errors import ConfigurationError, CreditBrainError
+from creditbrain.core.errors import ConfigurationError, CreditBrainError, InputFileError
 from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.series.io import STDIO, detect_csv
 from creditbrain.settings import get_settings
@@ -51,22 +51,73 @@ def detect_series(
 
 @models_app.command("evaluate")
 def evaluate_command(
-    seed: Annotated[int, typer.Option(help="Seed of the evaluated city (not a tuning seed).")] = 42,
+    input_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--input", "-i", help="JSON Lines file of events to evaluate on (default: simulate)."
+        ),
+    ] = None,
+    truth_path: Annotated[
+        Path | None,
+        typer.Option("--truth", help="Its ground truth (the simulator's .truth.json), optional."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated city (not a tuning seed).")] = 42,
     scale: Annotated[
         float, typer.Option(help="Population as a share of the default city.", min=0.0001)
     ] = 0.2,
     warm_seed: Annotated[
-        int, typer.Option(help="Seed of the warm-up city the models learn on first (-1: none).")
-    ] = 1,
+        int,
+        typer.Option(help="Seed of a simulated year the models learn on first (-1: start cold)."),
+    ] = -1,
     days: Annotated[int, typer.Option(help="Days of event time per city.", min=30)] = 365,
-    series: Annotated[bool, typer.Option(help="Also evaluate the series detector.")] = False,
+    stories: Annotated[
+        str, typer.Option(help="Story mix of the simulated city: classic or varied.")
+    ] = "classic",
+    detector: Annotated[
+        bool,
+        typer.Option(
+            help="Trial: half-space trees behind anomalous_deterioration (threshold 0.88)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Compare rules-only warnings with rules + online models on a simulated city."""
-    # Imported here: the models' training stack is slow to import and only this needs it.
-    from creditbrain.engine.evaluation import format_report, run
+    """Rules only, models only and both, judged by the red events that follow.
 
-    report = run(seed, scale, None if warm_seed < 0 else warm_seed, days=days, series=series)
+    On a file (``--input``, with ``--truth`` for the figures by story) or on a
+    simulated city. The models start cold unless ``--warm-seed`` is given.
+    """
+    # Imported here: the models' training stack is slow to import and only this needs it.
+    from creditbrain.engine.evaluation import (
+        detector_policies,
+        evaluate_lines,
+        format_report,
+        run,
+    )
+    from creditbrain.models.subject import EarlyWarning
+
+    if stories not in ("classic", "varied"):
+        raise ConfigurationError(f"--stories must be classic or varied, not {stories!r}")
+    if input_path is not None:
+        from creditbrain.cli.contract import parse_context, read_lines
+
+        truth = None
+        if truth_path is not None:
+            try:
+                truth = orjson.loads(truth_path.read_bytes())
+            except (OSError, orjson.JSONDecodeError) as error:
+                raise InputFileError(f"{truth_path}: not a readable truth file") from error
+        source = {"input": str(input_path)}
+        report = evaluate_lines(
+            read_lines(input_path),
+            parse_context(get_settings()),
+            truth,
+            EarlyWarning(detector=detector),
+            detector_policies() if detector else None,
+            source,
+        )
+    else:
+        warm = None if warm_seed < 0 else warm_seed
+        report = run(seed, scale, warm, days, stories, detector=detector)
     if as_json:
         typer.echo(orjson.dumps(report.as_dict()).decode())
     else:

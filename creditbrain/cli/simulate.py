@@ -146,6 +146,9 @@ def file_command(
     activity: Activity = 1.0,
     error_rate: ErrorRate = 0.003,
     shuffle_window: Shuffle = 0,
+    stories: Annotated[
+        str, typer.Option(help="Story mix: classic (one script) or varied (many declines).")
+    ] = "classic",
     truth: Annotated[
         Path | None, typer.Option(help="Ground-truth file (default: OUT with .truth.json).")
     ] = None,
@@ -157,7 +160,7 @@ def file_command(
         seed=seed, scale=scale, enterprises=enterprises, non_enterprises=non_enterprises,
         individual_businesses=individual_businesses, government_bodies=government_bodies,
         persons=persons, days=days, start=start, activity=activity,
-        error_rate=error_rate, shuffle_window=shuffle_window,
+        error_rate=error_rate, shuffle_window=shuffle_window, story_mix=stories,
     )  # fmt: skip
     key = get_settings().pseudonym_key.get_secret_value().encode()
     with _progress_bar(quiet or as_json) as callback:

@@ -26,15 +26,31 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from river import linear_model, optim
+from river import anomaly, linear_model, optim
 
 from creditbrain.alerts.policy import PolicySet
+from creditbrain.models.explain import Contribution, explain
 from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, sparse_features
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
 from .delayed import DelayedLabels, example_weight
 
-__all__ = ["EarlyWarning", "Opinion"]
+__all__ = ["DETECTOR_FEATURES", "DETECTOR_THRESHOLD", "EarlyWarning", "Opinion"]
+
+#: What the opt-in detector sees: any accumulation of trouble, and its excess over peers.
+DETECTOR_FEATURES = (
+    "peer_excess",
+    "trouble_weighted",
+    "trouble_90d",
+    "relapses",
+    "penalty_accel",
+    "judgment_accel",
+    "arrears_accel",
+    "listing_accel",
+)
+#: Its threshold: the 90th percentile of its scores on tuning seed 2 (0.888), rounded
+#: down (docs/models.md).
+DETECTOR_THRESHOLD = 0.88
 
 #: ``(deterioration_score, default_probability)``; ``None`` where a model has no opinion yet.
 Opinion = tuple[float | None, float | None]
@@ -62,6 +78,11 @@ class EarlyWarning:
     clean_stride
         Only one in this many transitions of subjects without deductions is learned
         (weighted accordingly).
+    detector
+        Opt-in trial: the deterioration score becomes the anomaly score of River's
+        half-space trees over :data:`DETECTOR_FEATURES` (0 for a transition without
+        recent trouble); its rule then wants ``threshold`` :data:`DETECTOR_THRESHOLD`.
+        The 270-day regression still learns, unused.
 
     Examples
     --------
@@ -85,6 +106,7 @@ class EarlyWarning:
         min_positives: int = 20,
         min_examples: int = 1000,
         clean_stride: int = 8,
+        detector: bool = False,
     ) -> None:
         self.feature_states: MutableMapping[str, FeatureState] = (
             {} if feature_states is None else feature_states
@@ -108,6 +130,11 @@ class EarlyWarning:
             FEATURE_NAMES,
             trajectory_days,
             clean_stride=clean_stride,
+        )
+        self._detector: anomaly.HalfSpaceTrees | None = (
+            anomaly.HalfSpaceTrees(n_trees=25, height=8, window_size=250, seed=seed)
+            if detector
+            else None
         )
 
     def observe(
@@ -140,8 +167,15 @@ class EarlyWarning:
         red_at = (
             record.occurred_at if record is not None and is_red(record, state, policies) else None
         )
+        trouble = x.get("trouble_weighted", 0.0)
+        if trouble:
+            _peer_excess(x, self.__dict__.setdefault("_peers", {}), state, trouble)
+        self._last_x = x
         weight = example_weight(subject_id, at_ms, "deductions" not in x, self.clean_stride)
         trajectory = self._opinion(self._trajectory, subject_id, x, at_ms, red_at, weight)
+        detector = self.__dict__.get("_detector")
+        if detector is not None:
+            trajectory = _detect(detector, x)
         return trajectory, self._opinion(self._predictor, subject_id, x, at_ms, red_at, weight)
 
     def _opinion(
@@ -164,6 +198,27 @@ class EarlyWarning:
             learner.push(subject_id, x, at_ms, weight)
         return opinion
 
+    def explain(self, rule: str) -> list[Contribution]:
+        """Why the model behind ``rule`` scored the last observed transition as it did.
+
+        ``anomalous_deterioration`` is the deterioration score's rule, any other name
+        the predictor's. The top contributions of its logistic regression
+        (:func:`creditbrain.models.explain.explain`), in Chinese and English.
+        """
+        last: dict[str, float] = getattr(self, "_last_x", {})
+        if rule == "anomalous_deterioration" and self.__dict__.get("_detector") is not None:
+            # The trees have no weights: the accumulation features, largest first.
+            return explain(dict.fromkeys(DETECTOR_FEATURES, 1.0), last)
+        learner = self._trajectory if rule == "anomalous_deterioration" else self._predictor
+        weights: dict[str, float] = getattr(learner.classifier, "weights", {})
+        return explain(weights, last)
+
+    @property
+    def peers(self) -> dict[tuple[str, str], float]:
+        """Sector × district -> the running mean of its subjects' weighted trouble."""
+        peers: dict[tuple[str, str], float] = self.__dict__.setdefault("_peers", {})
+        return peers
+
     @property
     def learners(self) -> dict[str, DelayedLabels]:
         """The two delayed-label learners by name (``trajectory``, ``predictor``)."""
@@ -181,3 +236,37 @@ class EarlyWarning:
             }
             for name, learner in (("trajectory", self._trajectory), ("predictor", self._predictor))
         }
+
+
+#: Weight of each new transition of trouble in its cell's running mean.
+_PEER_RATE = 0.02
+
+
+def _peer_excess(
+    x: dict[str, float], peers: dict[tuple[str, str], float], state: EntityState, trouble: float
+) -> None:
+    """Write ``peer_excess``: the subject's weighted trouble beyond its peers' (sector ×
+    district) running mean, as a share of the room left above that mean; then update it.
+
+    A campaign that fines a whole sector in one district raises the mean, so each of
+    its subjects stands out less than one subject piling up trouble alone.
+    """
+    cell = (state.sector, state.district)
+    mean = peers.get(cell)
+    if mean is None:
+        mean = peers[cell] = trouble
+        return
+    if trouble > mean:
+        x["peer_excess"] = (trouble - mean) / (1.0 - mean) if mean < 1.0 else 0.0
+    peers[cell] = mean + _PEER_RATE * (trouble - mean)
+
+
+def _detect(detector: anomaly.HalfSpaceTrees, x: dict[str, float]) -> float:
+    """The detector's score of ``x``'s accumulation features (0 without any), then learn."""
+    seen = {name: x.get(name, 0.0) for name in DETECTOR_FEATURES}
+    if not any(seen.values()):
+        return 0.0
+    trees: Any = detector  # River's detectors are not typed
+    value = float(trees.score_one(seen))
+    trees.learn_one(seen)
+    return value

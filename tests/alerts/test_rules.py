@@ -287,7 +287,21 @@ def test_model_rules_follow_the_model(rule: str, argument: str, threshold: float
     assert (opened.change, opened.doc["data"]["level"]) == ("opened", "yellow")
     assert not d.apply(ev("license", day=3))  # no output: undecided, the alert stays
     assert not d.apply(ev("license", day=4), **{argument: 0.99})  # still: nothing new
-    assert only(d.apply(ev("license", day=5), **{argument: 0.1}), rule).change == "resolved"
+    # Hysteresis and a minimum time: low again after 3 days, it holds for 30 days ...
+    assert not d.apply(ev("license", day=5), **{argument: 0.1})
+    # ... and after them, only below the threshold less the hysteresis (0.15).
+    assert not d.apply(ev("license", day=33), **{argument: threshold - 0.1})
+    assert only(d.apply(ev("license", day=34), **{argument: 0.1}), rule).change == "resolved"
+
+
+def test_an_oscillating_model_opens_one_warning() -> None:
+    d = Driver()
+    opened = []
+    for day in range(1, 121):
+        probability = 0.55 if day % 2 else 0.45  # around the threshold, every day
+        opened += [u for u in d.apply(ev("license", day=day), probability=probability)]
+    changes = [u.change for u in of_rule(opened, "predicted_serious_default")]
+    assert changes == ["opened"]
 
 
 def test_model_threshold_follows_the_policy() -> None:

@@ -175,3 +175,19 @@ def test_hostile_input_is_data_not_sql(client: TestClient, store: Store, hostile
     assert response.status_code == 200
     assert audit_rows(store, "credit_check")[-1]["purpose"] == hostile
     assert store.query_rows("SELECT count() AS n FROM entity_state")[0]["n"] == 1
+
+
+def test_an_open_model_warning_shows_why(client: TestClient, store: Store) -> None:
+    subject = add_subject(store, score=900, grade="B", reasons=[])
+    alert = add_alert(store, subject, rule="predicted_serious_default", level="yellow")
+    why = [{"feature": "si_months", "weight": 1.2, "zh": "社保欠费 2 个月", "en": "x"}]
+    body = orjson.dumps({"data": {"alert_id": alert, "explanation": why}}).decode()
+    store.insert_rows(
+        "alert_events",
+        [{"alert_id": alert, "type": "cn.creditbrain.warning.opened", "level": "yellow",
+          "subject_id": subject, "sector": "food_drug", "district": "371102",
+          "rule": "predicted_serious_default", "time": NOW, "body": body}],
+        ("alert_id", "type", "level", "subject_id", "sector", "district", "rule", "time", "body"),
+    )  # fmt: skip
+    check = client.get(f"/subjects/{subject}", params={"purpose": "bid"}, headers=HALL).json()
+    assert check["explanations"] == {alert: why}

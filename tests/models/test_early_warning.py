@@ -16,6 +16,7 @@ from creditbrain.models.checkpoint import CHECKPOINT_FORMAT, MAGIC, CheckpointEr
 from creditbrain.models.features import FEATURE_NAMES, FeatureState, is_red, subject_features
 from creditbrain.models.scorecard import DEFAULT_SCORECARD, evaluate
 from creditbrain.models.subject import DelayedLabels, EarlyWarning
+from creditbrain.models.subject.early_warning import _peer_excess
 from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
@@ -249,6 +250,8 @@ class PlainEarlyWarning:
         x, model.feature_states[subject] = subject_features(
             state, result, at, model.feature_states.get(subject)
         )
+        if x["trouble_weighted"]:
+            _peer_excess(x, model.peers, state, x["trouble_weighted"])
         red_at = record.occurred_at if record is not None and is_red(record) else None
         sparse = {name: value for name, value in x.items() if value}
         opinions: list[float | None] = []

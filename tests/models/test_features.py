@@ -185,6 +185,29 @@ _CLASSES = (
 )
 
 
+def _reference_accumulation(
+    x: dict[str, float], year: list[Record], trouble: list[Record], at: int
+) -> None:
+    """The accumulation features, the obvious way (only with trouble in 90 days)."""
+    for group in ("penalty", "judgment", "arrears", "listing"):
+        mine = [r for r in trouble if KIND_GROUPS.get((r.kind, r.label)) == group]
+        lately = sum(r.occurred_at > at - 90 * DAY_MS for r in mine)
+        accel = lately - (len(mine) - lately) * 90 / 275
+        x[f"{group}_accel"] = accel / (accel + 2.0) if accel > 0 else 0.0
+    recent = sum(r.occurred_at > at - 90 * DAY_MS for r in trouble)
+    x["trouble_90d"] = recent / (recent + 2.0)
+    weighted = sum(math.exp((r.occurred_at - at) / (45 * DAY_MS)) for r in trouble)
+    x["trouble_weighted"] = weighted / (weighted + 2.0)
+    cleared: set[str] = set()
+    relapses = 0
+    for r in year:
+        if r.kind == "arrears_cleared":
+            cleared.add(r.label or "")
+        elif r in trouble and r.kind in cleared:
+            relapses += 1
+    x["relapses"] = relapses / (relapses + 2.0)
+
+
 def _reference(
     state: EntityState, result: ScoreResult, at: int, previous: FeatureState | None
 ) -> dict[str, float]:
@@ -215,6 +238,7 @@ def _reference(
             x["arrears_new"] = 1.0
         x["trouble_kinds_90d"] = squash(len(kinds))
         x["trouble_recent"] = len(recent) / len(trouble)
+        _reference_accumulation(x, year, trouble, at)
     counting = {r.event_id for r in result.reasons if r.kind.endswith("_arrears")}
     amount = 0.0
     for record in reversed(seen):

@@ -28,8 +28,13 @@ DOMAIN_TABLE = {
     "social_insurance_arrears_3m": ("orange", {"months": 3}),
     "wage_arrears": ("orange", {"red_workers": 10}),
     "penalty_burst": ("yellow", {"count": 3, "window_days": 90}),
-    "anomalous_deterioration": ("yellow", {"threshold": 0.6}),
-    "predicted_serious_default": ("yellow", {"probability": 0.5}),
+    # Model warnings also resolve only below the threshold less the hysteresis, and
+    # no sooner than hold_days after opening.
+    "anomalous_deterioration": ("yellow", {"threshold": 0.6, "hysteresis": 0.15, "hold_days": 30}),
+    "predicted_serious_default": (
+        "yellow",
+        {"probability": 0.5, "hysteresis": 0.15, "hold_days": 30},
+    ),
     "first_negative_record": ("blue", {}),
     "metric_anomaly": ("orange", {"threshold": 0.95}),
     # Not in DOMAIN.md's table: raised by the case desk when a case misses its deadline.
