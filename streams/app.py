@@ -27,6 +27,7 @@ from kafka.structs import TopicPartition
 from mode import ServiceT
 
 from creditbrain.engine.subject import FeatureStates
+from creditbrain.infra.kafka_security import faust_credentials
 from creditbrain.infra.lag import backlog
 from creditbrain.models import checkpoint
 from creditbrain.models.scorecard import ScorecardConfig
@@ -271,6 +272,7 @@ def create_stream(config: StreamConfig) -> Stream:
     app = faust.App(
         config.app_id,
         broker=f"kafka://{config.bootstrap}",
+        broker_credentials=faust_credentials(),
         store=config.store_url,
         datadir=config.data_dir,
         topic_partitions=config.partitions,

@@ -30,6 +30,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from mode import Service
 
+from creditbrain.infra.kafka_security import aiokafka_options
 from creditbrain.models import checkpoint
 from creditbrain.models.features import FeatureState
 from creditbrain.models.series.watch import SeriesTrack
@@ -116,7 +117,10 @@ class ModelKeeper(Service):
     async def on_start(self) -> None:
         await self._ensure_topic()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks=self.acks, max_request_size=_MAX_RECORD_BYTES
+            bootstrap_servers=self.bootstrap,
+            acks=self.acks,
+            max_request_size=_MAX_RECORD_BYTES,
+            **aiokafka_options(),
         )
         await self._producer.start()
         # Followed for as long as the worker runs: a longer fetch wait keeps it quiet.
@@ -169,7 +173,7 @@ class ModelKeeper(Service):
 
     async def _ensure_topic(self) -> None:
         """Create the checkpoint topic and the ``also_create`` topics that are missing."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **aiokafka_options())
         await admin.start()
         try:
             existing = set(await admin.list_topics())

@@ -31,6 +31,7 @@ from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import PolicySource, SinkLag, Stats, policies_from_audit
 from creditbrain.api.webhooks import WebhookDispatcher, load_subscriptions, replay_dead_letters
 from creditbrain.core.errors import BrokerError, ConfigurationError
+from creditbrain.infra.kafka_security import aiokafka_options
 from creditbrain.infra.store import Store, connect
 from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID, topic_name
 from creditbrain.settings import Settings, get_settings
@@ -49,7 +50,9 @@ class KafkaPolicyPublisher:
             raise BrokerError("no broker configured (CREDITBRAIN_KAFKA__BOOTSTRAP)")
         try:
             if self._producer is None:
-                producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap, acks="all", **aiokafka_options()
+                )
                 await producer.start()
                 self._producer = producer
             await self._producer.send_and_wait(topic, value, key=key)
