@@ -185,6 +185,21 @@ class WebhookSettings(BaseModel):
     )
 
 
+class MetricsSettings(BaseModel):
+    """Each process's metrics port: ``/metrics`` (Prometheus) and ``/health``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = Field(default="127.0.0.1", description="Address of the metrics port.")
+    port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Metrics port of a worker or sink (0: any free port). Unset: none. "
+        "The API serves /metrics on its own port.",
+    )
+
+
 class Settings(BaseSettings):
     """Configuration of one creditbrain deployment."""
 
@@ -212,6 +227,7 @@ class Settings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @property
     def clickhouse_dsn(self) -> str:

@@ -8,6 +8,8 @@ Modules:
     TLS and SASL options that every Kafka client of the process gets.
 :mod:`.extras`
     the ``embedded`` extra (chDB, Tansu): imported when used, one line when missing.
+:mod:`.metrics_http`
+    a process's metrics port: ``/metrics`` (Prometheus) and ``/health``.
 :mod:`.produce`
     JSON Lines onto the contract's topics (``replay``, ``backfill``).
 :mod:`.groups`

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,8 @@ class ModelKeeper(Service):
         self.latest: dict[str, bytes] = {}
         self.ready = asyncio.Event()
         self.written = 0
+        #: Wall-clock time of the last checkpoint written (0: none yet), for its age.
+        self.checkpointed_at = 0.0
         self._producer: AIOKafkaProducer | None = None
         self._reader: PartitionReader | None = None
         super().__init__(**kwargs)
@@ -159,6 +162,7 @@ class ModelKeeper(Service):
             await producer.send(self.topic, value=value, key=key.encode(), partition=0)
         await producer.flush()
         self.written += len(blobs)
+        self.checkpointed_at = time.time()
         log.info("model checkpoint written: %s", ", ".join(sorted(blobs)) or "nothing new")
         return len(blobs)
 

@@ -34,6 +34,7 @@ from creditbrain.infra.groups import group_consumer
 from creditbrain.schemas.contract import DLQ, SCORES, topic_name
 from creditbrain.streams import rows
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS
+from creditbrain.streams.metrics import SinkMetrics
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ class ClickHouseSink:
         self.max_records = max_records
         self.retry_max_delay = retry_max_delay
         self.stats = SinkStats()
+        #: Prometheus families (streams/metrics.py), when the process serves metrics.
+        self.metrics: SinkMetrics | None = None
         self._handlers: dict[str, Handler] = {
             topic_name(prefix, suffix): handler for suffix, handler in HANDLERS.items()
         }
@@ -143,6 +146,7 @@ class ClickHouseSink:
             if refused and self._stopping.is_set():
                 return False
             table, table_rows = next(iter(pending.items()))
+            began = time.perf_counter()
             try:
                 await asyncio.to_thread(self.write, table, table_rows, rows.TABLE_COLUMNS[table])
             except Exception as error:  # the store is down or refusing: keep the batch, retry
@@ -154,6 +158,8 @@ class ClickHouseSink:
                 delay = min(delay * 2, self.retry_max_delay)
                 continue
             self.stats.rows[table] += len(table_rows)
+            if self.metrics is not None:
+                self.metrics.observe_insert(table, time.perf_counter() - began)
             del pending[table]
         self.stats.batches += 1
         self.stats.last_flush_at = time.time()

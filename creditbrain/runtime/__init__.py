@@ -12,6 +12,9 @@ Modules:
 :mod:`.serve`
     :func:`~.serve.api_services`: the HTTP API and the webhook dispatcher that
     ``serve`` runs beside the worker, answering with its live policies.
+:mod:`.metrics`
+    :class:`~.metrics.MetricsService`: a worker's or sink's metrics port
+    (``/metrics``, ``/health``), and the health checks it answers with.
 :mod:`.demo`
     :class:`~.demo.Demo`: the whole system on one machine for ``creditbrain demo``
     (embedded broker, a worker process, a simulated city, the output watched).
