@@ -49,12 +49,13 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 USER 10001:10001
 WORKDIR /var/lib/creditbrain
 ENV CREDITBRAIN_DATA_DIR=/var/lib/creditbrain \
-    CREDITBRAIN_HEALTH_URL=http://127.0.0.1:8600/health
+    HEALTHCHECK_URL=http://127.0.0.1:8600/health
 
 # The API answers /health on its port; a service whose health lives on another port
-# sets CREDITBRAIN_HEALTH_URL (compose does per service). One-shot jobs ignore it.
+# sets HEALTHCHECK_URL or overrides the check (compose does for workers and sinks, whose
+# /health is on the metrics port). One-shot jobs ignore it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(os.environ['CREDITBRAIN_HEALTH_URL'], timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(os.environ['HEALTHCHECK_URL'], timeout=4)"]
 
 ENTRYPOINT ["creditbrain"]
 CMD ["--help"]

@@ -52,6 +52,8 @@ class SinkCounts(Protocol):
     def failures(self) -> int: ...
     @property
     def last_flush_at(self) -> float: ...
+    @property
+    def lag(self) -> Mapping[tuple[str, int], int]: ...
 
 
 def _age(at: float) -> float:
@@ -187,7 +189,7 @@ def _lag_family(lag: Mapping[tuple[str, int], int]) -> GaugeMetricFamily:
 
 
 class SinkMetrics:
-    """The sink's families: rows and insert latency per table, failures, flush age.
+    """The sink's families: rows and insert latency per table, failures, flush age, lag.
 
     >>> from creditbrain.streams.sink import SinkStats
     >>> stats = SinkStats()
@@ -208,7 +210,7 @@ class SinkMetrics:
             buckets=_SECONDS,
             registry=registry,
         )
-        registry.register(_SinkState(stats, lag))
+        registry.register(_SinkState(stats, lag or (lambda: stats.lag)))
 
     def observe_insert(self, table: str, seconds: float) -> None:
         """Record one successful insert into ``table``."""
@@ -216,7 +218,7 @@ class SinkMetrics:
 
 
 class _SinkState(Collector):
-    def __init__(self, stats: SinkCounts, lag: LagSource | None) -> None:
+    def __init__(self, stats: SinkCounts, lag: LagSource) -> None:
         self.stats = stats
         self.lag = lag
 
@@ -237,5 +239,4 @@ class _SinkState(Collector):
             "Seconds since the sink last wrote a batch (NaN: none yet).",
             _age(self.stats.last_flush_at),
         )
-        if self.lag is not None:
-            yield _lag_family(self.lag())
+        yield _lag_family(self.lag())

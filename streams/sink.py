@@ -53,6 +53,8 @@ class SinkStats:
     failures: int = 0
     last_flush_at: float = 0.0
     last_error: str = ""
+    #: ``(topic, partition) -> messages behind the partition's end`` at the last batch.
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 class ClickHouseSink:
@@ -113,6 +115,7 @@ class ClickHouseSink:
                 if not batch:
                     continue
                 tables = self._to_rows(batch)
+                self._note_lag(consumer, batch)
                 if not await self._write_until_done(tables):
                     break  # stopped during an outage: the batch stays uncommitted
                 try:
@@ -124,6 +127,12 @@ class ClickHouseSink:
                     log.warning("sink commit failed (%s); the batch will be re-read", error)
         finally:
             await consumer.stop()
+
+    def _note_lag(self, consumer: Any, batch: dict[Any, list[Any]]) -> None:
+        for tp, records in batch.items():
+            end = consumer.highwater(tp)
+            if end is not None and records:
+                self.stats.lag[(tp.topic, tp.partition)] = max(end - records[-1].offset - 1, 0)
 
     def _to_rows(self, batch: dict[Any, list[Any]]) -> dict[str, list[Any]]:
         now = datetime.now(UTC)

@@ -18,6 +18,8 @@ Modules:
     response models shared by the routers, and the queries that fill them.
 :mod:`.context`
     what every route needs: settings, store, policy publisher, counters.
+:mod:`.metrics`
+    the API's Prometheus registry: request latency by route and status, counters.
 :mod:`.problems`, :mod:`.responses`
     every error as an RFC 9457 problem (``application/problem+json``); what each
     route can answer, declared in the OpenAPI document.

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from creditbrain.api import alerts, ops, problems, responses, subjects, subscriptions
+from creditbrain.api import alerts, metrics, ops, problems, responses, subjects, subscriptions
 from creditbrain.api import policies as policy_routes
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import (
@@ -89,6 +89,7 @@ def create_app(
         sink_lag=sink_lag,
     )
     problems.install(app)
+    metrics.install(app, app.state.context)
     for module in (subjects, alerts, policy_routes, subscriptions, ops):
         app.include_router(module.router)
     return app

@@ -29,6 +29,7 @@ from creditbrain.alerts.delivery import DEAD_LETTER_COLUMNS, RetryPolicy
 from creditbrain.api.app import create_app
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import PolicySource, SinkLag, Stats, policies_from_audit
+from creditbrain.api.metrics import watch_dispatcher
 from creditbrain.api.webhooks import WebhookDispatcher, load_subscriptions, replay_dead_letters
 from creditbrain.core.errors import BrokerError, ConfigurationError
 from creditbrain.infra.kafka_security import aiokafka_options
@@ -88,6 +89,7 @@ class ApiService(Service):
         config = uvicorn.Config(
             app, host=host, port=port, access_log=False, log_level="warning", lifespan="off"
         )
+        self.app = app
         self.server = _HostedServer(config)
         self.publisher = publisher
         super().__init__(**kwargs)
@@ -182,7 +184,9 @@ def run_api(host: str | None, port: int | None, webhooks: bool) -> None:
     service = build_api_service(settings, bootstrap, host=host, port=port)
     services: list[Service] = [service]
     if webhooks and bootstrap:
-        services.append(build_webhook_dispatcher(settings, bootstrap))
+        dispatcher = build_webhook_dispatcher(settings, bootstrap)
+        watch_dispatcher(service.app, dispatcher)
+        services.append(dispatcher)
     asyncio.run(_run_alone(service, services))
 
 

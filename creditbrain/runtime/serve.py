@@ -20,6 +20,7 @@ def api_services(
     """The HTTP API (answering with the worker's live policies) and the webhook dispatcher."""
     from dataclasses import asdict
 
+    from creditbrain.api.metrics import watch_dispatcher
     from creditbrain.api.server import build_api_service, build_webhook_dispatcher
 
     processor = stream.processor
@@ -42,4 +43,6 @@ def api_services(
         stats=stats,
         sink_lag=sink_delay,
     )
-    return [api, build_webhook_dispatcher(settings, bootstrap)]
+    dispatcher = build_webhook_dispatcher(settings, bootstrap)
+    watch_dispatcher(api.app, dispatcher)
+    return [api, dispatcher]

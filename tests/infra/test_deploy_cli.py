@@ -134,6 +134,7 @@ def test_a_worker_without_sink_and_a_sink_alone_store_everything(
     events_rows = sink_metrics[("creditbrain_sink_rows_total", (("table", "events"),))]
     assert events_rows > 0
     assert sink_metrics[("creditbrain_sink_insert_seconds_count", (("table", "events"),))] > 0
+    assert any(name == "creditbrain_consumer_lag" for name, _ in sink_metrics)
 
 
 def _fields(process: ServeProcess) -> dict[str, object]:

@@ -14,6 +14,7 @@ import ipaddress
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,12 +27,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from kafka import KafkaConsumer, KafkaProducer
 
 from creditbrain.infra import kafka_security
 from creditbrain.infra.broker import EmbeddedBroker, TopicSpec, ensure_topics, wait_until_ready
 from creditbrain.infra.groups import group_consumer
 from creditbrain.infra.kafka_security import KafkaSecurity, KafkaTlsError
+from creditbrain.schemas.contract import DLQ, topic_specs
+from creditbrain.simulator import CityConfig
+from creditbrain.simulator.simulation import Simulator
 from creditbrain.streams.kafka_io import end_offsets
+from creditbrain.streams.messages import ACCEPTED
+from tests.fixtures.serve import ServeProcess
 
 pytestmark = pytest.mark.integration
 
@@ -220,3 +227,51 @@ def test_a_wrong_ca_fails_at_once_with_one_clear_line(tls_broker: TlsBroker) -> 
 def test_plaintext_clients_do_not_get_through_the_tls_endpoint(tls_broker: TlsBroker) -> None:
     with pytest.raises(Exception, match="no Kafka broker answered"):
         wait_until_ready(tls_broker.bootstrap, timeout=2)
+
+
+def test_a_worker_consumes_and_produces_over_tls(trusted: TlsBroker, tmp_path: Path) -> None:
+    """A real ``creditbrain worker`` process (Faust with SSL credentials) behind TLS."""
+    prefix = f"tls{uuid.uuid4().hex[:8]}"
+    ensure_topics(trusted.bootstrap, topic_specs(prefix, 1, 1))
+    worker = ServeProcess(
+        trusted.bootstrap,
+        tmp_path,
+        prefix,
+        f"tls-{prefix}",
+        partitions=1,
+        extra_env={
+            "CREDITBRAIN_KAFKA__SECURITY_PROTOCOL": "SSL",
+            "CREDITBRAIN_KAFKA__SSL_CA_FILE": str(trusted.ca_file),
+        },
+        command=("worker", "--no-sink"),
+        log_name="worker.log",
+    )
+    worker.start()
+    try:
+        sim = Simulator(CityConfig.scaled(0.002, seed=7), pseudonym_key=b"test-pseudonym-key")
+        events = list(sim.events())[:40]
+        producer = KafkaProducer(
+            bootstrap_servers=trusted.bootstrap, **kafka_security.kafka_python_options()
+        )
+        for event in events:
+            producer.send(f"{prefix}.{event.topic_suffix}", key=event.key, value=event.value)
+        producer.flush()
+        producer.close()
+        consumer = KafkaConsumer(
+            f"{prefix}.{ACCEPTED}",
+            f"{prefix}.{DLQ}",
+            bootstrap_servers=trusted.bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=1000,
+            **kafka_security.kafka_python_options(),
+        )
+        seen = 0
+        deadline = time.monotonic() + 150
+        while seen < len(events) and time.monotonic() < deadline and worker.running:
+            seen += sum(1 for _ in consumer)
+        consumer.close()
+    finally:
+        code = worker.stop()
+    assert seen >= len(events), worker.log()[-3000:]
+    assert code == 0, worker.log()[-3000:]
