@@ -32,17 +32,27 @@ def parse(text: str) -> Samples:
     }
 
 
-def scrape(port: int) -> Samples:
-    """The samples of ``http://127.0.0.1:PORT/metrics``."""
+def scrape(port: int, attempts: int = 3) -> Samples:
+    """The samples of ``http://127.0.0.1:PORT/metrics``.
+
+    A worker answers on the event loop it processes on, so on a loaded machine an
+    answer can take a while: a timed-out scrape is tried again.
+    """
     url = f"http://127.0.0.1:{port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return parse(response.read().decode())
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(url, timeout=20) as response:
+                return parse(response.read().decode())
+        except TimeoutError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def health(port: int) -> int:
     """The status code of ``/health`` on ``port``."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=20) as response:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return error.code
