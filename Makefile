@@ -19,12 +19,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/creditbrain demo $(ARGS)
 
+# pytest spreads the tests over the cores (pytest-xdist; each worker has its own broker
+# and store, a test file stays on one worker so its module fixtures are built once);
+# mypy runs beside it, as most tests wait on brokers and child processes, and its
+# report follows pytest's. TEST_WORKERS=0 runs the tests in this process alone.
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
 	tools/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	tools/typecheck.sh
-	$(BIN)/pytest -q $(ARGS)
+	tools/typecheck.sh > $(VENV)/typecheck.log 2>&1 & typecheck=$$!; \
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS); tests=$$?; \
+	wait $$typecheck; types=$$?; cat $(VENV)/typecheck.log; \
+	test $$tests -eq 0 && test $$types -eq 0
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)

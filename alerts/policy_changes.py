@@ -82,7 +82,9 @@ def policy_message(scope: str, override: PolicyOverride | None) -> tuple[bytes, 
 class PolicyChange(BaseModel):
     """One audited change of policy: who changed which scope, when, from what, to what, and why.
 
-    ``before`` / ``after`` ``None``: the scope had / has no override.
+    ``before`` / ``after`` ``None``: the scope had / has no override. ``version`` counts
+    the scope's changes (the first is 1; 0 marks a change audited before versions
+    existed); ``restores`` names the version a rollback brought back.
 
     >>> from datetime import datetime, timezone
     >>> after = PolicyOverride.model_validate({"rules": {"score_drop": {"level": "red"}}})
@@ -101,6 +103,8 @@ class PolicyChange(BaseModel):
     before: PolicyOverride | None
     after: PolicyOverride | None
     reason: Annotated[str, Field(min_length=1)]
+    version: Annotated[int, Field(ge=0)] = 0
+    restores: Annotated[int, Field(ge=1)] | None = None
 
     @field_validator("scope")
     @classmethod
@@ -121,6 +125,8 @@ class PolicyChange(BaseModel):
         who: str,
         when: datetime,
         reason: str,
+        version: int = 0,
+        restores: int | None = None,
     ) -> PolicyChange:
         """The change that gives ``scope`` the override ``after`` in ``policies``."""
         before = policies.overrides.get(scope)
@@ -132,9 +138,44 @@ class PolicyChange(BaseModel):
                 "before": before,
                 "after": after,
                 "reason": reason,
+                "version": version,
+                "restores": restores,
             }
         )
+
+    def differences(self) -> dict[str, tuple[object, object]]:
+        """What the change did, field by field: ``{"rule.field": (before, after)}``.
+
+        Thresholds are named ``rule.thresholds.name``; a field an override does not
+        set is ``None`` (the wider scopes decide it).
+
+        >>> from datetime import datetime, timezone
+        >>> old = PolicyOverride.model_validate({"rules": {"wage_arrears": {
+        ...     "level": "orange", "thresholds": {"red_workers": 5}}}})
+        >>> new = PolicyOverride.model_validate({"rules": {"wage_arrears": {
+        ...     "level": "orange", "thresholds": {"red_workers": 3}}}})
+        >>> PolicyChange(who="s", when=datetime(2026, 3, 5, tzinfo=timezone.utc),
+        ...     scope="sector=food_drug", before=old, after=new, reason="r").differences()
+        {'wage_arrears.thresholds.red_workers': (5, 3)}
+        """
+        before, after = _flat(self.before), _flat(self.after)
+        return {
+            name: (before.get(name), after.get(name))
+            for name in sorted(before.keys() | after.keys())
+            if before.get(name) != after.get(name)
+        }
 
     def message(self) -> tuple[bytes, bytes | None]:
         """The ``credit.policies`` message that makes this change."""
         return policy_message(self.scope, self.after)
+
+
+def _flat(override: PolicyOverride | None) -> dict[str, object]:
+    """An override's fields as ``{"rule.field": value}``, only those it sets."""
+    if override is None:
+        return {}
+    flat: dict[str, object] = {}
+    for rule, fields in override.rules.items():
+        flat.update({f"{rule}.{name}": value for name, value in fields.changes().items()})
+        flat.update({f"{rule}.thresholds.{k}": v for k, v in fields.thresholds.items()})
+    return flat

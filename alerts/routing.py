@@ -44,6 +44,13 @@ class MetricDoc(TypedDict):
     anomaly_score: float
 
 
+class CaseDoc(TypedDict):
+    case_id: str
+    team: str
+    deadline: str
+    due_at: str
+
+
 class DataDoc(TypedDict):
     alert_id: str
     version: int
@@ -59,6 +66,7 @@ class DataDoc(TypedDict):
     first_event_at: str
     status: Status
     metric: NotRequired[MetricDoc]
+    case: NotRequired[CaseDoc]
 
 
 class WarningDoc(TypedDict):

@@ -18,7 +18,7 @@ Usage::
    through the Processor, the others' messages are validated and pseudonymised by
    the stream's parser and stored as ``events`` rows only; the report says so.
 2. **Measure** with a warm store: ``Q`` credit checks of random subjects through
-   the exact ``_lookup`` of :mod:`creditbrain.cli.demo` (a third organisations with
+   the exact ``_lookup`` of :mod:`creditbrain.cli.check` (a third organisations with
    warnings, a third organisations without, a third persons), then the last 50
    events of each of those subjects from ``events`` (whose ORDER BY
    ``(subject_id, occurred_at, event_id)`` makes it a range scan), plain as the
@@ -58,7 +58,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from creditbrain.cli.demo import _lookup
+from creditbrain.cli.check import _lookup
 from creditbrain.infra.store import Store, connect, migrate
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.schemas.contract import DLQ, topic_name
@@ -364,7 +364,7 @@ def measure(store: Store, queries: int, seed: int) -> dict[str, Any]:
     return {
         "credit_check": {
             **_percentiles(lookup_ms),
-            "function": "creditbrain.cli.demo._lookup(store, subject, history=10)",
+            "function": "creditbrain.cli.check._lookup(store, subject, history=10)",
             "not_found": misses,
             "with_alerts": alerts_seen,
             "by_category": {name: _percentiles(v) for name, v in sorted(by_category.items())},

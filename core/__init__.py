@@ -8,6 +8,9 @@ Modules:
 :mod:`.eventtime`
     event time: :data:`DAY_MS`, the city's zone :data:`CST` (``+08:00``), epoch
     milliseconds to and from datetimes, and the CST calendar day of a moment.
+:mod:`.workdays`
+    the working-day calendar of mainland China (statutory holidays, adjusted
+    working days, office hours) and deadlines in working days and hours.
 
 The layers above, bottom up: ``core`` → ``schemas`` → ``simulator`` → ``models``,
 ``alerts`` → ``engine`` → ``streams``, ``infra`` → ``dashboards`` → the front door

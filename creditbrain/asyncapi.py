@@ -33,6 +33,7 @@ from pydantic import TypeAdapter
 
 from creditbrain.alerts.policy import PolicyOverride
 from creditbrain.schemas.contract import (
+    DISPOSITIONS,
     DLQ,
     INPUT_TOPICS,
     POLICIES,
@@ -43,6 +44,7 @@ from creditbrain.schemas.contract import (
     topic_name,
     topic_specs,
 )
+from creditbrain.schemas.dispositions import DispositionEvent
 from creditbrain.schemas.events import EVENT_ADAPTER
 from creditbrain.schemas.outputs import MetricDay, ScoreChange
 from creditbrain.schemas.parse import Reason
@@ -64,6 +66,7 @@ _PAYLOADS: dict[str, TypeAdapter[Any]] = {
     "ScoreChange": TypeAdapter(ScoreChange),
     "PolicyOverride": TypeAdapter(PolicyOverride),
     "MetricDay": TypeAdapter(MetricDay),
+    "DispositionEvent": TypeAdapter(DispositionEvent),
 }
 
 
@@ -179,6 +182,19 @@ _MESSAGES: dict[str, dict[str, Any]] = {
             }
         },
     },
+    "case-disposition": {
+        "title": "Case disposition report",
+        "summary": "What the grid system or a department did about a case (CloudEvents, "
+        "structured mode); a report delivered twice keeps its id and is applied once.",
+        "contentType": "application/cloudevents+json; charset=UTF-8",
+        "payload": {"$ref": _REF.format(model="DispositionEvent")},
+        "bindings": {
+            "kafka": {
+                "key": _header("The case id, or no key."),
+                "bindingVersion": _KAFKA_BINDING,
+            }
+        },
+    },
     "metric-day": {
         "title": "Scored series day",
         "summary": "A day of a sector x district x kind series: its count and anomaly score.",
@@ -226,6 +242,14 @@ def _channels() -> list[tuple[str, str, str, str, str]]:
             "send receive",
             "Supervisors' overrides of the warning rules, by scope (compacted): the API "
             "writes them (`PUT /policies/{scope}`), every worker follows them.",
+        ),
+        (
+            "dispositions",
+            DISPOSITIONS,
+            "case-disposition",
+            "receive",
+            "Dispositions of cases reported back by the grid governance system (网格化治理) "
+            "and departments; the case desk applies them.",
         ),
         (
             "metric-days",

@@ -185,6 +185,28 @@ class WebhookSettings(BaseModel):
     )
 
 
+class CaseSettings(BaseModel):
+    """Cases: routing and deadlines, the working-day calendar, inspection rates (files)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    config_file: Path | None = Field(
+        default=None, description="JSON routing and deadlines of cases (CaseConfig)."
+    )
+    calendar_file: Path | None = Field(
+        default=None, description="Working-day calendar (TOML); default: the shipped one."
+    )
+    inspections_file: Path | None = Field(
+        default=None, description="JSON inspection rates by grade and sector."
+    )
+    group_id: str | None = Field(
+        default=None, description="Consumer group of the case desk; default `<app id>-cases`."
+    )
+    desk: bool = Field(
+        default=True, description="Run the case desk beside the worker and sink (`serve`)."
+    )
+
+
 class MetricsSettings(BaseModel):
     """Each process's metrics port: ``/metrics`` (Prometheus) and ``/health``."""
 
@@ -227,6 +249,7 @@ class Settings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    cases: CaseSettings = CaseSettings()
     metrics: MetricsSettings = MetricsSettings()
 
     @property

@@ -2,7 +2,8 @@
 
 Dashboards are typed models (:mod:`.model`) built in Python, one module per
 audience: the city overview against the plan's targets (:mod:`.city`), sector and
-district supervision (:mod:`.supervision`), the subject drill-down (:mod:`.subject`)
+district supervision (:mod:`.supervision`), cases and their disposal (:mod:`.cases`),
+the subject drill-down (:mod:`.subject`)
 and pipeline health (:mod:`.pipeline`), from the panels they share (:mod:`.panels`).
 Their panel SQL targets the Grafana ClickHouse datasource plugin and its macros
 (:mod:`.macros` expands them the same way, so tests and the offline snapshot run the

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from creditbrain.dashboards.cases import case_loop
 from creditbrain.dashboards.city import city_overview
 from creditbrain.dashboards.model import Dashboard, Folder
 from creditbrain.dashboards.pipeline import pipeline_health
@@ -34,6 +35,7 @@ def dashboards() -> tuple[Dashboard, ...]:
         city_overview(),
         sector_supervision(),
         district_grid(),
+        case_loop(),
         subject_drilldown(),
         pipeline_health(),
     )

@@ -181,7 +181,8 @@ def district_grid() -> Dashboard:
         ),
         series(
             "Daily records by kind",
-            "SELECT toDateTime(day) AS time, kind, sum(events) AS records FROM metric_counts "
+            "SELECT toDateTime(day) AS time, kind, sum(events) AS records "
+            "FROM metric_day_counts FINAL "
             f"WHERE {_IN_DISTRICT} AND day >= toDate($__fromTime) AND day <= toDate($__toTime) "
             "GROUP BY time, kind ORDER BY time, kind",
             ("time", "kind", "records"),

@@ -14,6 +14,8 @@ Modules:
 * :mod:`.clock` -- the watermark and the heap of pending publicity expiries;
 * :mod:`.replay` -- drivers for files: scores of a file (``creditbrain score``)
   and the warning changes of a file under a candidate policy (``creditbrain backtest``);
+* :mod:`.compare` -- the policy in force and a candidate over the same history
+  (``POST /policies/preview``, ``creditbrain backtest --compare``);
 * :mod:`.evaluation` -- do the models warn earlier than the rules? (``creditbrain
   models evaluate``).
 """

@@ -18,6 +18,8 @@ Modules:
     how far a consumer group is behind: what the demo and the tests wait on.
 :mod:`.store`
     the ClickHouse store: one clickhouse-connect client, embedded chDB or a server.
+:mod:`.cases`
+    cases and their transitions in the store (what the case desk and the API share).
 :mod:`.migrate`
     numbered SQL migrations (``migrations/*.sql``), applied once, in order, to any
     ClickHouse, single server or cluster.

@@ -122,12 +122,19 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         # 0004: one grid cell's counts and verdicts together, so partial sums merge.
         "metric_counts": "cityHash64(sector, district)",
         "metric_anomalies": "cityHash64(sector, district)",
+        # 0008: metric_counts' replacement, every write of a series-day on one shard.
+        "metric_day_counts": "cityHash64(sector, district)",
         # 0004, 0005: append-only, nothing collapses: spread evenly.
         "pipeline_metrics": "rand()",
         "audit": "rand()",
         # 0006, 0007: newer rows replace older ones of the same alert / subscription.
         "alert_acks": "cityHash64(alert_id)",
         "webhook_subscriptions": "cityHash64(id)",
+        # 0009: every version and step of one case on one shard.
+        "cases": "cityHash64(case_id)",
+        "case_transitions": "cityHash64(case_id)",
+        # 0010: a preview's finished row replaces its started one.
+        "policy_previews": "cityHash64(id)",
     }
 )
 

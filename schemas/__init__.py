@@ -22,6 +22,8 @@ Modules:
     the score changes and the series days the stream publishes as plain JSON.
 :mod:`.warnings`
     the warnings sent (CONTRACT.md §2) as CloudEvents, their levels and rule names.
+:mod:`.dispositions`
+    disposition reports of cases (``credit.dispositions``) as CloudEvents.
 :mod:`.policies`
     warning policies as data: thresholds, levels and routing per sector and district.
 :mod:`.export`

@@ -36,6 +36,8 @@ SCORES = "scores"
 WARNINGS = "warnings"
 WARNINGS_GRID = "warnings.grid"
 POLICIES = "policies"
+#: Disposition reports of cases from the grid and departments (schemas/dispositions.py).
+DISPOSITIONS = "dispositions"
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def topic_specs(prefix: str, partitions: int, replication_factor: int = 1) -> li
     >>> [s.name for s in topic_specs("credit", 4)][-1]
     'credit.policies'
     """
-    keyed = [*INPUT_TOPICS, SCORES, WARNINGS, WARNINGS_GRID]
+    keyed = [*INPUT_TOPICS, SCORES, WARNINGS, WARNINGS_GRID, DISPOSITIONS]
     specs = [TopicSpec(topic_name(prefix, s), partitions, replication_factor) for s in keyed]
     specs.append(TopicSpec(topic_name(prefix, DLQ), partitions, replication_factor))
     specs.append(TopicSpec(topic_name(prefix, POLICIES), 1, replication_factor, compacted=True))

@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from creditbrain.schemas.dispositions import DispositionEvent
 from creditbrain.schemas.events import EVENT_ADAPTER
 from creditbrain.schemas.outputs import ScoreChange
 from creditbrain.schemas.warnings import WarningEvent
@@ -42,6 +43,10 @@ PUBLISHED: dict[str, tuple[TypeAdapter[Any], str]] = {
     "credit-event": (EVENT_ADAPTER, "creditbrain credit event (schema_version 1)"),
     "warning": (TypeAdapter(WarningEvent), "creditbrain warning (CloudEvents 1.0)"),
     "score-change": (TypeAdapter(ScoreChange), "creditbrain score change (credit.scores)"),
+    "case-disposition": (
+        TypeAdapter(DispositionEvent),
+        "creditbrain case disposition report (credit.dispositions)",
+    ),
 }
 
 

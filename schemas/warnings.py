@@ -129,8 +129,24 @@ class MetricInfo(BaseModel):
     anomaly_score: float
 
 
+class CaseInfo(BaseModel):
+    """What a ``case_overdue`` warning (处置超期) is about: the case and the deadline it missed."""
+
+    model_config = _FROZEN
+
+    case_id: str
+    team: str
+    deadline: Literal["acknowledge", "dispose"]
+    due_at: AwareDatetime
+
+    @field_serializer("due_at")
+    def _cst(self, moment: datetime) -> str:
+        return _format_datetime(moment)
+
+
 class WarningData(BaseModel):
-    """``data`` of a warning, exactly the contract's keys (plus ``metric`` for metric_anomaly).
+    """``data`` of a warning, exactly the contract's keys (plus ``metric`` for metric_anomaly,
+    ``case`` for case_overdue).
 
     ``score``, ``grade`` and ``previous_grade`` are ``None`` only in a metric_anomaly
     warning, which is about a series, not a subject.
@@ -152,6 +168,7 @@ class WarningData(BaseModel):
     first_event_at: AwareDatetime
     status: Status
     metric: MetricInfo | None = None
+    case: CaseInfo | None = None
 
     @field_serializer("first_event_at")
     def _cst(self, moment: datetime) -> str:
@@ -162,6 +179,8 @@ class WarningData(BaseModel):
         is_metric = self.rule == "metric_anomaly"
         if is_metric != (self.subject.type == SERIES) or is_metric != (self.metric is not None):
             raise ValueError("metric_anomaly warnings, and only they, are about a series")
+        if (self.rule == "case_overdue") != (self.case is not None):
+            raise ValueError("case_overdue warnings, and only they, name a case")
         if not is_metric and (self.score is None or self.grade is None):
             raise ValueError("a subject warning carries its score and grade")
         if self.metric is not None:
@@ -255,6 +274,8 @@ class WarningEvent(BaseModel):
         }
         if data.metric is not None:
             doc["metric"] = data.metric.model_dump()
+        if data.case is not None:
+            doc["case"] = data.case.model_dump(mode="json")
         return {
             "specversion": self.specversion,
             "id": self.id,

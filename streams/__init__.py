@@ -30,6 +30,8 @@ Modules:
     the worker's and the sink's Prometheus families (prometheus-client).
 :mod:`.rows`
     output messages to ClickHouse rows, one small function per table.
+:mod:`.cases`
+    the case desk: warnings join cases, grid reports close them, overdue notices.
 :mod:`.compat_faust`, :mod:`.compat_tansu`
     work-arounds for Faust 0.15 itself and for the embedded broker (KNOWN_ISSUES.md).
 """

@@ -9,7 +9,7 @@ to the internal topic ``<app id>-metric-counts`` keyed by district, so every ser
 is summed and watched by exactly one worker whatever the number of workers; a day
 is scored by the series detector once the event-time watermark of the watch is
 ``grace_days`` past it, and its warnings become messages, as does each scored day
-(:func:`day_message`, on ``<prefix>.metric.days`` for the store's ``metric_counts``
+(:func:`day_message`, on ``<prefix>.metric.days`` for the store's ``metric_day_counts``
 and ``metric_anomalies``). A day's count is sent whole, once, when the day is
 scored: partial counts stored per batch would be counted again on a redelivery.
 Checkpoints of both kinds of model: :mod:`creditbrain.streams.checkpoints`.

@@ -6,6 +6,9 @@ is not a group consumer: it reads the whole topic from the start and then follow
 it, replacing the processor's :class:`PolicySet` after each message. The next
 event after a change is judged by the new policy, without a restart, and the
 worker judges no event before it has read every policy the topic held at its start.
+
+The API follows the topic the same way into a :class:`PolicyView`, so the policy it
+shows is the one the workers apply, not one rebuilt from the audit.
 """
 
 from __future__ import annotations
@@ -18,11 +21,23 @@ from typing import Any
 from aiokafka import ConsumerRecord, TopicPartition
 from mode import Service
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.alerts.policy_changes import apply_policy_message
 from creditbrain.schemas.policies import PolicyError
 from creditbrain.streams.kafka_io import PartitionReader
 
 log = logging.getLogger(__name__)
+
+
+class PolicyView:
+    """Where a follower without an engine keeps the set it read (the API's copy of the topic).
+
+    >>> PolicyView().policies.overrides
+    {}
+    """
+
+    def __init__(self) -> None:
+        self.policies = PolicySet()
 
 
 class PolicyFollower(Service):

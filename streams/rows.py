@@ -255,23 +255,27 @@ def alert_rows(value: bytes) -> dict[str, list[Any]]:
     return tables
 
 
-METRIC_COUNT_COLUMNS = ("day", "sector", "district", "kind", "events")
+METRIC_COUNT_COLUMNS = ("day", "sector", "district", "kind", "events", "version")
 METRIC_ANOMALY_COLUMNS = ("day", "sector", "district", "kind", "value", "anomaly_score")
 
 
-def metric_day_rows(value: bytes) -> dict[str, list[Any]]:
-    """A scored series-day -> its row of ``metric_counts`` and of ``metric_anomalies``.
+def metric_day_rows(value: bytes, version: int = 0) -> dict[str, list[Any]]:
+    """A scored series-day -> its row of ``metric_day_counts`` and of ``metric_anomalies``.
+
+    ``version`` orders the writes of one series-day (the sink passes the message's
+    offset): ``metric_day_counts`` keeps the row with the highest, so a day written
+    again replaces its count instead of adding to it.
 
     >>> rows = metric_day_rows(b'{"sector":"food_drug","district":"371102","kind":"penalty",'
-    ...                        b'"day":"2026-03-04","events":41,"anomaly_score":0.5}')
-    >>> rows["metric_counts"], rows["metric_anomalies"][0][4:]
-    ([[datetime.date(2026, 3, 4), 'food_drug', '371102', 'penalty', 41]], [41.0, 0.5])
+    ...                        b'"day":"2026-03-04","events":41,"anomaly_score":0.5}', 7)
+    >>> rows["metric_day_counts"], rows["metric_anomalies"][0][4:]
+    ([[datetime.date(2026, 3, 4), 'food_drug', '371102', 'penalty', 41, 7]], [41.0, 0.5])
     """
     doc = orjson.loads(value)
     key = [date.fromisoformat(doc["day"]), doc["sector"], doc["district"], doc["kind"]]
     events = int(doc["events"])
     return {
-        "metric_counts": [[*key, events]],
+        "metric_day_counts": [[*key, events, version]],
         "metric_anomalies": [[*key, float(events), float(doc["anomaly_score"])]],
     }
 
@@ -284,6 +288,6 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "entity_state": STATE_COLUMNS,
     "alerts": ALERT_COLUMNS,
     "alert_events": ALERT_EVENT_COLUMNS,
-    "metric_counts": METRIC_COUNT_COLUMNS,
+    "metric_day_counts": METRIC_COUNT_COLUMNS,
     "metric_anomalies": METRIC_ANOMALY_COLUMNS,
 }

@@ -6,10 +6,10 @@ batch is in ClickHouse, so a store outage just lets the lag grow: Kafka is the
 buffer, the worker keeps processing, and nothing is lost once the store is back.
 Duplicates after a crash are harmless because every table collapses repeated rows
 (ReplacingMergeTree keyed by event id, score change, alert id, source offset or
-series-day), except ``metric_counts``, a SummingMergeTree: a series-day stored
-twice (a batch read again, or a day scored again after the series watch resumed
-from an older checkpoint) is counted twice there; ``metric_anomalies`` holds the
-same count, replaced rather than added.
+series-day). A series-day written twice (a batch read again, or a day scored again
+after the series watch resumed from an older checkpoint) replaces its count in
+``metric_day_counts``, versioned by the offset of its message, rather than adding
+to it.
 
 While the store refuses writes, the batch in hand is retried with a backoff that
 doubles up to ``retry_max_delay`` (5 s by default, so the store's return is noticed
@@ -212,9 +212,9 @@ def _alert(
 
 
 def _metric_day(
-    value: bytes, headers: dict[str, str], now: datetime, _: Position
+    value: bytes, headers: dict[str, str], now: datetime, position: Position
 ) -> dict[str, list[Any]]:
-    return rows.metric_day_rows(value)
+    return rows.metric_day_rows(value, version=position[2])
 
 
 #: Output topic suffix -> how its messages become rows.

@@ -18,8 +18,9 @@ The rule files, in DOMAIN.md's order: :mod:`.dishonest_debtor_listed` (失信被
 :mod:`.score_drop` (信用分骤降), :mod:`.social_insurance_arrears_3m` (欠缴社保),
 :mod:`.wage_arrears` (欠薪), :mod:`.penalty_burst` (行政处罚频发),
 :mod:`.anomalous_deterioration` (异常恶化), :mod:`.predicted_serious_default`
-(严重失信风险), :mod:`.first_negative_record` (首次失信记录) and :mod:`.metric_anomaly`
-(系统性风险); what they share is in :mod:`.base`.
+(严重失信风险), :mod:`.first_negative_record` (首次失信记录), :mod:`.metric_anomaly`
+(系统性风险) and :mod:`.case_overdue` (处置超期), raised by the case desk; what they share
+is in :mod:`.base`.
 
 >>> RULE_NAMES[:2], RULES["penalty_burst"].level
 (('dishonest_debtor_listed', 'serious_dishonesty_listed'), 'yellow')

@@ -14,6 +14,13 @@ Modules:
 :mod:`.subjects`, :mod:`.alerts`, :mod:`.policies`, :mod:`.subscriptions`, :mod:`.ops`
     the routers, one per resource: credit check (信用核查), warnings, policies,
     webhook subscribers, health and metrics.
+:mod:`.cases`, :mod:`.inspections`, :mod:`.objections`
+    cases of warnings (transitions, bulk actions, grid reports), the month's
+    random inspection list by grade, and the objections pending on a credit check.
+:mod:`.policy_history`
+    the versions of each policy scope, as the audit keeps them.
+:mod:`.preview`
+    a candidate policy tried over the stored history before it goes live.
 :mod:`.views`
     response models shared by the routers, and the queries that fill them.
 :mod:`.context`

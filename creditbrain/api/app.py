@@ -12,7 +12,18 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from creditbrain.api import alerts, metrics, ops, problems, responses, subjects, subscriptions
+from creditbrain.api import (
+    alerts,
+    cases,
+    inspections,
+    metrics,
+    ops,
+    preview,
+    problems,
+    responses,
+    subjects,
+    subscriptions,
+)
 from creditbrain.api import policies as policy_routes
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import (
@@ -90,6 +101,15 @@ def create_app(
     )
     problems.install(app)
     metrics.install(app, app.state.context)
-    for module in (subjects, alerts, policy_routes, subscriptions, ops):
+    for module in (
+        subjects,
+        alerts,
+        cases,
+        inspections,
+        policy_routes,
+        preview,
+        subscriptions,
+        ops,
+    ):
         app.include_router(module.router)
     return app

@@ -4,12 +4,17 @@
 ``app.state.context``; routes reach it through the dependencies below, so a test
 builds an app around a real store and a fake publisher without patching anything.
 
-The store is opened on first use and kept: a chDB client costs ~20 ms to open, and
-clickhouse-connect serialises calls on one client, so one is enough for the API.
+Each thread that serves requests gets a store of its own, opened on its first use and
+kept: clickhouse-connect serialises the calls on one client (a lock per chDB handle),
+so one store shared by the API's threads made credit checks queue behind each other
+at about 26 per second whatever the concurrency. chDB releases the GIL while a query
+runs, so with a client per thread the checks run side by side up to the cores. A
+client costs ~20 ms to open; a thread that has ended hands its store to the next.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -20,9 +25,10 @@ from typing import Annotated, Protocol
 import orjson
 from fastapi import Depends, Request
 
-from creditbrain.alerts.policy import PolicyOverride, PolicySet
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.api.auth import KeyRing, Principal
 from creditbrain.api.measures import MeasureCatalogue
+from creditbrain.api.policy_history import policies_in_audit
 from creditbrain.api.ratelimit import TokenBuckets
 from creditbrain.infra.store import Store
 from creditbrain.settings import Settings
@@ -45,23 +51,12 @@ PolicySource = Callable[[Store], PolicySet]
 
 
 def policies_from_audit(store: Store) -> PolicySet:
-    """The set in force, rebuilt from the audited changes (the latest per scope).
+    """The set in force, rebuilt from the audited changes (each scope's latest version).
 
-    Every change made through the API is audited after it is published, so this is
-    the topic's content as far as the API knows it; ``serve`` passes the worker's
-    live set instead.
+    For an API without a broker; ``serve`` passes the worker's live set and
+    ``creditbrain api`` follows ``credit.policies`` itself.
     """
-    rows = store.query_rows(
-        "SELECT subject_id AS scope, argMax(details, ts) AS details FROM audit "
-        "WHERE action = {action:String} GROUP BY scope",
-        {"action": "policy_change"},
-    )
-    overrides: dict[str, PolicyOverride] = {}
-    for row in rows:
-        after = orjson.loads(str(row["details"])).get("after")
-        if after is not None:
-            overrides[str(row["scope"])] = PolicyOverride.model_validate(after)
-    return PolicySet(overrides=overrides)
+    return policies_in_audit(store)
 
 
 @dataclass
@@ -78,15 +73,26 @@ class ApiContext:
     stats: Stats | None = None
     sink_lag: SinkLag | None = None
     counters: Counter[str] = field(default_factory=Counter)
-    _store: Store | None = None
+    _stores: dict[threading.Thread, Store] = field(default_factory=dict)
+    #: One lock per policy scope: the changes of a scope are made one at a time.
+    policy_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self) -> Store:
-        """The API's store, opened on first use."""
+        """The calling thread's store, opened on its first use (see the module docstring)."""
+        me = threading.current_thread()
         with self._lock:
-            if self._store is None:
-                self._store = self.store_factory()
-            return self._store
+            mine = self._stores.get(me)
+            if mine is None:
+                # The threadpool retires idle threads: their stores are reused, not leaked.
+                gone = next((thread for thread in self._stores if not thread.is_alive()), None)
+                if gone is not None:
+                    mine = self._stores[me] = self._stores.pop(gone)
+        if mine is None:
+            mine = self.store_factory()  # outside the lock: other threads go on meanwhile
+            with self._lock:
+                self._stores[me] = mine
+        return mine
 
     def policies(self) -> PolicySet:
         """The policy set in force."""

@@ -1,10 +1,18 @@
 """``/policies``: the warning policies in force, and supervisors' live changes to them.
 
-A change is validated with :mod:`creditbrain.alerts.policy`, published on the
-compacted topic ``credit.policies`` (key: the scope, value: the override; a
-deletion is a tombstone, ``value=None``) through the injected publisher, and then
-audited with the policy before and after and the stated reason. Every worker
-follows the topic and applies the change to the next event, without a restart.
+A change is validated with :mod:`creditbrain.alerts.policy`, audited with the
+policy before and after, the stated reason and the scope's next version
+(:mod:`creditbrain.api.policy_history`), and only then published on the compacted
+topic ``credit.policies`` (key: the scope, value: the override; a deletion is a
+tombstone, ``value=None``) through the injected publisher; a change the broker
+refuses is marked failed in the audit and answered 503. Every worker follows the
+topic and applies the change to the next event, without a restart.
+
+The changes of one scope are made one at a time, and a client that read version
+``n`` sends ``If-Match: "n"`` so that its change is refused (412) if another came
+first. ``If-Match`` is optional (a change without it applies to whatever version is
+current, still one at a time), so 428 is never answered. ``GET /policies/history``
+lists the versions; ``POST /policies/{scope}/rollback`` brings one back.
 
 Scopes are written ``*``, ``sector=S``, ``district=D`` or ``sector=S|district=D``
 (URL-encoded in the path, e.g. ``sector%3Dfood_drug%7Cdistrict%3D371102``). A
@@ -14,26 +22,44 @@ supervisor may change only scopes inside their own: a food_drug supervisor may s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from creditbrain.alerts.policy import PolicyOverride, RulePolicy
 from creditbrain.alerts.policy_changes import PolicyChange
 from creditbrain.alerts.rules import RuleName
+from creditbrain.api import policy_history as history
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
+from creditbrain.api.pages import Cursor, Limit, decode_cursor, encode_cursor, link_next
 from creditbrain.api.problems import FiniteJsonRoute, invalid
 from creditbrain.api.responses import problem_responses
 from creditbrain.core.errors import CreditBrainError
+from creditbrain.infra.store import Store
 from creditbrain.schemas.contract import POLICIES, topic_name
 from creditbrain.schemas.policies import PolicyError, Scope
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/policies", tags=["policies"], route_class=FiniteJsonRoute)
 
@@ -122,61 +148,236 @@ def matches(if_none_match: str, tag: str) -> bool:
     )
 
 
-@router.put("/{scope}", response_model=PolicyChange, responses=problem_responses(503))
+class PolicyVersion(PolicyChange):
+    """One published version of a scope's policy, with what it changed field by field."""
+
+    diff: dict[str, tuple[Any, Any]] = Field(
+        description="'rule.field' (or 'rule.thresholds.name'): [before, after]"
+    )
+
+
+class PolicyHistory(BaseModel):
+    """A page of published versions, newest first."""
+
+    items: list[PolicyVersion]
+    next: str | None = None
+
+
+@router.get("/history", response_model=PolicyHistory, responses=problem_responses(503))
+def policy_history(
+    request: Request,
+    response: Response,
+    principal: Annotated[
+        Principal, Depends(Allow("regulator", "supervisor", "leadership", "admin"))
+    ],
+    context: Annotated[ApiContext, Depends(get_context)],
+    scope: Annotated[str | None, Query(max_length=128, description="Only this scope's.")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> PolicyHistory:
+    """Every published version (who, when, why, before, after, diff) the caller may see.
+
+    A supervisor sees the versions of scopes that reach their own, as in ``GET /policies``.
+    """
+    if scope is not None:
+        try:
+            Scope.parse(scope)
+        except PolicyError as error:
+            raise invalid(("query", "scope"), str(error)) from None
+    filters = {"scope": scope}
+    after = None if cursor is None else decode_cursor(cursor, filters, (int, str, int))
+    rows = history.history(context.store(), scope, after, limit)
+    items = [
+        PolicyVersion(**dict(change), diff=change.differences())
+        for _, change in rows
+        if principal.may_see(Scope.parse(change.scope, None))
+    ]
+    last = rows[-1] if len(rows) == limit else None
+    token = (
+        None if last is None else encode_cursor([last[0], last[1].scope, last[1].version], filters)
+    )
+    return PolicyHistory(items=items, next=link_next(request, response, token, limit))
+
+
+_IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=256,
+        description="The scope's version as an entity tag, e.g. '\"4\"' (or '*'): "
+        "the change is made only if the scope is still at that version, else 412.",
+    ),
+]
+_CHANGE_RESPONSES = {
+    200: {"headers": {"ETag": {"description": "The scope's new version, for If-Match.",
+                               "schema": {"type": "string"}}}},
+    **problem_responses(412, 503),
+}  # fmt: skip
+
+
+class Rollback(BaseModel):
+    """Which earlier version of a scope to bring back, and why."""
+
+    version: int = Field(ge=1)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.put("/{scope}", response_model=PolicyChange, responses=_CHANGE_RESPONSES)
 async def set_policy(
     scope: _ScopePath,
     update: PolicyUpdate,
     principal: Annotated[Principal, Depends(Allow("supervisor", "admin"))],
     context: Annotated[ApiContext, Depends(get_context)],
+    response: Response,
+    if_match: _IfMatch = None,
 ) -> PolicyChange:
-    """Give ``scope`` a new override (replacing its previous one)."""
-    reason = ("body", "reason")
-    return await _change(context, principal, scope, update.override, update.reason, reason)
+    """Give ``scope`` a new override (replacing its previous one), as its next version."""
+    wanted = _Wanted(update.override, update.reason, ("body", "reason"), if_match)
+    return await _change(context, principal, scope, wanted, response)
 
 
-@router.delete("/{scope}", response_model=PolicyChange, responses=problem_responses(503))
+@router.delete("/{scope}", response_model=PolicyChange, responses=_CHANGE_RESPONSES)
 async def delete_policy(
     scope: _ScopePath,
     reason: Annotated[str, Query(min_length=1, max_length=2000)],
     principal: Annotated[Principal, Depends(Allow("supervisor", "admin"))],
     context: Annotated[ApiContext, Depends(get_context)],
+    response: Response,
+    if_match: _IfMatch = None,
 ) -> PolicyChange:
     """Remove the override of ``scope``: the wider scopes and defaults apply again."""
-    return await _change(context, principal, scope, None, reason, ("query", "reason"))
+    wanted = _Wanted(None, reason, ("query", "reason"), if_match)
+    return await _change(context, principal, scope, wanted, response)
 
 
-async def _change(
-    context: ApiContext,
-    principal: Principal,
-    scope: str,
-    after: PolicyOverride | None,
-    reason: str,
-    reason_at: tuple[str, str],
+@router.post(
+    "/{scope}/rollback",
+    response_model=PolicyChange,
+    responses={**_CHANGE_RESPONSES, **problem_responses(404)},
+)
+async def roll_back(
+    scope: _ScopePath,
+    rollback: Rollback,
+    principal: Annotated[Principal, Depends(Allow("supervisor", "admin"))],
+    context: Annotated[ApiContext, Depends(get_context)],
+    response: Response,
+    if_match: _IfMatch = None,
 ) -> PolicyChange:
-    if not reason.strip():  # blanks state no reason
-        raise invalid(reason_at, "a reason is required")
+    """Bring back an earlier version of ``scope``: a new version with that version's override.
+
+    The rollback is a change like any other (audited, published, versioned); its
+    ``restores`` names the version it brought back.
+    """
+    _scope_for(principal, scope)
+    earlier = await run_in_threadpool(history.version, context.store(), scope, rollback.version)
+    if earlier is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"{scope} has no published version {rollback.version}"
+        )
+    wanted = _Wanted(
+        earlier.after, rollback.reason, ("body", "reason"), if_match, restores=rollback.version
+    )
+    return await _change(context, principal, scope, wanted, response)
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    after: PolicyOverride | None
+    reason: str
+    reason_at: tuple[str, str]
+    if_match: str | None
+    restores: int | None = None
+
+
+def _scope_for(principal: Principal, scope: str) -> Scope:
     try:
         parsed = Scope.parse(scope)
     except PolicyError as error:
         raise invalid(("path", "scope"), str(error)) from None
     if not principal.may_change(parsed):
         raise out_of_scope()
-    policies = await run_in_threadpool(context.policies)
-    change = PolicyChange.of(
-        policies, scope, after, who=principal.name, when=datetime.now(UTC), reason=reason
-    )
+    return parsed
+
+
+async def _change(
+    context: ApiContext, principal: Principal, scope: str, wanted: _Wanted, response: Response
+) -> PolicyChange:
+    if not wanted.reason.strip():  # blanks state no reason
+        raise invalid(wanted.reason_at, "a reason is required")
+    _scope_for(principal, scope)
+    store = context.store()
+    # One change of a scope at a time: the version read is still the latest when audited.
+    async with context.policy_locks.setdefault(scope, asyncio.Lock()):
+        current = await run_in_threadpool(history.latest, store, scope)
+        if wanted.if_match is not None:
+            _precondition(wanted.if_match, scope, current)
+        if current is not None:
+            before = current.after
+        else:  # set before versions were kept, or never: the set in force knows
+            before = (await run_in_threadpool(context.policies)).overrides.get(scope)
+        change = PolicyChange.model_validate(
+            {
+                "who": principal.name,
+                "when": datetime.now(UTC),
+                "scope": scope,
+                "before": before,
+                "after": wanted.after,
+                "reason": wanted.reason,
+                "version": await run_in_threadpool(history.next_version, store, scope),
+                "restores": wanted.restores,
+            }
+        )
+        # Audited first: a change is never live without its audit row.
+        details = change.model_dump(mode="json")
+        await run_in_threadpool(
+            audit, store, principal, "policy_change", scope, details, wanted.reason
+        )
+        await _publish(context, store, principal, change)
+    context.counters["policy_changes_total"] += 1
+    response.headers["ETag"] = version_tag(change.version)
+    return change
+
+
+async def _publish(
+    context: ApiContext, store: Store, principal: Principal, change: PolicyChange
+) -> None:
     key, value = change.message()
     topic = topic_name(context.settings.kafka.topic_prefix, POLICIES)
     try:
         await context.publisher.send(topic, key, value)
     except (CreditBrainError, OSError) as error:
+        failed = {"version": change.version, "error": str(error)}
+        try:
+            await run_in_threadpool(
+                audit, store, principal, "policy_change_failed", change.scope, failed
+            )
+        except (CreditBrainError, OSError):
+            log.exception("version %d of %s not marked failed", change.version, change.scope)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the policy could not be published: {error}"
         ) from None
-    store = context.store()
-    await run_in_threadpool(
-        audit, store, principal, "policy_change", scope,
-        change.model_dump(mode="json"), reason,
-    )  # fmt: skip
-    context.counters["policy_changes_total"] += 1
-    return change
+
+
+def version_tag(number: int) -> str:
+    """A scope's version as an entity tag (``ETag`` / ``If-Match``).
+
+    >>> version_tag(4)
+    '"4"'
+    """
+    return f'"{number}"'
+
+
+def _precondition(if_match: str, scope: str, current: PolicyChange | None) -> None:
+    """412 unless ``If-Match`` names the scope's version (``*``: any version exists)."""
+    at = 0 if current is None else current.version
+    if if_match.strip() == "*":
+        if current is not None:
+            return
+    elif any(
+        tag.strip() == version_tag(at) for tag in if_match.split(",")
+    ):  # strong comparison (RFC 9110 for If-Match): a W/ tag never matches
+        return
+    raise HTTPException(
+        status.HTTP_412_PRECONDITION_FAILED,
+        f"{scope} is at version {at}, not the one If-Match names: read "
+        "/policies/history and try again on the latest version",
+    )

@@ -5,7 +5,8 @@
   sinks (chDB allows one process per store). uvicorn's own signal handlers stay off:
   the worker owns SIGINT/SIGTERM and stops the service.
 - :func:`run_api` runs the API (and, with ``--webhooks``, the webhook
-  dispatcher) in a process of its own, against a ClickHouse server.
+  dispatcher) in a process of its own, against a ClickHouse server; with a broker
+  it follows ``credit.policies`` to show the policy the workers apply.
 
 Access logs are off: a credit check's path may hold a clear resident id, which must
 never be written anywhere.
@@ -34,8 +35,9 @@ from creditbrain.api.webhooks import WebhookDispatcher, load_subscriptions, repl
 from creditbrain.core.errors import BrokerError, ConfigurationError
 from creditbrain.infra.kafka_security import aiokafka_options
 from creditbrain.infra.store import Store, connect
-from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID, topic_name
+from creditbrain.schemas.contract import POLICIES, WARNINGS, WARNINGS_GRID, topic_name
 from creditbrain.settings import Settings, get_settings
+from creditbrain.streams.policies import PolicyFollower, PolicyView
 
 
 class KafkaPolicyPublisher:
@@ -181,8 +183,15 @@ def run_api(host: str | None, port: int | None, webhooks: bool) -> None:
     bootstrap = settings.kafka.bootstrap
     if webhooks and not bootstrap:
         raise ConfigurationError("--webhooks needs a broker: set CREDITBRAIN_KAFKA__BOOTSTRAP")
-    service = build_api_service(settings, bootstrap, host=host, port=port)
-    services: list[Service] = [service]
+    policies: PolicySource = policies_from_audit
+    services: list[Service] = []
+    if bootstrap:  # the policy in force is the topic's, as the workers read it
+        view = PolicyView()
+        topic = topic_name(settings.kafka.topic_prefix, POLICIES)
+        services.append(PolicyFollower(bootstrap, topic, view))
+        policies = lambda _store: view.policies  # noqa: E731
+    service = build_api_service(settings, bootstrap, policies=policies, host=host, port=port)
+    services.insert(0, service)
     if webhooks and bootstrap:
         dispatcher = build_webhook_dispatcher(settings, bootstrap)
         watch_dispatcher(service.app, dispatcher)
@@ -193,6 +202,8 @@ def run_api(host: str | None, port: int | None, webhooks: bool) -> None:
 async def _run_alone(api: ApiService, services: list[Service]) -> None:
     for service in services[1:]:
         await service.start()
+        if isinstance(service, PolicyFollower):  # answer with the whole topic read
+            await asyncio.wait_for(service.ready.wait(), timeout=30)
     try:
         # uvicorn's own serve() handles Ctrl-C here: nothing else owns the signals.
         await uvicorn.Server.serve(api.server)

@@ -22,10 +22,12 @@ from pydantic import BaseModel
 
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.lookup import SubjectRows, fetch_subjects
 from creditbrain.api.measures import Measure
+from creditbrain.api.objections import PendingObjection, objections_of
 from creditbrain.api.problems import FiniteJsonRoute
 from creditbrain.api.responses import problem_responses
-from creditbrain.api.views import Alert, Reason, SubjectRef, open_alerts, reasons_of
+from creditbrain.api.views import Alert, Reason, SubjectRef, alert_of, reasons_of
 from creditbrain.infra.store import Store
 from creditbrain.schemas.identifiers import (
     is_pseudonym,
@@ -64,6 +66,7 @@ class CreditCheck(BaseModel):
     measures: list[Measure]
     open_alerts: list[Alert]
     score_history: list[ScorePoint]
+    objections_pending: list[PendingObjection] = []
     last_event_at: datetime
     checked_at: datetime
 
@@ -137,39 +140,32 @@ def credit_check(
             "not a valid credit code, resident identity number or pseudonym",
         )
     context.counters["credit_checks_total"] += 1
-    rows = store.query_rows(
-        "SELECT subject_id, subject_type, subject_name, sector, district, score, grade, "
-        "reasons, last_event_at FROM entity_state FINAL WHERE subject_id IN {ids:Array(String)}",
-        {"ids": ids},
-    )
-    rows.sort(key=lambda row: ids.index(str(row["subject_id"])))
+    # One read for everything the answer shows (creditbrain.api.lookup).
+    found = fetch_subjects(store, ids, settings.api.score_history)
     # The audit names the first candidate when nothing is found: never the clear number.
-    found_id = str(rows[0]["subject_id"]) if rows else ids[0]
-    in_scope = not rows or principal.covers(str(rows[0]["sector"]), str(rows[0]["district"]))
+    found_id = found[0].subject_id if found else ids[0]
+    state = found[0].state if found else {}
+    in_scope = not found or principal.covers(str(state["sector"]), str(state["district"]))
     audit(
         store, principal, "credit_check", found_id,
-        {"found": bool(rows), "allowed": in_scope}, purpose=purpose,
+        {"found": bool(found), "allowed": in_scope}, purpose=purpose,
     )  # fmt: skip
-    if not rows:
+    if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subject")
     if not in_scope:
         raise out_of_scope()
-    return _answer(context, store, rows[0])
+    return _answer(context, store, found[0])
 
 
-def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> CreditCheck:
-    subject_id = str(row["subject_id"])
+def _answer(context: ApiContext, store: Store, found: SubjectRows) -> CreditCheck:
+    row = found.state
+    now = datetime.now(UTC)
     reasons = reasons_of(row["reasons"])
-    lists = _lists(store, subject_id, reasons)
+    lists = _lists(found, reasons)
     grade = str(row["grade"])
-    history = store.query_rows(
-        "SELECT as_of, score, grade, cause, event_id FROM scores FINAL "
-        "WHERE subject_id = {id:String} ORDER BY as_of DESC LIMIT {n:UInt32}",
-        {"id": subject_id, "n": context.settings.api.score_history},
-    )
     return CreditCheck(
         subject=SubjectRef(
-            type=str(row["subject_type"]), id=subject_id, name=str(row["subject_name"])
+            type=str(row["subject_type"]), id=found.subject_id, name=str(row["subject_name"])
         ),
         sector=str(row["sector"]),
         district=str(row["district"]),
@@ -178,22 +174,18 @@ def _answer(context: ApiContext, store: Store, row: dict[str, object]) -> Credit
         reasons=reasons,
         lists=lists,
         measures=context.catalogue.applicable(grade, lists),
-        open_alerts=open_alerts(store, [subject_id]),
-        score_history=[ScorePoint.model_validate(point) for point in history],
+        open_alerts=[alert_of(alert) for alert in found.alerts],  # acknowledgements included
+        score_history=[ScorePoint.model_validate(point) for point in found.history],
+        objections_pending=objections_of(context, store, found.subject_id, now),
         last_event_at=row["last_event_at"],
-        checked_at=datetime.now(UTC),
+        checked_at=now,
     )
 
 
-def _lists(store: Store, subject_id: str, reasons: list[Reason]) -> list[str]:
+def _lists(found: SubjectRows, reasons: list[Reason]) -> list[str]:
     """The lists the subject is on, from the records that count now."""
     lists = {reason.kind for reason in reasons if reason.kind in _LIST_KINDS}
-    entries = [reason.event_id for reason in reasons if reason.kind == "list_entry"]
-    if entries:
-        rows = store.query_rows(
-            "SELECT DISTINCT JSONExtractString(payload, 'list') AS list FROM events "
-            "WHERE subject_id = {id:String} AND toString(event_id) IN {ids:Array(String)}",
-            {"id": subject_id, "ids": entries},
-        )
-        lists.update(str(row["list"]) for row in rows if row["list"])
+    for reason in reasons:
+        if reason.kind == "list_entry" and found.list_entries.get(reason.event_id):
+            lists.add(found.list_entries[reason.event_id])
     return sorted(lists)

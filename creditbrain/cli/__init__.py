@@ -6,6 +6,9 @@ Modules, in the order their commands are registered:
     ``demo``: the whole system on a simulated city, one command.
 :mod:`.check`
     ``check``: a subject's credit check from the store.
+:mod:`.cases`
+    ``cases list | show | act | inspections | deadline``: cases of warnings, the
+    month's inspection list, due times on the working-day calendar.
 :mod:`.contract`
     ``validate`` and ``replay`` of JSON Lines files, ``schemas export``; also the
     deployment's :func:`~.contract.parse_context` and :func:`~.contract.read_lines`,
@@ -19,9 +22,10 @@ Modules, in the order their commands are registered:
     needs beside the worker.
 :mod:`.score`
     ``score FILE.jsonl``: final credit scores of a file, no broker, no store.
-:mod:`.backtest`
+:mod:`.backtest`, :mod:`.stored_history`
     ``backtest FILE.jsonl``: every warning change the stream would publish for a
-    file under candidate policies.
+    file under candidate policies; ``--from-store`` replays the stored events and
+    ``--compare`` sets a candidate against the policy in force.
 :mod:`.simulate`
     ``simulate file`` and ``simulate produce``: a simulated city's events.
 :mod:`.models`
@@ -61,6 +65,7 @@ from creditbrain.cli import (
     api,
     backfill,
     backtest,
+    cases,
     check,
     contract,
     dashboards,
@@ -80,6 +85,7 @@ __all__ = ["GROUPS", "app", "main"]
 GROUPS = (
     demo,
     check,
+    cases,
     contract,
     backfill,
     infra,

@@ -3,7 +3,9 @@
 A supervisor about to change a threshold runs the history (or any file of wire
 messages) through the engine the worker runs, under the candidate policies, and
 sees every warning change the stream would publish, then a summary. Nothing is
-sent or stored.
+sent or stored. ``--from-store --since DAY`` replays the accepted events the store
+keeps (those of ``--scope``), and ``--compare`` answers what ``POST
+/policies/preview`` answers: the candidate against the policy in force.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +25,9 @@ from creditbrain.alerts.policy_changes import apply_policy_message
 from creditbrain.cli.contract import parse_context, read_lines
 from creditbrain.cli.progress import tracked
 from creditbrain.cli.score import parse_as_of
+from creditbrain.cli.stored_history import read_store
 from creditbrain.core.errors import ConfigurationError
+from creditbrain.engine.compare import compare
 from creditbrain.engine.replay import Backtest, backtest
 from creditbrain.models import checkpoint
 from creditbrain.models.checkpoint import CheckpointError
@@ -91,7 +96,10 @@ def load_models(path: Path | None, policies: PolicySet) -> tuple[EarlyWarning, S
 
 
 def backtest_command(
-    file: Annotated[Path, typer.Argument(help="JSON Lines file of wire messages, in order.")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="JSON Lines file of wire messages, in order (or --from-store)."),
+    ] = None,
     policies: Annotated[
         Path | None,
         typer.Option(
@@ -123,6 +131,32 @@ def backtest_command(
         bool,
         typer.Option("--json", help="One JSON object per change, then a summary object."),
     ] = False,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store", help="Replay the accepted events kept in the store instead of FILE."
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="With --from-store: first day (YYYY-MM-DD, UTC)."),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="With --from-store: last day (YYYY-MM-DD, UTC; default today)."),
+    ] = None,
+    scope: Annotated[
+        str,
+        typer.Option("--scope", help="With --from-store: only the subjects of this policy scope."),
+    ] = "*",
+    compare_sets: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Compare --policies with the policy in force (the store's audited changes with "
+            "--from-store, else the built-in policies), rules only: one JSON object.",
+        ),
+    ] = False,
 ) -> None:
     """Print every warning change the stream would publish for FILE, in event-time order.
 
@@ -136,10 +170,27 @@ def backtest_command(
     policy_set = load_policies(policies)
     config = load_scorecard(scorecard)
     until_ms = None if until is None else parse_as_of(until, "--until")
+    ctx = parse_context(settings)
+    in_force = PolicySet()
+    if from_store:
+        if file is not None:
+            raise ConfigurationError("give FILE or --from-store, not both")
+        history = read_store(settings, scope, since, to)
+        lines, ctx = history.lines, replace(ctx, accept_pseudonyms=True)
+        in_force = history.in_force
+        until_ms = history.end_ms if until_ms is None else until_ms
+    elif file is None:
+        raise ConfigurationError("give a FILE of wire messages, or --from-store")
+    else:
+        lines = read_lines(file)
+    if compare_sets:
+        found = compare(lines, ctx, config, in_force, policy_set, until_ms=until_ms)
+        typer.echo(orjson.dumps(found.as_dict()).decode())
+        return
     model, watch = (None, None) if no_models else load_models(models, policy_set)
     changes, summary = backtest(
-        tracked(read_lines(file), "backtesting"),
-        parse_context(settings),
+        tracked(lines, "backtesting"),
+        ctx,
         config,
         policy_set,
         model,

@@ -1,7 +1,7 @@
 """How the ``creditbrain`` command ends when something goes wrong: one line, an exit code.
 
 Usage errors (an unknown command, a missing argument, a value of the wrong type)
-print the command's usage line and one ``error:`` line, and exit with 2. Failed
+print one ``error:`` line that names the command's ``--help``, and exit with 2. Failed
 work (:class:`~creditbrain.core.errors.CreditBrainError`, e.g. a missing file or a
 bad ``CREDITBRAIN_*`` value) prints one ``error:`` line and exits with 1; with
 ``--debug`` or ``CREDITBRAIN_DEBUG=1`` it shows its traceback instead. Any other
@@ -24,7 +24,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from creditbrain.core.errors import CreditBrainError
 
-__all__ = ["USER_ERRORS", "debug_requested", "one_line", "report", "usage_line"]
+__all__ = ["USER_ERRORS", "debug_requested", "one_line", "report"]
 
 #: What the command line reports in one line; anything else is a defect.
 USER_ERRORS = (CreditBrainError, typer.TyperException, typer.Abort, KeyboardInterrupt)
@@ -53,15 +53,6 @@ def one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
-def usage_line(error: UsageError) -> str | None:
-    """``Usage: creditbrain validate [OPTIONS] FILE`` on one line, when the command is known."""
-    ctx = error.ctx
-    if ctx is None:
-        return None
-    pieces = " ".join(ctx.command.collect_usage_pieces(ctx))
-    return f"Usage: {ctx.command_path} {pieces}".rstrip()
-
-
 def _usage_message(error: UsageError) -> str:
     path = error.ctx.command_path if error.ctx is not None else "creditbrain"
     return f"{one_line(error.format_message())} (`{path} --help` for more)"
@@ -78,9 +69,6 @@ def report(error: BaseException, stream: TextIO | None = None) -> int:
         # A command group named alone: typer has printed its help while raising this.
         return 2
     if isinstance(error, UsageError):
-        line = usage_line(error)
-        if line:
-            out.write(line + "\n")
         out.write(f"error: {_usage_message(error)}\n")
         return 2
     if isinstance(error, KeyboardInterrupt | typer.Abort):

@@ -12,6 +12,8 @@ Modules:
 :mod:`.serve`
     :func:`~.serve.api_services`: the HTTP API and the webhook dispatcher that
     ``serve`` runs beside the worker, answering with its live policies.
+:mod:`.cases`
+    cases' configuration and calendar from the settings; the case desk beside the worker.
 :mod:`.metrics`
     :class:`~.metrics.MetricsService`: a worker's or sink's metrics port
     (``/metrics``, ``/health``), and the health checks it answers with.

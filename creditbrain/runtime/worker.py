@@ -90,6 +90,12 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
         )
         services.append(SinkService(sink))
         services.extend(api_services(settings, bootstrap, stream, sink))
+        if settings.cases.desk:
+            from creditbrain.runtime.cases import case_desk_service
+
+            processor = stream.processor
+            desk = case_desk_service(settings, bootstrap, store, lambda: processor.policies)
+            services.append(desk)
         sink.metrics = SinkMetrics(stream.registry, sink.stats)
         sink_stats = sink.stats
     server = metrics_server(settings, stream.registry, worker_health(stream, sink_stats), "worker")

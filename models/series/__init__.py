@@ -7,7 +7,9 @@ seasonal profiles kept by clock time (the day and the week for metrics sampled
 within a day, the week for daily counts, or a cycle found by autocorrelation).
 Several such models run side by side from the first points, and the one with the
 smallest long-run error is used, so seasonality is detected by measurement rather
-than assumed. Updates are winsorised, so an anomaly cannot drag the baseline along.
+than assumed (the day-and-week model holds the day model, so after two weeks only
+the better of the two is kept). Updates are winsorised, so an anomaly cannot drag
+the baseline along.
 
 The residual of the chosen model is judged four ways, each ending in a null tail
 probability, mapped to [0, 1] by one calibration (:mod:`.calibration`) so that a
@@ -26,7 +28,8 @@ On real metrics that null is often wrong in ways that differ from series to seri
 series' own history (:mod:`.likelihood`): how unusual this surprise is among the
 series' recent surprises, and how far the value is outside its recent values; one
 incident then gives one alarm at its onset, and scores are graded up to 1 without a
-plateau.
+plateau (a judged level rising 1.5 times as steeply as a raw surprise: it is a tail
+probability against a finite history and does not reach as deep).
 
 Modules: the sampling step and candidate periods (:mod:`.period`), the forecaster
 (:mod:`.forecaster`), its residuals' short memory (:mod:`.autoregression`), scale

@@ -10,7 +10,7 @@ watermark is ``grace_days`` past it, returning the warnings as plain
 opened on its first anomalous day and resolved once the series is calm again
 (:func:`~creditbrain.alerts.metric.judge_metric`). Each scored day is also kept in
 :attr:`SeriesWatch.scored` (its summed count and score, the rows of the store's
-``metric_counts`` and ``metric_anomalies``); the stream
+``metric_day_counts`` and ``metric_anomalies``); the stream
 (:mod:`creditbrain.streams.models`) turns them into messages. Banks of tracks are
 checkpointed with :func:`dump_bank` / :func:`load_bank`.
 

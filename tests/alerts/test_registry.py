@@ -29,7 +29,7 @@ def rule_files() -> set[str]:
 def test_every_rule_file_is_registered_and_nothing_else() -> None:
     assert rule_files() == set(rule_modules())
     assert {name.lower() for name in RULES} == rule_files()
-    assert len(RULES) == len(rule_files()) == 13
+    assert len(RULES) == len(rule_files()) == 14
 
 
 @pytest.mark.parametrize("module", sorted(rule_files()))
@@ -66,11 +66,12 @@ def test_the_registry_is_in_domain_md_order_and_builds_the_rule_names() -> None:
     orders = [rule.order for rule in RULES.values()]
     assert orders == sorted(orders) and len(set(orders)) == len(orders)
     assert RULE_NAMES == tuple(RULES) == get_args(RuleName)
-    assert RULE_NAMES[0] == "dishonest_debtor_listed" and RULE_NAMES[-1] == "metric_anomaly"
+    assert RULE_NAMES[0] == "dishonest_debtor_listed" and RULE_NAMES[-1] == "case_overdue"
 
 
-def test_only_the_city_level_rule_has_no_subject_check() -> None:
-    assert [name for name, rule in RULES.items() if rule.check is None] == ["metric_anomaly"]
+def test_only_the_city_level_rule_and_the_case_notice_have_no_subject_check() -> None:
+    no_check = [name for name, rule in RULES.items() if rule.check is None]
+    assert no_check == ["metric_anomaly", "case_overdue"]
 
 
 def test_rules_without_numbers_accept_no_thresholds() -> None:
@@ -87,7 +88,7 @@ def fake_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_a_new_file_joins_the_registry_in_its_order(fake_module: ModuleType) -> None:
-    fake_module.RULE = Rule(name="extra_rule", order=14, level="blue", check=None)
+    fake_module.RULE = Rule(name="extra_rule", order=15, level="blue", check=None)
     collected = collect(["extra_rule", *rule_modules()])
     assert list(collected) == [*RULE_NAMES, "extra_rule"]
 

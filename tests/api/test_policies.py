@@ -93,7 +93,13 @@ def test_a_broker_failure_changes_nothing(
     publisher.fail = BrokerError("broker down")
     response = client.put("/policies/sector=food_drug", json=body(), headers=ADMIN)
     assert response.status_code == 503
-    assert audit_rows(store, "policy_change") == []
+    # Audited before it was sent, then marked failed: it is in no version and not in force.
+    [tried] = audit_rows(store, "policy_change")
+    [failed] = audit_rows(store, "policy_change_failed")
+    assert orjson.loads(str(failed["details"]))["version"] == 1
+    assert orjson.loads(str(tried["details"]))["version"] == 1
+    assert client.get("/policies", headers=ADMIN).json()["overrides"] == {}
+    assert client.get("/policies/history", headers=ADMIN).json()["items"] == []
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)

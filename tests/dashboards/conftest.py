@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from creditbrain.infra.store import Store, connect, migrate
+from tests.dashboards.case_history import fill_cases
 from tests.dashboards.history import fill
 from tests.fixtures.store import drop_database
 
@@ -24,6 +25,7 @@ def history(chdb_dsn: str) -> Iterator[Store]:
         migrate(store)
         try:
             fill(store)
+            fill_cases(store)
             yield store
         finally:
             drop_database(store)

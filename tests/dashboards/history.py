@@ -32,9 +32,9 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def fill(store: Store, scale: float = 0.02, batch: int = 500) -> dict[str, int]:
+def fill(store: Store, scale: float = 0.02, batch: int = 500, seed: int = 3) -> dict[str, int]:
     """Simulate a city of ``scale`` for 2025 into ``store``; rows written per table."""
-    simulator = Simulator(CityConfig.scaled(scale, seed=3), pseudonym_key=KEY)
+    simulator = Simulator(CityConfig.scaled(scale, seed=seed), pseudonym_key=KEY)
     processor = Processor({}, ParseContext(pseudonym_key=KEY), ScorecardConfig())
     inbound = [
         Inbound(topic_name(PREFIX, e.topic_suffix), 0, offset, e.key, e.value)
@@ -67,14 +67,15 @@ def _insert(store: Store, table: str, table_rows: list[list[Any]]) -> None:
 def _side_tables(store: Store) -> None:
     """Metrics from the events themselves, a few audits, pipeline metrics, a dead webhook."""
     store.command(
-        "INSERT INTO metric_counts SELECT toDate(occurred_at), sector, district, kind, count() "
+        "INSERT INTO metric_day_counts (day, sector, district, kind, events) "
+        "SELECT toDate(occurred_at), sector, district, kind, count() "
         "FROM events GROUP BY 1, 2, 3, 4"
     )
     # The busiest cells of each district stand in for the detector's verdicts.
     store.command(
         "INSERT INTO metric_anomalies (day, sector, district, kind, value, anomaly_score) "
         "SELECT day, sector, district, kind, toFloat64(events), least(1.0, events / 10) "
-        "FROM metric_counts ORDER BY events DESC LIMIT 3 BY district"
+        "FROM metric_day_counts FINAL ORDER BY events DESC LIMIT 3 BY district"
     )
     checks = [
         {

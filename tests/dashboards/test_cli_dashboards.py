@@ -14,7 +14,7 @@ from creditbrain.infra.store import Store
 def test_build_writes_one_file_per_dashboard(tmp_path: Path) -> None:
     result = CliRunner().invoke(dashboards_app, ["build", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert len(list(tmp_path.glob("*/*.json"))) == 5
+    assert len(list(tmp_path.glob("*/*.json"))) == 6
 
 
 @pytest.mark.integration

@@ -20,6 +20,7 @@ STABLE_UIDS = {
     "cb-city-overview",
     "cb-sector-supervision",
     "cb-district-grid",
+    "cb-case-loop",
     "cb-subject",
     "cb-pipeline-health",
 }

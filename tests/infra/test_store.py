@@ -10,11 +10,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
 from creditbrain.core.errors import ConfigurationError, StoreError
 from creditbrain.infra.migrate import applied_migrations, available_migrations
 from creditbrain.infra.store import Store, connect, migrate
+from creditbrain.streams.messages import METRIC_DAYS
+from creditbrain.streams.rows import TABLE_COLUMNS
+from creditbrain.streams.sink import rows_of
 from tests.fixtures.store import drop_database
 
 pytestmark = pytest.mark.integration
@@ -27,6 +31,26 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
         "levels": "Array(LowCardinality(String))", "sectors": "Array(LowCardinality(String))",
         "districts": "Array(LowCardinality(String))", "owner": "String", "role": LC,
         "created_at": T, "deleted": "UInt8", "version": "UInt64",
+    },
+    "cases": {
+        "case_id": "String", "subject_id": "String", "subject_type": LC,
+        "subject_name": "String", "sector": LC, "district": LC, "team": LC, "level": LC,
+        "state": LC, "disposition": LC, "alerts": "String",
+        "rules": "Array(LowCardinality(String))",
+        "score": "UInt16", "grade": LC, "opened_at": T, "raised_at": T,
+        "acknowledged_at": f"Nullable({T})", "disposed_at": f"Nullable({T})",
+        "acknowledge_due": T, "dispose_due": T, "round": "UInt32", "overdue_alert_id": "String",
+        "overdue_at": f"Nullable({T})", "requests": "Array(String)", "version": "UInt64",
+        "recorded_at": T,
+    },
+    "case_transitions": {
+        "case_id": "String", "version": "UInt64", "event": LC, "from_state": LC, "to_state": LC,
+        "disposition": LC, "actor": "String", "role": LC, "note": "String",
+        "attachments": "Array(String)", "request_id": "String", "at": T,
+    },
+    "policy_previews": {
+        "id": "String", "actor": "String", "scope": "String", "status": LC,
+        "created_at": T, "request": "String", "result": "String", "revision": "UInt32",
     },
     "alert_acks": {
         "alert_id": "String", "acknowledged_by": "String", "role": LC, "note": "String",
@@ -73,6 +97,10 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
     },
     "metric_counts": {
         "day": "Date", "sector": LC, "district": LC, "kind": LC, "events": "UInt64",
+    },
+    "metric_day_counts": {
+        "day": "Date", "sector": LC, "district": LC, "kind": LC, "events": "UInt64",
+        "version": "UInt64",
     },
     "metric_anomalies": {
         "day": "Date", "sector": LC, "district": LC, "kind": LC, "value": "Float64",
@@ -161,6 +189,35 @@ def test_a_redelivered_event_collapses(store: Store) -> None:
         "SELECT event_id, ingested_at FROM events WHERE event_id = {id:UUID}", {"id": event_id}
     )
     assert rows == [{"event_id": event_id, "ingested_at": BASE + timedelta(hours=2)}]
+
+
+def test_a_series_day_written_again_replaces_its_count(store: Store) -> None:
+    """A day re-scored after a crash, or a batch read again, is counted once: the last write."""
+
+    def day(events: int, offset: int) -> dict[str, list[object]]:
+        value = orjson.dumps(
+            {"sector": "food_drug", "district": "371102", "kind": "penalty",
+             "day": "2026-03-04", "events": events, "anomaly_score": 0.2}
+        )  # fmt: skip
+        return rows_of(METRIC_DAYS, value, {}, BASE, ("credit.metric.days", 0, offset))
+
+    def insert(tables: dict[str, list[list[object]]]) -> None:
+        for table, table_rows in tables.items():
+            columns = TABLE_COLUMNS[table]
+            store.insert_rows(
+                table, [dict(zip(columns, row, strict=True)) for row in table_rows], columns
+            )
+
+    insert(day(41, 10))
+    insert(day(41, 10))  # the same message read again
+    again = day(43, 25)  # the day scored again, with two late events
+    insert({t: day(41, 10)[t] + again[t] for t in again})  # both in one batch
+    total = "SELECT sum(events) AS n FROM metric_day_counts FINAL"
+    assert store.query_rows(total) == [{"n": 43}]
+    store.command("OPTIMIZE TABLE metric_day_counts FINAL")
+    assert store.query_rows("SELECT events, version FROM metric_day_counts") == [
+        {"events": 43, "version": 25}
+    ]
 
 
 def test_a_hostile_string_is_data(store: Store) -> None:

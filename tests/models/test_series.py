@@ -292,3 +292,35 @@ def test_cli_reports_a_bad_file_in_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "line 2: unreadable timestamp" in result.output
+
+
+@pytest.mark.parametrize("weekend_lift", [0.0, 40.0])
+def test_after_two_weeks_one_of_the_nested_day_and_week_models_is_dropped(
+    weekend_lift: float,
+) -> None:
+    # Hourly data: the day-and-week model holds the day model; once it has seen two
+    # weeks only the better one is updated, the one with the weekly profile when the
+    # weekend differs, and detection carries on. (With the weekend lifted, the spike is
+    # missed with or without the pruning: the misfits of the first weekend are in the
+    # surprise history; docs/series-detector.md, known limits.)
+    rng = random.Random(4)
+    n = 24 * 7 * 3
+    times = [START + HOUR * i for i in range(n)]
+    values = [
+        100.0
+        + 20.0 * math.sin(2 * math.pi * i / 24)
+        + (weekend_lift if (i // 24) % 7 >= 5 else 0.0)
+        + rng.gauss(0.0, 2.0)
+        for i in range(n)
+    ]
+    spike = 24 * 16 + 10  # a Wednesday of the third week
+    values[spike] += 40.0
+    detector = SeriesDetector()
+    scores = run(detector, times, values)
+    periods = [model.forecaster.periods for model in detector._candidates]
+    assert len(periods) == 2 and periods[0] == ()
+    if weekend_lift:
+        assert periods[1] == (86_400.0, 604_800.0)
+    else:
+        assert scores[spike] > 0.9
+    assert max(scores[24 * 15 : spike]) < 0.5

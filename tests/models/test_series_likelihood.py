@@ -165,3 +165,23 @@ def test_any_magnitude_sign_flat_stretch_or_change_of_sampling_scores_in_range()
         detector.learn_one(x)
     assert all(0.0 <= s < 1.0 for s in out)
     assert sum(s >= 0.9 for s in out) <= 3
+
+
+def test_a_judged_level_scores_on_a_stretched_scale_and_a_raw_surprise_does_not() -> None:
+    rng = random.Random(11)
+    values = [50.0 + rng.gauss(0.0, 1.0) for _ in range(600)]
+    values[500] += 9.0  # a spike after the layer has taken over (32 + 150 points)
+    plain = scores_of(SeriesDetector(stretch=1.0), values)
+    stretched = scores_of(SeriesDetector(stretch=1.5), values)
+    assert 0.0 < plain[500] < stretched[500]
+    # Same order, same zeros: a threshold only moves, a ranking does not.
+    assert [s > 0 for s in plain] == [s > 0 for s in stretched]
+    assert (
+        sorted(range(600), key=plain.__getitem__)[-5:]
+        == sorted(range(600), key=stretched.__getitem__)[-5:]
+    )
+    # Without the layer (the city-level watch) the stretch changes nothing.
+    raw = {"likelihood": False, "novelty": False, "incident": 0}
+    assert scores_of(SeriesDetector(stretch=1.0, **raw), values) == scores_of(
+        SeriesDetector(stretch=1.5, **raw), values
+    )

@@ -201,7 +201,10 @@ def alert_events(serve: ServeProcess) -> set[tuple[object, ...]]:
 def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_factory) -> None:
     messages = warning_city(1500, seed=5)
     third = len(messages) // 3
-    reference, killed = serve_factory(), serve_factory()
+    # The worker's warnings are exactly once across crashes; the case desk's overdue
+    # notices are at least once (docs/stream.md), tested in tests/streams: left out here.
+    without_desk = {"CREDITBRAIN_CASES__DESK": "false"}
+    reference, killed = serve_factory(**without_desk), serve_factory(**without_desk)
     reference.start()  # the uninterrupted run, beside the one that is killed
     # First crash: at the worst moment for warnings (tests/reliability/failpoint.py),
     # a batch's warnings on the topic and their subjects' records not written.
@@ -330,8 +333,6 @@ def expected_rows(bootstrap: str, prefix: str) -> dict[str, tuple[int, int]]:
     dead = read_topic(bootstrap, topic_name(prefix, DLQ))
     days = [orjson.loads(r.value) for r in read_topic(bootstrap, topic_name(prefix, METRIC_DAYS))]
     day_keys = {(d["day"], d["sector"], d["district"], d["kind"]) for d in days}
-    # metric_counts is a SummingMergeTree: a key whose sum is zero (a quiet day) goes.
-    counted = {(d["day"], d["sector"], d["district"], d["kind"]) for d in days if d["events"]}
     history = [s for s in scores if s["cause"] != "current"]
     notified = [c["doc"] for c in changes if c["notify"]]
     event_ids = {orjson.loads(r.value)["event_id"] for r in accepted}
@@ -344,7 +345,7 @@ def expected_rows(bootstrap: str, prefix: str) -> dict[str, tuple[int, int]]:
         "alerts": (len(changes), len({c["doc"]["alertid"] for c in changes})),
         "alert_events": (len(notified),
                          len({(d["alertid"], d["type"], d["time"]) for d in notified})),
-        "metric_counts": (len(days), len(counted)),
+        "metric_day_counts": (len(days), len(day_keys)),
         "metric_anomalies": (len(days), len(day_keys)),
     }  # fmt: skip
 
@@ -377,7 +378,7 @@ def stored_rows(store: Store) -> dict[str, tuple[int, int]]:
     """(raw row count, rows after FINAL) of each table the sink writes."""
     found = {}
     tables = ("events", "dlq", "scores", "entity_state", "alerts", "alert_events")
-    for table in (*tables, "metric_counts", "metric_anomalies"):
+    for table in (*tables, "metric_day_counts", "metric_anomalies"):
         raw = store.query_rows(f"SELECT count() AS n FROM {table}")[0]["n"]  # noqa: S608
         final = store.query_rows(f"SELECT count() AS n FROM {table} FINAL")[0]["n"]  # noqa: S608
         found[table] = (int(raw), int(final))  # type: ignore[call-overload]

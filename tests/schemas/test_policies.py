@@ -32,6 +32,8 @@ DOMAIN_TABLE = {
     "predicted_serious_default": ("yellow", {"probability": 0.5}),
     "first_negative_record": ("blue", {}),
     "metric_anomaly": ("orange", {"threshold": 0.95}),
+    # Not in DOMAIN.md's table: raised by the case desk when a case misses its deadline.
+    "case_overdue": ("orange", {}),
 }
 
 

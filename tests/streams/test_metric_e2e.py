@@ -3,7 +3,7 @@
 A sector × district series of penalties with a planted two-day surge goes through
 the real worker: the surge opens one ``metric_anomaly`` warning, the warning
 resolves once the series is back to its usual level, and the sink fills
-``metric_counts`` and ``metric_anomalies`` with the day's whole counts.
+``metric_day_counts`` and ``metric_anomalies`` with the day's whole counts.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def test_a_surge_warns_once_resolves_and_fills_the_metric_tables(serve_factory) 
 
     # The whole count of each closed day, once (the last day waits for a later count).
     day_counts = serve.query(
-        "SELECT toString(day) AS day, sum(events) AS events FROM metric_counts "
+        "SELECT toString(day) AS day, sum(events) AS events FROM metric_day_counts FINAL "
         "WHERE kind = 'penalty' GROUP BY day ORDER BY day"
     )
     days = [(T0 + n * DAY).astimezone(CST).date().isoformat() for n in range(DAYS - 1)]

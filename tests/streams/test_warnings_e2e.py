@@ -163,7 +163,10 @@ def test_each_rule_opens_once_escalates_resolves_and_follows_live_policy(serve_f
         "serious_dishonesty_listed",
         "grade_fell_to_D",
     }
-    assert {rule for (subject, rule) in opened if subject == company} == expected_rules
+    # The case desk beside the worker adds one case_overdue notice per case left alone
+    # past its deadline (event time moves on by days here): exactly one, like the rest.
+    subject_rules = {rule for (subject, rule) in opened if subject == company}
+    assert subject_rules - {"case_overdue"} == expected_rules
     assert "government_dishonest" in {rule for (s, rule) in opened if s != company}
     assert set(opened.values()) == {1}, opened  # exactly one opened warning each
     by_rule = {}

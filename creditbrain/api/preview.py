@@ -1,0 +1,264 @@
+"""``POST /policies/preview``: what a policy change would have done over the stored history.
+
+The body is a change's (``scope``, ``override``, ``reason``) plus the window. The
+candidate set is the set in force with ``scope``'s override replaced; both sets run
+over the stored events of the window through the engine
+(:func:`creditbrain.engine.compare.compare`, rules only) and the answer is the
+difference (see that module for the counts and the outcome measures). Only the
+events of subjects inside ``scope`` are replayed: a scope's override changes only
+its own subjects' warnings, and every subject's warnings depend on its own events
+alone. Persons' names are masked in the subjects listed.
+
+A preview is a job kept in ``policy_previews``: the answer is ``202 Accepted`` with
+its ``Location`` (``GET /policies/preview/{id}``: status, progress, then the result)
+when the window is longer than :data:`SYNC_DAYS`, else the finished job at once.
+Each preview is audited (``policy_preview``) like a credit check: who, which scope,
+the window and the stated reason.
+"""
+
+# The events query joins fixed fragments; every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from creditbrain.alerts.policy import PolicyOverride, PolicySet
+from creditbrain.api.auth import Allow, Principal, out_of_scope
+from creditbrain.api.context import ApiContext, audit, get_context
+from creditbrain.api.problems import FiniteJsonRoute, invalid
+from creditbrain.api.responses import problem_responses
+from creditbrain.engine.compare import compare
+from creditbrain.infra.store import Store
+from creditbrain.models.scorecard import DEFAULT_SCORECARD
+from creditbrain.schemas.events import ParseContext
+from creditbrain.schemas.policies import PolicyError, Scope
+from creditbrain.schemas.reference import Reference
+from creditbrain.schemas.warnings import mask_person_name
+
+router = APIRouter(prefix="/policies", tags=["policies"], route_class=FiniteJsonRoute)
+
+#: Windows up to this many days are answered at once; longer ones run as a job (202).
+SYNC_DAYS = 31
+MAX_DAYS = 730
+_COLUMNS = ("id", "actor", "scope", "status", "created_at", "request", "result", "revision")
+#: Progress (0 to 1) of the jobs running in this process.
+_PROGRESS: dict[str, float] = {}
+
+
+class PreviewRequest(BaseModel):
+    """A candidate override for ``scope`` (as in a change) and the history to try it on."""
+
+    scope: str = Field(max_length=128)
+    override: PolicyOverride | None
+    reason: str = Field(min_length=1, max_length=2000)
+    until: date | None = Field(None, description="Last day of the window (default: today, UTC).")
+    days: int = Field(180, ge=1, le=MAX_DAYS, description="Days in the window (at most 2 years).")
+    horizon_days: int = Field(
+        180, ge=1, le=MAX_DAYS, description="How long after a warning a red outcome counts."
+    )
+
+
+class PreviewJob(BaseModel):
+    """A preview: its status, progress while it runs, its result once done."""
+
+    id: str
+    scope: str
+    status: Literal["running", "done", "failed"]
+    progress: float | None = None
+    result: dict[str, Any] | None = None
+
+
+@router.post(
+    "/preview",
+    response_model=PreviewJob,
+    responses={202: {"model": PreviewJob, "description": "Accepted: a long window runs as a job."},
+               **problem_responses(503)},
+)  # fmt: skip
+async def preview_policy(
+    request: PreviewRequest,
+    principal: Annotated[Principal, Depends(Allow("supervisor", "admin"))],
+    context: Annotated[ApiContext, Depends(get_context)],
+    response: Response,
+    background: BackgroundTasks,
+) -> PreviewJob:
+    """Run the candidate and the set in force over the window's stored events; compare."""
+    if not request.reason.strip():
+        raise invalid(("body", "reason"), "a reason is required")
+    try:
+        scope = Scope.parse(request.scope)
+    except PolicyError as error:
+        raise invalid(("body", "scope"), str(error)) from None
+    if not principal.may_change(scope):
+        raise out_of_scope()
+    until = request.until or datetime.now(UTC).date()
+    end = datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1)
+    start = end - timedelta(days=request.days)
+    store = context.store()
+    live = await run_in_threadpool(context.policies)
+    candidate = live.with_override(request.scope, request.override)
+    job = PreviewJob(id=uuid.uuid4().hex, scope=request.scope, status="running", progress=0.0)
+    asked = request.model_dump(mode="json") | {"from": start.isoformat(), "to": end.isoformat()}
+    await run_in_threadpool(
+        audit, store, principal, "policy_preview", request.scope, asked, request.reason
+    )
+    await run_in_threadpool(_save, store, job, principal.name, asked, 1)
+    ctx = _parse_context(context)
+    run = (store, job, principal.name, asked, ctx, scope, (start, end), (live, candidate))
+    if request.days > SYNC_DAYS:
+        background.add_task(_run, *run)  # sync: Starlette runs it in a thread
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"/policies/preview/{job.id}"
+        return job
+    return await run_in_threadpool(_run, *run)
+
+
+@router.get(
+    "/preview/{preview_id}", response_model=PreviewJob, responses=problem_responses(404, 503)
+)
+def preview_result(
+    preview_id: Annotated[str, Path(max_length=64, pattern="^[0-9a-f]{32}$")],
+    principal: Annotated[Principal, Depends(Allow("supervisor", "admin"))],
+    context: Annotated[ApiContext, Depends(get_context)],
+) -> PreviewJob:
+    """A preview's status, progress (0 to 1) while it runs, and its result once done."""
+    rows = context.store().query_rows(
+        "SELECT id, scope, status, result FROM policy_previews FINAL "
+        "WHERE id = {id:String} LIMIT 1",
+        {"id": preview_id},
+    )
+    if not rows or not principal.may_change(Scope.parse(str(rows[0]["scope"]), None)):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such preview")
+    row = rows[0]
+    running = row["status"] == "running"
+    return PreviewJob(
+        id=preview_id,
+        scope=str(row["scope"]),
+        status=row["status"],
+        progress=_PROGRESS.get(preview_id) if running else 1.0,
+        result=orjson.loads(str(row["result"])) if row["result"] else None,
+    )
+
+
+def stored_lines(
+    store: Store, scope: Scope, start: datetime, end: datetime
+) -> tuple[list[bytes], dict[str, str]]:
+    """The accepted events of ``scope`` that occurred in ``[start, end)``, as wire messages.
+
+    In event-time order; persons' ids are their pseudonyms (read back with a
+    context that accepts them). Also each subject's latest name.
+    """
+    where = [
+        "occurred_at >= {start:DateTime64(3, 'UTC')}",
+        "occurred_at < {end:DateTime64(3, 'UTC')}",
+    ]
+    parameters: dict[str, object] = {"start": start, "end": end}
+    if scope.sector is not None:
+        where.append("sector = {sector:String}")
+        parameters["sector"] = scope.sector
+    if scope.district is not None:
+        where.append("district = {district:String}")
+        parameters["district"] = scope.district
+    rows = store.query_rows(
+        "SELECT toString(event_id) AS event_id, kind, subject_id, subject_type, subject_name, "
+        "source, sector, district, toUnixTimestamp64Milli(occurred_at) AS occurred, "
+        "toUnixTimestamp64Milli(reported_at) AS reported, payload FROM events FINAL "
+        f"WHERE {' AND '.join(where)} ORDER BY occurred_at, reported_at, event_id",
+        parameters,
+    )
+    names = {str(row["subject_id"]): str(row["subject_name"]) for row in rows}
+    return [_wire(row) for row in rows], names
+
+
+def _wire(row: dict[str, object]) -> bytes:
+    subject: dict[str, object] = {"type": row["subject_type"], "id": row["subject_id"]}
+    if row["subject_name"]:
+        subject["name"] = row["subject_name"]
+    return orjson.dumps(
+        {
+            "schema_version": 1,
+            "event_id": row["event_id"],
+            "kind": row["kind"],
+            "subject": subject,
+            "source": row["source"],
+            "sector": row["sector"],
+            "district": row["district"],
+            "occurred_at": _iso(row["occurred"]),
+            "reported_at": _iso(row["reported"]),
+            "payload": orjson.loads(str(row["payload"])),
+        }
+    )
+
+
+def _iso(ms: object) -> str:
+    return datetime.fromtimestamp(int(str(ms)) / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def _parse_context(context: ApiContext) -> ParseContext:
+    settings = context.settings
+    return ParseContext(
+        pseudonym_key=settings.pseudonym_key.get_secret_value().encode(),
+        reference=Reference(credit_code_allow_list=settings.credit_code_allow_list),
+        accept_pseudonyms=True,
+    )
+
+
+def _run(
+    store: Store,
+    job: PreviewJob,
+    actor: str,
+    asked: dict[str, Any],
+    ctx: ParseContext,
+    scope: Scope,
+    window: tuple[datetime, datetime],
+    sets: tuple[PolicySet, PolicySet],
+) -> PreviewJob:
+    """Replay, compare, keep the result; a failure is kept as the job's status."""
+    try:
+        lines, names = stored_lines(store, scope, *window)
+        _PROGRESS[job.id] = 0.0
+        comparison = compare(
+            lines,
+            ctx,
+            DEFAULT_SCORECARD,
+            *sets,
+            until_ms=int(window[1].timestamp() * 1000),
+            horizon_days=int(asked["horizon_days"]),
+            progress=lambda share: _PROGRESS.__setitem__(job.id, share),
+        )
+        result = comparison.as_dict()
+        for listed in (result["added"], result["removed"]):
+            for subject in listed:
+                name = names.get(subject["subject_id"], "")
+                subject["name"] = (
+                    mask_person_name(name) if subject["subject_type"] == "person" else name
+                )
+        finished = job.model_copy(update={"status": "done", "progress": 1.0, "result": result})
+    except Exception as error:  # a job's failure is its answer, not a lost task
+        result = {"error": f"{type(error).__name__}: {error}"}
+        finished = job.model_copy(update={"status": "failed", "result": result})
+    finally:
+        _PROGRESS.pop(job.id, None)
+    _save(store, finished, actor, asked, 2)
+    return finished
+
+
+def _save(store: Store, job: PreviewJob, actor: str, asked: dict[str, Any], revision: int) -> None:
+    row = {
+        "id": job.id,
+        "actor": actor,
+        "scope": job.scope,
+        "status": job.status,
+        "created_at": datetime.now(UTC),
+        "request": orjson.dumps(asked).decode(),
+        "result": orjson.dumps(job.result).decode() if job.result is not None else "",
+        "revision": revision,
+    }
+    store.insert_rows("policy_previews", [row], _COLUMNS)
