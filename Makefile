@@ -13,7 +13,7 @@ QUIET_SETUPTOOLS := ignore:Editable installation
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	PYTHONWARNINGS='$(QUIET_SETUPTOOLS)' $(BIN)/python -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS='$(QUIET_SETUPTOOLS)' $(BIN)/python -m pip install --quiet -e '.[embedded,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -11,6 +11,7 @@ from typing import Any
 
 import faust
 
+from creditbrain.infra.kafka_security import faust_credentials
 from creditbrain.runtime.worker import stream_config
 from creditbrain.schemas.contract import input_topics, topic_name
 from creditbrain.settings import get_settings
@@ -26,6 +27,7 @@ def main() -> None:
     app = faust.App(
         config.app_id,
         broker=f"kafka://{config.bootstrap}",
+        broker_credentials=faust_credentials(),
         store="memory://",
         topic_partitions=config.partitions,
         broker_session_timeout=6,

@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaConsumer, KafkaProducer
 
 from creditbrain.infra.broker import EmbeddedBroker, ensure_topics
+from creditbrain.infra.kafka_security import aiokafka_options, kafka_python_options
 from creditbrain.infra.lag import group_lag
 from creditbrain.schemas.contract import SCORES, WARNINGS, input_topics, topic_name, topic_specs
 from creditbrain.simulator import CityConfig
@@ -45,7 +46,9 @@ def city(scale: float, seed: int = 3) -> list[tuple[str, bytes, bytes]]:
 
 
 def produce(bootstrap: str, prefix: str, messages: list[tuple[str, bytes, bytes]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024, **kafka_python_options()
+    )
     for suffix, key, value in messages:
         producer.send(topic_name(prefix, suffix), key=key, value=value)
     producer.flush()
@@ -71,6 +74,7 @@ async def raw_consume_rate(bootstrap: str, prefix: str, total: int) -> float:
         enable_auto_commit=False,
         fetch_max_wait_ms=20,
         max_partition_fetch_bytes=8 << 20,
+        **aiokafka_options(),
     )
     await consumer.start()
     try:
@@ -178,7 +182,9 @@ def latency(rate: float, seconds: float, work: Path) -> dict[str, Any]:
         try:
             time.sleep(12)  # the worker joins its group (about 5 s on the embedded broker)
             sent: dict[str, float] = {}
-            producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
+            producer = KafkaProducer(
+                bootstrap_servers=broker.bootstrap, linger_ms=0, **kafka_python_options()
+            )
             began = time.perf_counter()
             for i, (suffix, key, value) in enumerate(messages):
                 due = began + i / rate
@@ -219,6 +225,7 @@ def _latencies(bootstrap: str, prefix: str, sent: dict[str, float]) -> dict[str,
         group_id=None,
         auto_offset_reset="earliest",
         consumer_timeout_ms=3000,
+        **kafka_python_options(),
     )
     scores: list[float] = []
     warnings: list[float] = []

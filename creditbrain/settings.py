@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from creditbrain.core.errors import ConfigurationError
+from creditbrain.infra import kafka_security
+from creditbrain.infra.kafka_security import KafkaSecurity
 
 ENV_PREFIX = "CREDITBRAIN_"
 
@@ -52,6 +54,40 @@ class KafkaSettings(BaseModel):
         "Default: `all`, except `1` on the embedded broker (one node, where `all` adds "
         "nothing and stalled the worker's offset commits, measured).",
     )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How every Kafka client connects (docs/operations.md)."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_file: Path | None = Field(
+        default=None, description="PEM file of the CA(s) that signed the brokers' certificates."
+    )
+    ssl_cert_file: Path | None = Field(default=None, description="Client certificate (mTLS).")
+    ssl_key_file: Path | None = Field(default=None, description="Client certificate's key.")
+    ssl_key_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
+
+    def security(self) -> KafkaSecurity:
+        """The options every Kafka client gets, as the layers below take them."""
+
+        def text(path: Path | None) -> str | None:
+            return None if path is None else str(path)
+
+        def secret(value: SecretStr | None) -> str | None:
+            return None if value is None else value.get_secret_value()
+
+        return KafkaSecurity(
+            protocol=self.security_protocol,
+            sasl_mechanism=self.sasl_mechanism,
+            username=self.sasl_username,
+            password=secret(self.sasl_password),
+            ca_file=text(self.ssl_ca_file),
+            cert_file=text(self.ssl_cert_file),
+            key_file=text(self.ssl_key_file),
+            key_password=secret(self.ssl_key_password),
+            check_hostname=self.ssl_check_hostname,
+        )
 
 
 class ClickHouseSettings(BaseModel):
@@ -207,6 +243,21 @@ class CaseSettings(BaseModel):
     )
 
 
+class MetricsSettings(BaseModel):
+    """Each process's metrics port: ``/metrics`` (Prometheus) and ``/health``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = Field(default="127.0.0.1", description="Address of the metrics port.")
+    port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Metrics port of a worker or sink (0: any free port). Unset: none. "
+        "The API serves /metrics on its own port.",
+    )
+
+
 class Settings(BaseSettings):
     """Configuration of one creditbrain deployment."""
 
@@ -235,6 +286,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
     cases: CaseSettings = CaseSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -252,11 +304,14 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings, read once; a bad value is a one-line ConfigurationError."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         raise ConfigurationError(describe_invalid(error)) from error
     except SettingsError as error:
         raise ConfigurationError(describe_unparsable(error, dict(os.environ))) from error
+    # Every Kafka client of the process, whichever layer opens it, connects this way.
+    kafka_security.configure(settings.kafka.security())
+    return settings
 
 
 def env_name(loc: tuple[int | str, ...]) -> str:

@@ -4,6 +4,12 @@ Modules:
 
 :mod:`.broker`
     the embedded Tansu broker process, and topic set-up on any broker.
+:mod:`.kafka_security`
+    TLS and SASL options that every Kafka client of the process gets.
+:mod:`.extras`
+    the ``embedded`` extra (chDB, Tansu): imported when used, one line when missing.
+:mod:`.metrics_http`
+    a process's metrics port: ``/metrics`` (Prometheus) and ``/health``.
 :mod:`.produce`
     JSON Lines onto the contract's topics (``replay``, ``backfill``).
 :mod:`.groups`

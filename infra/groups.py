@@ -11,6 +11,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from creditbrain.infra.kafka_security import aiokafka_options
+
 
 def group_consumer(bootstrap: str, group_id: str, *topics: str, **extra: Any) -> AIOKafkaConsumer:
     """An unstarted consumer of ``topics`` in ``group_id``; ``extra`` adds aiokafka options."""
@@ -23,5 +25,6 @@ def group_consumer(bootstrap: str, group_id: str, *topics: str, **extra: Any) ->
         fetch_max_wait_ms=50,
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
+        **aiokafka_options(),
         **extra,
     )

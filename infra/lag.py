@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.structs import TopicPartition
 
+from creditbrain.infra.kafka_security import kafka_python_options
 from creditbrain.streams import kafka_io
 
 
 def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
     """Every partition of ``topics`` (missing topics have none)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **kafka_python_options())
     try:
         return [
             TopicPartition(topic, p)
@@ -33,7 +34,7 @@ def committed_and_ends(
 ) -> dict[TopicPartition, tuple[int, int]]:
     """``(committed offset, end offset)`` of each partition for ``group`` (0: nothing committed)."""
     ends = kafka_io.end_offsets(bootstrap, tps, exact=tansu)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **kafka_python_options())
     try:
         committed = admin.list_group_offsets(group).get(group, {})
     finally:

@@ -17,6 +17,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from creditbrain.core.errors import BrokerError
+from creditbrain.infra.kafka_security import kafka_python_options
 from creditbrain.schemas.contract import DLQ, topic_for_kind, topic_name
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.parse import DeadLetter, parse_event
@@ -40,6 +41,7 @@ def make_producer(bootstrap: str) -> KafkaProducer:
             batch_size=512 * 1024,
             max_request_size=2 * 1024 * 1024,
             acks=1,
+            **kafka_python_options(),
         )
     except KafkaError as error:
         raise BrokerError(f"cannot reach Kafka at {bootstrap}: {error}") from error

@@ -44,6 +44,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from creditbrain.core.errors import ConfigurationError, StoreError, StoreLockedError
+from creditbrain.infra.extras import require_embedded
 from creditbrain.infra.migrate import migrate
 
 __all__ = ["Store", "connect", "migrate"]
@@ -168,6 +169,11 @@ def connect(dsn: str, database: str) -> Store:
     """
     url = urlsplit(dsn)
     if url.scheme == "chdb":
+        # clickhouse-connect's chdb:// backend would fail on the import with a bare
+        # ModuleNotFoundError; say what to do instead.
+        require_embedded(
+            "chdb", "CREDITBRAIN_CLICKHOUSE__DSN", "a ClickHouse server (http(s)://host:8123)"
+        )
         client = _EMBEDDED.client(_chdb_path(url))
     elif url.scheme in ("http", "https"):
         client = _server_client(url)

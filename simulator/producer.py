@@ -22,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
+from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -107,6 +108,7 @@ async def produce_async(
     truth_path: Path | str | None = None,
     acks: Acks = 1,
     linger: float = 0.05,
+    client_options: Mapping[str, Any] | None = None,
 ) -> Summary:
     """Simulate ``config`` onto the input topics under ``prefix``; see :func:`produce`."""
     if rate < 0 or linger <= 0:
@@ -119,6 +121,7 @@ async def produce_async(
         linger_ms=int(linger * 1000),
         max_batch_size=_BATCH_BYTES,
         max_request_size=4 * _BATCH_BYTES,
+        **(client_options or {}),
     )
     try:
         await producer.start()
@@ -201,6 +204,7 @@ def produce(
     truth_path: Path | str | None = None,
     acks: Acks = 1,
     linger: float = 0.05,
+    client_options: Mapping[str, Any] | None = None,
 ) -> Summary:
     """Simulate ``config`` straight onto the Kafka input topics.
 
@@ -224,6 +228,8 @@ def produce(
         Acknowledgements the producer waits for (``1``: the leader; ``"all"``).
     linger
         Longest time (seconds) a message waits in an open batch of a paced run.
+    client_options
+        More aiokafka producer options: the deployment's TLS and SASL settings.
     """
     return asyncio.run(
         produce_async(
@@ -236,5 +242,6 @@ def produce(
             truth_path=truth_path,
             acks=acks,
             linger=linger,
+            client_options=client_options,
         )
     )

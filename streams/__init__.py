@@ -26,6 +26,8 @@ Modules:
     warnings go out once: fences on the warning topics, read back after a crash.
 :mod:`.sink`
     the ClickHouse sink: the output topics, in batches, into the store.
+:mod:`.metrics`
+    the worker's and the sink's Prometheus families (prometheus-client).
 :mod:`.rows`
     output messages to ClickHouse rows, one small function per table.
 :mod:`.cases`

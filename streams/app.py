@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +26,10 @@ from faust.tables.table import Table
 from faust.types import EventT, StreamT
 from kafka.structs import TopicPartition
 from mode import ServiceT
+from prometheus_client import CollectorRegistry
 
 from creditbrain.engine.subject import FeatureStates
+from creditbrain.infra.kafka_security import faust_credentials
 from creditbrain.infra.lag import backlog
 from creditbrain.models import checkpoint
 from creditbrain.models.scorecard import ScorecardConfig
@@ -45,6 +48,7 @@ from creditbrain.streams.checkpoints import EARLY_WARNING_KEY, ModelKeeper, mode
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS, Inbound
+from creditbrain.streams.metrics import WorkerMetrics
 from creditbrain.streams.models import METRIC_COUNTS, SeriesWatch
 from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProducer
 from creditbrain.streams.policies import PolicyFollower
@@ -117,6 +121,9 @@ class Stream:
     services: list[ServiceT] = field(default_factory=list)
     watch: SeriesWatch | None = None
     keeper: ModelKeeper | None = None
+    #: The worker's Prometheus families (streams/metrics.py), on :attr:`registry`.
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    metrics: WorkerMetrics | None = None
 
 
 def _table(app: faust.App, config: StreamConfig, name: str, codec: str) -> Table[str, HeldSubject]:
@@ -271,6 +278,7 @@ def create_stream(config: StreamConfig) -> Stream:
     app = faust.App(
         config.app_id,
         broker=f"kafka://{config.bootstrap}",
+        broker_credentials=faust_credentials(),
         store=config.store_url,
         datadir=config.data_dir,
         topic_partitions=config.partitions,
@@ -349,6 +357,9 @@ def create_stream(config: StreamConfig) -> Stream:
 
     keeper = stream.keeper = _model_keeper(config, processor, watch, feature_states, publisher)
     stream.services.append(keeper)
+    metrics = stream.metrics = WorkerMetrics(
+        stream.registry, lambda: processor.counters, subjects.data, lambda: keeper.checkpointed_at
+    )
 
     inputs = set(input_topics(config.prefix))
 
@@ -376,7 +387,9 @@ def create_stream(config: StreamConfig) -> Stream:
         async for batch in _batches(events, config):
             await keeper.ready.wait()
             await follower.ready.wait()  # judged by the policies in force, not the defaults
+            began = time.perf_counter()
             result = processor.process(_inbound(batch))
+            metrics.observe(len(batch), time.perf_counter() - began, result)
             changelog = [
                 (subjects_log, partition, key.encode(), subjects.data[key].to_json())
                 for key, partition in result.dirty.items()

@@ -55,6 +55,7 @@ from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.core.workdays import WorkCalendar
 from creditbrain.infra.cases import CaseRepository
 from creditbrain.infra.groups import group_consumer
+from creditbrain.infra.kafka_security import aiokafka_options
 from creditbrain.schemas.contract import DLQ, WARNINGS, topic_name
 from creditbrain.schemas.dispositions import DISPOSITIONS_TOPIC, DispositionEvent
 from creditbrain.schemas.warnings import WarningEvent
@@ -227,7 +228,7 @@ class CaseDeskRunner:
         consumer = group_consumer(
             self.bootstrap, self.group_id, self.warnings_topic, self.dispositions_topic
         )
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks=1)
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks=1, **aiokafka_options())
         await consumer.start()
         await producer.start()
         try:

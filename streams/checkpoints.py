@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from mode import Service
 
+from creditbrain.infra.kafka_security import aiokafka_options
 from creditbrain.models import checkpoint
 from creditbrain.models.features import FeatureState
 from creditbrain.models.series.watch import SeriesTrack
@@ -109,6 +111,8 @@ class ModelKeeper(Service):
         self.latest: dict[str, bytes] = {}
         self.ready = asyncio.Event()
         self.written = 0
+        #: Wall-clock time of the last checkpoint written (0: none yet), for its age.
+        self.checkpointed_at = 0.0
         self._producer: AIOKafkaProducer | None = None
         self._reader: PartitionReader | None = None
         super().__init__(**kwargs)
@@ -116,7 +120,10 @@ class ModelKeeper(Service):
     async def on_start(self) -> None:
         await self._ensure_topic()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks=self.acks, max_request_size=_MAX_RECORD_BYTES
+            bootstrap_servers=self.bootstrap,
+            acks=self.acks,
+            max_request_size=_MAX_RECORD_BYTES,
+            **aiokafka_options(),
         )
         await self._producer.start()
         # Followed for as long as the worker runs: a longer fetch wait keeps it quiet.
@@ -155,6 +162,7 @@ class ModelKeeper(Service):
             await producer.send(self.topic, value=value, key=key.encode(), partition=0)
         await producer.flush()
         self.written += len(blobs)
+        self.checkpointed_at = time.time()
         log.info("model checkpoint written: %s", ", ".join(sorted(blobs)) or "nothing new")
         return len(blobs)
 
@@ -169,7 +177,7 @@ class ModelKeeper(Service):
 
     async def _ensure_topic(self) -> None:
         """Create the checkpoint topic and the ``also_create`` topics that are missing."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **aiokafka_options())
         await admin.start()
         try:
             existing = set(await admin.list_topics())

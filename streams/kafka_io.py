@@ -35,6 +35,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from kafka import KafkaConsumer
 from kafka.structs import TopicPartition as SyncTopicPartition
 
+from creditbrain.infra.kafka_security import aiokafka_options, kafka_python_options
+
 __all__ = [
     "READ_FETCH_MAX_WAIT_MS",
     "EndNotReached",
@@ -100,6 +102,7 @@ class PartitionReader:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=fetch_max_wait_ms,
             max_partition_fetch_bytes=max_partition_fetch_bytes,
+            **aiokafka_options(),
         )
         #: Records handed over by :meth:`read_to_end` since the reader started.
         self.read = 0
@@ -191,6 +194,7 @@ def true_ends(bootstrap: str, listed: Mapping[P, int], timeout_s: float = 10.0) 
         enable_auto_commit=False,
         fetch_max_wait_ms=READ_FETCH_MAX_WAIT_MS,
         consumer_timeout_ms=int(timeout_s * 1000),
+        **kafka_python_options(),
     )
     try:
         by_sync = {SyncTopicPartition(tp.topic, tp.partition): tp for tp in wanted}
@@ -222,7 +226,7 @@ def end_offsets(
     """
     if not tps:
         return {}
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **kafka_python_options())
     try:
         listed: dict[SyncTopicPartition, int] = consumer.end_offsets(list(tps))
     finally:

@@ -19,6 +19,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from mode import Service
 
+from creditbrain.infra.kafka_security import aiokafka_options
 from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID
 from creditbrain.streams.messages import Outbound
 from creditbrain.streams.sent import (
@@ -76,6 +77,7 @@ class OutputProducer(Service):
             max_batch_size=1024 * 1024,
             max_request_size=4 * 1024 * 1024,
             request_timeout_ms=self.request_timeout_ms,
+            **aiokafka_options(),
         )
         await self._producer.start()
         self.ready.set()

@@ -35,6 +35,7 @@ from creditbrain.schemas.contract import DLQ, MEASURES, SCORES, topic_name
 from creditbrain.schemas.measures import MeasureRejected, parse_measure
 from creditbrain.streams import rows
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS
+from creditbrain.streams.metrics import SinkMetrics
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class SinkStats:
     failures: int = 0
     last_flush_at: float = 0.0
     last_error: str = ""
+    #: ``(topic, partition) -> messages behind the partition's end`` at the last batch.
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 class ClickHouseSink:
@@ -90,6 +93,8 @@ class ClickHouseSink:
         self.max_records = max_records
         self.retry_max_delay = retry_max_delay
         self.stats = SinkStats()
+        #: Prometheus families (streams/metrics.py), when the process serves metrics.
+        self.metrics: SinkMetrics | None = None
         self._handlers: dict[str, Handler] = {
             topic_name(prefix, suffix): handler for suffix, handler in HANDLERS.items()
         }
@@ -111,6 +116,7 @@ class ClickHouseSink:
                 if not batch:
                     continue
                 tables = self._to_rows(batch)
+                self._note_lag(consumer, batch)
                 if not await self._write_until_done(tables):
                     break  # stopped during an outage: the batch stays uncommitted
                 try:
@@ -122,6 +128,12 @@ class ClickHouseSink:
                     log.warning("sink commit failed (%s); the batch will be re-read", error)
         finally:
             await consumer.stop()
+
+    def _note_lag(self, consumer: Any, batch: dict[Any, list[Any]]) -> None:
+        for tp, records in batch.items():
+            end = consumer.highwater(tp)
+            if end is not None and records:
+                self.stats.lag[(tp.topic, tp.partition)] = max(end - records[-1].offset - 1, 0)
 
     def _to_rows(self, batch: dict[Any, list[Any]]) -> dict[str, list[Any]]:
         now = datetime.now(UTC)
@@ -144,6 +156,7 @@ class ClickHouseSink:
             if refused and self._stopping.is_set():
                 return False
             table, table_rows = next(iter(pending.items()))
+            began = time.perf_counter()
             try:
                 await asyncio.to_thread(self.write, table, table_rows, rows.TABLE_COLUMNS[table])
             except Exception as error:  # the store is down or refusing: keep the batch, retry
@@ -155,6 +168,8 @@ class ClickHouseSink:
                 delay = min(delay * 2, self.retry_max_delay)
                 continue
             self.stats.rows[table] += len(table_rows)
+            if self.metrics is not None:
+                self.metrics.observe_insert(table, time.perf_counter() - began)
             del pending[table]
         self.stats.batches += 1
         self.stats.last_flush_at = time.time()

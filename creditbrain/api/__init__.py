@@ -27,6 +27,8 @@ Modules:
     the credit check's read: one statement, no ``FINAL``.
 :mod:`.context`
     what every route needs: settings, store, policy publisher, counters.
+:mod:`.metrics`
+    the API's Prometheus registry: request latency by route and status, counters.
 :mod:`.problems`, :mod:`.responses`
     every error as an RFC 9457 problem (``application/problem+json``); what each
     route can answer, declared in the OpenAPI document.

@@ -16,6 +16,7 @@ from creditbrain.api import (
     alerts,
     cases,
     inspections,
+    metrics,
     ops,
     preview,
     problems,
@@ -98,6 +99,7 @@ def create_app(
         sink_lag=sink_lag,
     )
     problems.install(app)
+    metrics.install(app, app.state.context)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     # Added last, so outermost: it sees every error answer, whoever shaped it.
     app.add_middleware(ErrorBodyScrub, key=settings.pseudonym_key.get_secret_value().encode())

@@ -4,32 +4,29 @@ A healthy store answers 200 with :class:`Health`; an unreachable one 503 with a
 problem (``application/problem+json``) that carries the same ``store`` and
 ``sink_lag`` members, so a probe reads both the same way.
 
-``/metrics`` joins the API's own counters (credit checks, rate-limited checks,
-policy changes) with whatever the host passes as ``stats`` (the worker's and the
-sink's counters in ``serve``). Names ending in ``_total`` are counters, the rest
-gauges; every name gets the ``creditbrain_`` prefix.
+``/metrics`` serves the API's registry (:mod:`.metrics`): request latency by route
+and status, the API's own counters, and whatever the host passes as ``stats`` (the
+worker's and the sink's counters in ``serve``).
 """
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from creditbrain.api.auth import Allow, Principal
 from creditbrain.api.context import ApiContext, get_context
+from creditbrain.api.metrics import exposition
 from creditbrain.api.problems import FiniteJsonRoute, problem, problem_response
 from creditbrain.api.responses import problem_responses
 from creditbrain.core.errors import StoreError
 
 router = APIRouter(tags=["operations"], route_class=FiniteJsonRoute)
-
-_INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
 
 class Health(BaseModel):
@@ -61,39 +58,10 @@ async def health(context: Annotated[ApiContext, Depends(get_context)]) -> Respon
     return problem_response(found, {"Retry-After": "5"})
 
 
-def prometheus_text(values: dict[str, float]) -> str:
-    """Prometheus exposition text of ``{name: value}``, sorted by name.
-
-    >>> print(prometheus_text({"credit_checks_total": 3, "sink lag": 1.5}), end="")
-    # TYPE creditbrain_credit_checks_total counter
-    creditbrain_credit_checks_total 3
-    # TYPE creditbrain_sink_lag gauge
-    creditbrain_sink_lag 1.5
-    """
-    lines = []
-    for name in sorted(values):
-        metric = "creditbrain_" + _INVALID.sub("_", name)
-        kind = "counter" if metric.endswith("_total") else "gauge"
-        value = float(values[name])
-        shown = str(int(value)) if value.is_integer() else repr(value)
-        if math.isnan(value):
-            shown = "NaN"
-        lines += [f"# TYPE {metric} {kind}", f"{metric} {shown}"]
-    return "\n".join(lines) + "\n"
-
-
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(
     _: Annotated[Principal, Depends(Allow("admin", "leadership", "regulator"))],
-    context: Annotated[ApiContext, Depends(get_context)],
-) -> PlainTextResponse:
+    request: Request,
+) -> Response:
     """The API's and the host's counters in the Prometheus text format."""
-    values: dict[str, float] = {
-        "credit_checks_total": 0,
-        "credit_checks_rate_limited_total": 0,
-        "policy_changes_total": 0,
-    }
-    values.update({name: float(count) for name, count in context.counters.items()})
-    if context.stats is not None:
-        values.update({name: float(value) for name, value in context.stats().items()})
-    return PlainTextResponse(prometheus_text(values), media_type="text/plain; version=0.0.4")
+    return Response(exposition(request.app), media_type=CONTENT_TYPE_LATEST)

@@ -30,9 +30,11 @@ from creditbrain.alerts.delivery import DEAD_LETTER_COLUMNS, RetryPolicy
 from creditbrain.api.app import create_app
 from creditbrain.api.auth import KeyRing
 from creditbrain.api.context import PolicySource, SinkLag, Stats, policies_from_audit
+from creditbrain.api.metrics import watch_dispatcher
 from creditbrain.api.targets import TargetPolicy
 from creditbrain.api.webhooks import WebhookDispatcher, load_subscriptions, replay_dead_letters
 from creditbrain.core.errors import BrokerError, ConfigurationError
+from creditbrain.infra.kafka_security import aiokafka_options
 from creditbrain.infra.store import Store, connect
 from creditbrain.schemas.contract import POLICIES, WARNINGS, WARNINGS_GRID, topic_name
 from creditbrain.settings import Settings, get_settings
@@ -52,7 +54,9 @@ class KafkaPolicyPublisher:
             raise BrokerError("no broker configured (CREDITBRAIN_KAFKA__BOOTSTRAP)")
         try:
             if self._producer is None:
-                producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap, acks="all", **aiokafka_options()
+                )
                 await producer.start()
                 self._producer = producer
             await self._producer.send_and_wait(topic, value, key=key)
@@ -88,6 +92,7 @@ class ApiService(Service):
         config = uvicorn.Config(
             app, host=host, port=port, access_log=False, log_level="warning", lifespan="off"
         )
+        self.app = app
         self.server = _HostedServer(config)
         self.publisher = publisher
         super().__init__(**kwargs)
@@ -195,7 +200,9 @@ def run_api(host: str | None, port: int | None, webhooks: bool) -> None:
     service = build_api_service(settings, bootstrap, policies=policies, host=host, port=port)
     services.insert(0, service)
     if webhooks and bootstrap:
-        services.append(build_webhook_dispatcher(settings, bootstrap))
+        dispatcher = build_webhook_dispatcher(settings, bootstrap)
+        watch_dispatcher(service.app, dispatcher)
+        services.append(dispatcher)
     asyncio.run(_run_alone(service, services))
 
 

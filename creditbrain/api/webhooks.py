@@ -251,6 +251,8 @@ class WebhookDispatcher(Service):
         self.delivered = 0
         self.dead_lettered = 0
         self.replayed = 0
+        #: Attempts beyond the first, delivered in the end or not.
+        self.retries = 0
         self._subscriptions: Sequence[Subscription] = ()
         self._loaded_at = float("-inf")
         self._paused_until: dict[str, float] = {}
@@ -343,6 +345,7 @@ class WebhookDispatcher(Service):
                 delivered, attempts, error = False, 0, "not tried: subscriber failing recently"
             else:
                 delivered, attempts, error = await deliverer.deliver(sub, body)
+                self.retries += max(attempts - 1, 0)
             if delivered:
                 self.delivered += 1
                 continue

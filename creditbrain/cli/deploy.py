@@ -137,9 +137,13 @@ _LOG_LEVELS = {"crit": 50, "error": 40, "warn": 30, "info": 20, "debug": 10}
 
 
 async def _run_sink(settings: Settings, bootstrap: str) -> None:
+    from prometheus_client import CollectorRegistry
+
     from creditbrain.infra.broker import wait_until_ready
     from creditbrain.infra.migrate import applied_migrations, available_migrations
     from creditbrain.infra.store import connect
+    from creditbrain.runtime.metrics import metrics_server, sink_health
+    from creditbrain.streams.metrics import SinkMetrics
     from creditbrain.streams.sink import ClickHouseSink
 
     wait_until_ready(bootstrap, 60.0)
@@ -159,11 +163,21 @@ async def _run_sink(settings: Settings, bootstrap: str) -> None:
         sink = ClickHouseSink(
             bootstrap, settings.kafka.topic_prefix, write, f"{settings.stream.app_id}-sink"
         )
+        registry = CollectorRegistry()
+        sink.metrics = SinkMetrics(registry, sink.stats)
+        server = metrics_server(settings, registry, sink_health(sink.stats), "sink")
+        if server is not None:
+            await server.start()
+            err_console.print(f"metrics on {server.host}:{server.port}")
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, sink.stop)
         err_console.print(f"sink running for {settings.kafka.topic_prefix}.*; Ctrl-C stops it")
-        await sink.run()
+        try:
+            await sink.run()
+        finally:
+            if server is not None:
+                await server.stop()
     err_console.print(
         f"sink stopped: {sum(sink.stats.rows.values())} rows in {sink.stats.batches} batches"
     )

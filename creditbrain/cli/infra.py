@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from creditbrain.core.errors import BrokerError, CreditBrainError
@@ -39,7 +40,9 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except CreditBrainError as error:
-        err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
 
 

@@ -217,8 +217,17 @@ def produce_command(
         ensure_topics(bootstrap, specs)
     key = settings.pseudonym_key.get_secret_value().encode()
     with _progress_bar(quiet or as_json) as callback:
+        from creditbrain.infra.kafka_security import aiokafka_options
+
         summary = produce(
-            bootstrap, prefix, config, rate, callback, pseudonym_key=key, truth_path=truth
+            bootstrap,
+            prefix,
+            config,
+            rate,
+            callback,
+            pseudonym_key=key,
+            truth_path=truth,
+            client_options=aiokafka_options(),
         )
     _print_summary(summary, as_json)
 

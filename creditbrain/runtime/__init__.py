@@ -14,6 +14,9 @@ Modules:
     ``serve`` runs beside the worker, answering with its live policies.
 :mod:`.cases`
     cases' configuration and calendar from the settings; the case desk beside the worker.
+:mod:`.metrics`
+    :class:`~.metrics.MetricsService`: a worker's or sink's metrics port
+    (``/metrics``, ``/health``), and the health checks it answers with.
 :mod:`.demo`
     :class:`~.demo.Demo`: the whole system on one machine for ``creditbrain demo``
     (embedded broker, a worker process, a simulated city, the output watched).

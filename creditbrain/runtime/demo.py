@@ -28,6 +28,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from creditbrain.core.errors import BrokerError
 from creditbrain.infra.broker import EmbeddedBroker, ensure_topics
+from creditbrain.infra.kafka_security import kafka_python_options
 from creditbrain.infra.lag import wait_until_drained
 from creditbrain.schemas.contract import DLQ, WARNINGS, topic_name, topic_specs
 from creditbrain.settings import Settings
@@ -70,6 +71,7 @@ class OutputWatcher(threading.Thread):
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             fetch_max_wait_ms=100,
+            **kafka_python_options(),
         )
 
     def stop(self) -> None:
@@ -171,7 +173,10 @@ class Demo:
     def play(self) -> None:
         """Produce the simulated city at the configured rate until done or stopped."""
         producer = KafkaProducer(
-            bootstrap_servers=self._bootstrap(), linger_ms=20, batch_size=256 * 1024
+            bootstrap_servers=self._bootstrap(),
+            linger_ms=20,
+            batch_size=256 * 1024,
+            **kafka_python_options(),
         )
         began = time.monotonic()
         rate = self.options.rate

@@ -55,6 +55,7 @@ def api_services(
     """The HTTP API (answering with the worker's live policies) and the webhook dispatcher."""
     from dataclasses import asdict
 
+    from creditbrain.api.metrics import watch_dispatcher
     from creditbrain.api.server import build_api_service, build_webhook_dispatcher
 
     settings = with_demo_keys(settings)
@@ -79,4 +80,6 @@ def api_services(
         stats=stats,
         sink_lag=sink_delay,
     )
-    return [api, build_webhook_dispatcher(settings, bootstrap)]
+    dispatcher = build_webhook_dispatcher(settings, bootstrap)
+    watch_dispatcher(api.app, dispatcher)
+    return [api, dispatcher]

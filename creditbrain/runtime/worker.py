@@ -17,11 +17,13 @@ from mode import ServiceT
 
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.models.scorecard import ScorecardConfig
+from creditbrain.runtime.metrics import MetricsService, metrics_server, worker_health
 from creditbrain.runtime.serve import api_services
 from creditbrain.runtime.sink import SinkService
 from creditbrain.settings import Settings
 from creditbrain.streams.app import Stream, StreamConfig, create_stream
-from creditbrain.streams.sink import ClickHouseSink
+from creditbrain.streams.metrics import SinkMetrics
+from creditbrain.streams.sink import ClickHouseSink, SinkStats
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     stream = create_stream(stream_config(settings, bootstrap, embedded_broker))
     services: list[ServiceT] = list(stream.services)
+    sink_stats: SinkStats | None = None
     if with_sink:
         from creditbrain.infra.store import connect, migrate
 
@@ -93,4 +96,9 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
             processor = stream.processor
             desk = case_desk_service(settings, bootstrap, store, lambda: processor.policies)
             services.append(desk)
+        sink.metrics = SinkMetrics(stream.registry, sink.stats)
+        sink_stats = sink.stats
+    server = metrics_server(settings, stream.registry, worker_health(stream, sink_stats), "worker")
+    if server is not None:
+        services.append(MetricsService(server))
     return Host(stream=stream, services=services)

@@ -60,9 +60,13 @@ def test_metrics_join_the_api_and_host_counters(store: Store, publisher: FakePub
     with Client(app) as client:
         text = client.get("/metrics", headers=key_header("k-leadership")).text
         assert "# TYPE creditbrain_events_applied_total counter\n" in text
-        assert "creditbrain_events_applied_total 42\n" in text
+        assert "creditbrain_events_applied_total 42.0\n" in text
         assert "creditbrain_sink_lag 3.5\n" in text
-        assert "creditbrain_credit_checks_total 0\n" in text
+        assert "creditbrain_credit_checks_total 0.0\n" in text
+        # The request just answered is timed by route template and status.
+        text = client.get("/metrics", headers=key_header("k-leadership")).text
+        timed = 'creditbrain_http_request_seconds_count{method="GET",route="/metrics",status="200"}'
+        assert f"{timed} 1.0\n" in text
         assert client.get("/health").json() == {"status": "ok", "store": "ok", "sink_lag": 3.5}
 
 

@@ -22,6 +22,7 @@ from creditbrain.schemas.contract import POLICIES, topic_name
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
 from tests.fixtures.serve import CLI, ServeFactory, ServeProcess
+from tests.infra.metrics_scrape import free_port, health, scrape
 
 pytestmark = pytest.mark.integration
 
@@ -88,6 +89,10 @@ def test_a_worker_without_sink_and_a_sink_alone_store_everything(
     sink = ServeProcess(**{**_fields(deployment), "command": ("sink",), "log_name": "sink.log"})
     worker = serve_factory.worker(deployment)
     serve_factory.made.append(sink)
+    # Each process serves its metrics port (docs/operations.md, monitoring).
+    sink_port, worker_port = free_port(), free_port()
+    sink.extra_env["CREDITBRAIN_METRICS__PORT"] = str(sink_port)
+    worker.extra_env["CREDITBRAIN_METRICS__PORT"] = str(worker_port)
     worker.start()
     sink.start()
 
@@ -100,6 +105,8 @@ def test_a_worker_without_sink_and_a_sink_alone_store_everything(
     producer.close()
 
     deployment.wait_until_sunk(timeout=240)
+    worker_metrics, sink_metrics = scrape(worker_port), scrape(sink_port)
+    assert health(worker_port) == health(sink_port) == 200
     assert sink.stop() == 0, sink.log()[-2000:]
     assert worker.stop() == 0, worker.log()[-2000:]
     assert "sink stopped:" in sink.log()
@@ -114,6 +121,20 @@ def test_a_worker_without_sink_and_a_sink_alone_store_everything(
     assert int(str(stored["n"])) == len(events)
     [subjects] = deployment.query("SELECT count() AS n FROM entity_state FINAL")
     assert int(str(subjects["n"])) > 0
+
+    outcomes = sum(
+        worker_metrics[("creditbrain_events_total", (("outcome", o),))]
+        for o in ("applied", "duplicate", "dead_letter")
+    )
+    assert outcomes == len(events)
+    assert worker_metrics[("creditbrain_batch_size_count", ())] > 0
+    assert worker_metrics[("creditbrain_batch_seconds_sum", ())] > 0
+    assert worker_metrics[("creditbrain_state_subjects", ())] > 0
+    assert any(name == "creditbrain_dead_letters_total" for name, _ in worker_metrics)
+    events_rows = sink_metrics[("creditbrain_sink_rows_total", (("table", "events"),))]
+    assert events_rows > 0
+    assert sink_metrics[("creditbrain_sink_insert_seconds_count", (("table", "events"),))] > 0
+    assert any(name == "creditbrain_consumer_lag" for name, _ in sink_metrics)
 
 
 def _fields(process: ServeProcess) -> dict[str, object]:
