@@ -185,6 +185,8 @@ class AlertUpdate:
     grid_body
         The bytes for the grid (a person's name masked unless the policy reveals
         it); ``None`` when not routed there.
+    snoozed
+        Held back by a snooze (:mod:`.snooze`): stored, marked, not delivered.
     """
 
     change: Change
@@ -194,6 +196,7 @@ class AlertUpdate:
     doc: WarningDoc
     body: bytes
     grid_body: bytes | None
+    snoozed: bool = False
 
     @property
     def alert_id(self) -> str:

@@ -135,6 +135,8 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         "case_transitions": "cityHash64(case_id)",
         # 0010: a preview's finished row replaces its started one.
         "policy_previews": "cityHash64(id)",
+        # 0011: per subject, like the alerts whose changes it marks.
+        "alert_snoozes": "cityHash64(subject_id)",
     }
 )
 

@@ -20,6 +20,7 @@ from creditbrain.api import (
     preview,
     problems,
     responses,
+    snoozes,
     subjects,
     subscriptions,
 )
@@ -101,6 +102,7 @@ def create_app(
     problems.install(app)
     for module in (
         subjects,
+        snoozes,
         alerts,
         cases,
         inspections,
