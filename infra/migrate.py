@@ -137,6 +137,9 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         "policy_previews": "cityHash64(id)",
         # 0011: per subject, like the alerts whose changes it marks.
         "alert_snoozes": "cityHash64(subject_id)",
+        # 0011: newer rows replace older ones of the same watch list / subscription.
+        "watchlists": "cityHash64(id)",
+        "subscription_subjects": "cityHash64(subscription_id)",
     }
 )
 

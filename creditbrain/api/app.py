@@ -23,6 +23,7 @@ from creditbrain.api import (
     snoozes,
     subjects,
     subscriptions,
+    watchlists,
 )
 from creditbrain.api import policies as policy_routes
 from creditbrain.api.auth import KeyRing
@@ -109,6 +110,7 @@ def create_app(
         policy_routes,
         preview,
         subscriptions,
+        watchlists,
         ops,
     ):
         app.include_router(module.router)
