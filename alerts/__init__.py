@@ -31,6 +31,8 @@ Where things are:
 * :mod:`.routing` — warnings as wire documents, the grid's masked copy.
 * :mod:`.metric` — city-level ``metric_anomaly`` warnings about a series.
 * :mod:`.delivery` — webhook delivery: who gets which warning, signed how, retried when.
+* :mod:`.snooze` — snoozes: one subject's warnings stored but not delivered until
+  an event-time moment.
 * :mod:`.cases` — cases (案件): warnings per subject and team, owners, states,
   dispositions, deadlines in working time and the ``case_overdue`` notice.
 * :mod:`.inspection` — the month's random inspection list by grade (双随机抽查).

@@ -75,8 +75,9 @@ class Subscription:
         Shared HMAC key of the signature.
     feed
         ``all`` or ``grid`` (see the module's docstring).
-    levels, sectors, districts
-        Filters; empty admits every value.
+    levels, sectors, districts, subjects
+        Filters; empty admits every value. ``subjects``: subject ids (or person
+        pseudonyms), from the subscription itself or a watch list.
     """
 
     id: str
@@ -86,16 +87,21 @@ class Subscription:
     levels: frozenset[str] = frozenset()
     sectors: frozenset[str] = frozenset()
     districts: frozenset[str] = frozenset()
+    subjects: frozenset[str] = frozenset()
 
-    def wants(self, level: str, sector: str, district: str) -> bool:
+    def wants(self, level: str, sector: str, district: str, subject: str = "") -> bool:
         """Whether a warning with this level, sector and district passes the filters.
 
         >>> s = Subscription("s1", "http://x", "k", levels=frozenset({"red"}))
         >>> s.wants("red", "finance", "371102"), s.wants("blue", "finance", "371102")
         (True, False)
+        >>> w = Subscription("s2", "http://x", "k", subjects=frozenset({"A"}))
+        >>> w.wants("red", "finance", "371102", "A"), w.wants("red", "finance", "371102", "B")
+        (True, False)
         """
         return (
-            (not self.levels or level in self.levels)
+            (not self.subjects or subject in self.subjects)
+            and (not self.levels or level in self.levels)
             and (not self.sectors or sector in self.sectors)
             and (not self.districts or district in self.districts)
         )
@@ -129,7 +135,10 @@ def matching(
     ['a']
     """
     level, sector, district = warning_facets(doc)
-    return [s for s in subscriptions if s.feed == feed and s.wants(level, sector, district)]
+    subject = str(doc.get("subject") or "")  # the CloudEvents subject: the subject's id
+    return [
+        s for s in subscriptions if s.feed == feed and s.wants(level, sector, district, subject)
+    ]
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -189,6 +189,8 @@ class AlertUpdate:
     grid_body
         The bytes for the grid (a person's name masked unless the policy reveals
         it); ``None`` when not routed there.
+    snoozed
+        Held back by a snooze (:mod:`.snooze`): stored, marked, not delivered.
     """
 
     change: Change
@@ -198,6 +200,7 @@ class AlertUpdate:
     doc: WarningDoc
     body: bytes
     grid_body: bytes | None
+    snoozed: bool = False
 
     @property
     def alert_id(self) -> str:

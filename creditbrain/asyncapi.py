@@ -32,12 +32,14 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from creditbrain.alerts.policy import PolicyOverride
+from creditbrain.alerts.snooze import SnoozeMessage
 from creditbrain.schemas.contract import (
     DISPOSITIONS,
     DLQ,
     INPUT_TOPICS,
     POLICIES,
     SCORES,
+    SNOOZES,
     WARNINGS,
     WARNINGS_GRID,
     TopicSpec,
@@ -65,6 +67,7 @@ _PAYLOADS: dict[str, TypeAdapter[Any]] = {
     "WarningEvent": TypeAdapter(WarningEvent),
     "ScoreChange": TypeAdapter(ScoreChange),
     "PolicyOverride": TypeAdapter(PolicyOverride),
+    "SnoozeMessage": TypeAdapter(SnoozeMessage),
     "MetricDay": TypeAdapter(MetricDay),
     "DispositionEvent": TypeAdapter(DispositionEvent),
 }
@@ -182,6 +185,19 @@ _MESSAGES: dict[str, dict[str, Any]] = {
             }
         },
     },
+    "snooze": {
+        "title": "Snooze",
+        "summary": "One subject's warnings (one rule or all) held back until an event-time "
+        "moment; no value lifts it.",
+        "contentType": "application/json",
+        "payload": {"anyOf": [{"$ref": _REF.format(model="SnoozeMessage")}, {"type": "null"}]},
+        "bindings": {
+            "kafka": {
+                "key": _header("The snooze id."),
+                "bindingVersion": _KAFKA_BINDING,
+            }
+        },
+    },
     "case-disposition": {
         "title": "Case disposition report",
         "summary": "What the grid system or a department did about a case (CloudEvents, "
@@ -242,6 +258,15 @@ def _channels() -> list[tuple[str, str, str, str, str]]:
             "send receive",
             "Supervisors' overrides of the warning rules, by scope (compacted): the API "
             "writes them (`PUT /policies/{scope}`), every worker follows them.",
+        ),
+        (
+            "snoozes",
+            SNOOZES,
+            "snooze",
+            "send receive",
+            "Snoozes of one subject's warnings (compacted): the API writes them "
+            "(`POST /subjects/{id}/snoozes`), every worker follows them and holds back "
+            "the changes they cover (stored, marked snoozed, not sent).",
         ),
         (
             "dispositions",

@@ -34,6 +34,7 @@ from typing import Protocol
 import orjson
 
 from creditbrain.alerts import AlertState, PolicySet, Transition, judge, last_score
+from creditbrain.alerts.snooze import SnoozeSet
 from creditbrain.core.eventtime import to_epoch_ms
 from creditbrain.models.explain import Contribution
 from creditbrain.models.features import FeatureState
@@ -137,6 +138,10 @@ class Engine:
         Weights and periods.
     policies
         The warning policies in force; replace :attr:`policies` whole to change them.
+    snoozes
+        The snoozes in force (:class:`~creditbrain.alerts.snooze.SnoozeSet`); a warning
+        change they cover at its event time is marked snoozed and not delivered.
+        Replace :attr:`snoozes` whole to change them.
     model
         The early-warning models, asked about every re-scoring (``None``: rules only).
     max_bytes
@@ -178,6 +183,7 @@ class Engine:
         max_bytes: int = 1024 * 1024,
         count_series: bool = False,
         new_subject: Callable[[CreditEvent], SubjectRecord] = SubjectRecord.for_event,
+        snoozes: SnoozeSet | None = None,
     ) -> None:
         self.subjects = subjects
         #: Subject id -> its open warnings, kept in the subject's own record.
@@ -186,6 +192,7 @@ class Engine:
         self.ctx = ctx
         self.scorecard = scorecard
         self.policies = policies if policies is not None else PolicySet()
+        self.snoozes = snoozes if snoozes is not None else SnoozeSet()
         self.model: Models | None = model
         self.max_bytes = max_bytes
         self.count_series = count_series
@@ -407,9 +414,12 @@ class Engine:
         if alerts or not fresh:
             self.alert_states[subject_id] = alerts
             out.append(fx.StateChanged(subject_id))
+        snoozes = self.snoozes
         for update in updates:
             self.counters.alert_changes += 1
-            out.append(fx.WarningChanged(update, transition.at_ms))
+            # Decided here, on event time, so every driver holds back the same changes.
+            held = snoozes.hold(subject_id, update, transition.at_ms)
+            out.append(fx.WarningChanged(held, transition.at_ms))
 
 
 def _memo(wire: bytes, origin: fx.Origin) -> str:

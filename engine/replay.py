@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from creditbrain.alerts import AlertUpdate
 from creditbrain.alerts.policy import PolicySet
+from creditbrain.alerts.snooze import SnoozeSet
 from creditbrain.core.eventtime import day_of, to_epoch_ms
 from creditbrain.models.scorecard import ScorecardConfig, evaluate
 from creditbrain.models.series.watch import SeriesWatch, district_counts
@@ -182,6 +183,7 @@ def backtest(
     max_bytes: int = 1024 * 1024,
     watch: SeriesWatch | None = None,
     batch_size: int = 1000,
+    snoozes: SnoozeSet | None = None,
 ) -> tuple[list[dict[str, Any]], Backtest]:
     """Every warning change the stream would publish for ``lines`` under ``policies``.
 
@@ -191,11 +193,19 @@ def backtest(
     publicity periods end and the warnings they held resolve. ``watch`` is the
     city-level series watch (``metric_anomaly``): it is handed the daily counts of
     every ``batch_size`` messages, as the worker hands it each batch's; days still
-    within its grace at the end stay open, as in the stream.
+    within its grace at the end stay open, as in the stream. ``snoozes``: the changes
+    they hold back are marked ``"snoozed": true`` and not sent, as in the stream.
     """
     subjects: dict[str, SubjectRecord] = {}
     engine = Engine(
-        subjects, ctx, config, policies, model, max_bytes=max_bytes, count_series=watch is not None
+        subjects,
+        ctx,
+        config,
+        policies,
+        model,
+        max_bytes=max_bytes,
+        count_series=watch is not None,
+        snoozes=snoozes,
     )
     summary = Backtest(engine.counters, subjects=subjects)
     changes: list[tuple[int, dict[str, Any]]] = []
@@ -275,6 +285,8 @@ def warning_change(update: AlertUpdate) -> dict[str, Any]:
         "reasons": data["reasons"],
         "sent": update.notify,
     }
+    if update.snoozed:  # only then: lines of runs without snoozes stay as they were
+        change["snoozed"] = True
     return change
 
 

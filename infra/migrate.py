@@ -142,6 +142,11 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         "measures": "cityHash64(measure_id, subject_id)",
         # 0012: one row per subject type, the latest count wins.
         "subject_registry": "cityHash64(subject_type)",
+        # 0014: per subject, like the alerts whose changes it marks.
+        "alert_snoozes": "cityHash64(subject_id)",
+        # 0014: newer rows replace older ones of the same watch list / subscription.
+        "watchlists": "cityHash64(id)",
+        "subscription_subjects": "cityHash64(subscription_id)",
     }
 )
 

@@ -20,6 +20,8 @@ Modules:
     is wrong: KNOWN_ISSUES.md), for every reader that must know where the end is.
 :mod:`.policies`
     supervisors' live warning policies, followed by every worker.
+:mod:`.snoozes`
+    snoozes of subjects' warnings, followed by every worker and the API.
 :mod:`.output`
     the output producer: each batch's outputs straight into aiokafka.
 :mod:`.sent`

@@ -38,6 +38,7 @@ from creditbrain.schemas.contract import (
     DLQ,
     POLICIES,
     SCORES,
+    SNOOZES,
     WARNINGS,
     WARNINGS_GRID,
     input_topics,
@@ -54,6 +55,7 @@ from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProduce
 from creditbrain.streams.policies import PolicyFollower
 from creditbrain.streams.processor import BatchResult, Processor
 from creditbrain.streams.sent import fence_key, oldest, parse_fence
+from creditbrain.streams.snoozes import SnoozeFollower
 from creditbrain.streams.subjects import HeldSubject
 
 log = logging.getLogger(__name__)
@@ -354,6 +356,8 @@ def create_stream(config: StreamConfig) -> Stream:
     stream.services.append(publisher)
     follower = PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
     stream.services.append(follower)
+    snoozes = SnoozeFollower(config.bootstrap, topic_name(config.prefix, SNOOZES), processor)
+    stream.services.append(snoozes)
 
     keeper = stream.keeper = _model_keeper(config, processor, watch, feature_states, publisher)
     stream.services.append(keeper)
@@ -387,6 +391,7 @@ def create_stream(config: StreamConfig) -> Stream:
         async for batch in _batches(events, config):
             await keeper.ready.wait()
             await follower.ready.wait()  # judged by the policies in force, not the defaults
+            await snoozes.ready.wait()  # and held back by the snoozes in force
             began = time.perf_counter()
             result = processor.process(_inbound(batch))
             metrics.observe(len(batch), time.perf_counter() - began, result)

@@ -74,6 +74,7 @@ def alert_messages(update: AlertUpdate) -> list[Outbound]:
             "notify": update.notify,
             "version": update.version,
             "doc": update.doc,
+            "snoozed": update.snoozed,
         }
     )
     messages = [Outbound(ALERTS_LOG, key, log)]

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, cast
 import orjson
 
 from creditbrain.alerts.policy import PolicySet
+from creditbrain.alerts.snooze import SnoozeSet
 from creditbrain.core.eventtime import day_of
 from creditbrain.engine import Counters, Engine
 from creditbrain.engine import effects as fx
@@ -132,6 +133,15 @@ class Processor:
     @policies.setter
     def policies(self, policies: PolicySet) -> None:
         self.engine.policies = policies
+
+    @property
+    def snoozes(self) -> SnoozeSet:
+        """The snoozes in force (``credit.snoozes``); replaced whole on each message."""
+        return self.engine.snoozes
+
+    @snoozes.setter
+    def snoozes(self, snoozes: SnoozeSet) -> None:
+        self.engine.snoozes = snoozes
 
     @property
     def model(self) -> EarlyWarning | None:

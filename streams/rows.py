@@ -197,6 +197,8 @@ ALERT_COLUMNS = (
     "event_time",
     "version",
 )
+#: The warning changes a snooze held back (the ``alerts`` row is written as for any other).
+ALERT_SNOOZE_COLUMNS = ("alert_id", "version", "subject_id", "rule", "event_time")
 ALERT_EVENT_COLUMNS = (
     "alert_id",
     "type",
@@ -242,6 +244,10 @@ def alert_rows(value: bytes) -> dict[str, list[Any]]:
             ]
         ]
     }
+    if change.get("snoozed"):  # held back by a snooze: stored, marked, never delivered
+        tables["alert_snoozes"] = [
+            [data["alert_id"], change["version"], subject["id"], data["rule"], event_time]
+        ]
     if change["notify"]:
         tables["alert_events"] = [
             [
@@ -330,6 +336,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "entity_state": STATE_COLUMNS,
     "alerts": ALERT_COLUMNS,
     "alert_events": ALERT_EVENT_COLUMNS,
+    "alert_snoozes": ALERT_SNOOZE_COLUMNS,
     "metric_day_counts": METRIC_COUNT_COLUMNS,
     "metric_anomalies": METRIC_ANOMALY_COLUMNS,
     "measures": MEASURE_COLUMNS,

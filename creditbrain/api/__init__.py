@@ -21,6 +21,9 @@ Modules:
     the versions of each policy scope, as the audit keeps them.
 :mod:`.preview`
     a candidate policy tried over the stored history before it goes live.
+:mod:`.snoozes`, :mod:`.watchlists`
+    one subject's warnings held back until an event-time moment; named lists of
+    subjects and the warnings of theirs.
 :mod:`.views`
     response models shared by the routers, and the queries that fill them.
 :mod:`.lookup`

@@ -21,8 +21,10 @@ from creditbrain.api import (
     preview,
     problems,
     responses,
+    snoozes,
     subjects,
     subscriptions,
+    watchlists,
 )
 from creditbrain.api import policies as policy_routes
 from creditbrain.api.auth import KeyRing
@@ -105,12 +107,14 @@ def create_app(
     app.add_middleware(ErrorBodyScrub, key=settings.pseudonym_key.get_secret_value().encode())
     for module in (
         subjects,
+        snoozes,
         alerts,
         cases,
         inspections,
         policy_routes,
         preview,
         subscriptions,
+        watchlists,
         ops,
     ):
         app.include_router(module.router)

@@ -42,12 +42,14 @@ from creditbrain.api.pages import (
 from creditbrain.api.problems import FiniteJsonRoute
 from creditbrain.api.responses import problem_responses
 from creditbrain.api.targets import TargetPolicy, TargetRefused, webhook_client
+from creditbrain.api.watchlists import MAX_SUBJECTS, owned_watchlist
 from creditbrain.api.webhooks import (
     Deliverer,
     StoredSubscription,
     load_subscriptions,
     replay_dead_letters,
     save_subscription,
+    save_subscription_subjects,
 )
 from creditbrain.infra.store import Store
 
@@ -66,6 +68,14 @@ class SubscriptionRequest(BaseModel):
     levels: list[Level] = Field(default=[], max_length=4)
     sectors: list[Annotated[str, Field(max_length=64)]] = Field(default=[], max_length=64)
     districts: list[Annotated[str, Field(max_length=16)]] = Field(default=[], max_length=256)
+    subject_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default=[], max_length=MAX_SUBJECTS, description="Only the warnings of these subjects."
+    )
+    watchlist: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Only the warnings of this watch list's subjects (as it is now).",
+    )
 
 
 class SubscriptionView(BaseModel):
@@ -79,6 +89,8 @@ class SubscriptionView(BaseModel):
     districts: list[str]
     owner: str
     created_at: datetime
+    #: How many subjects it is limited to (0: every subject).
+    subjects: int = 0
 
 
 class SubscriptionCreated(SubscriptionView):
@@ -99,7 +111,7 @@ def _view(stored: StoredSubscription) -> SubscriptionView:
     return SubscriptionView(
         id=sub.id, url=sub.url, feed=sub.feed, levels=sorted(sub.levels),
         sectors=sorted(sub.sectors), districts=sorted(sub.districts),
-        owner=stored.owner, created_at=stored.created_at,
+        owner=stored.owner, created_at=stored.created_at, subjects=len(sub.subjects),
     )  # fmt: skip
 
 
@@ -152,14 +164,14 @@ def _position(stored: StoredSubscription) -> tuple[int, str]:
     "",
     response_model=SubscriptionCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(422, 503),
+    responses=problem_responses(404, 422, 503),
 )
 async def create_subscription(
     request: SubscriptionRequest,
     principal: _Manager,
     context: Annotated[ApiContext, Depends(get_context)],
 ) -> SubscriptionCreated:
-    """Subscribe ``url`` to the warnings that pass the filters."""
+    """Subscribe ``url`` to the warnings that pass the filters (404: no such watch list)."""
     try:
         # A name that does not resolve yet passes: each delivery checks it again.
         await target_policy(context).check_url(request.url, must_resolve=False)
@@ -179,6 +191,10 @@ def target_policy(context: ApiContext) -> TargetPolicy:
 def _create(
     request: SubscriptionRequest, principal: Principal, store: Store
 ) -> SubscriptionCreated:
+    """The subscription as asked, stored and audited (its subject filter first)."""
+    subjects = set(request.subject_ids)
+    if request.watchlist is not None:
+        subjects |= set(owned_watchlist(store, principal, request.watchlist).subject_ids)
     generated = None if request.secret else secrets.token_urlsafe(32)
     sub = Subscription(
         id=uuid.uuid4().hex,
@@ -188,8 +204,11 @@ def _create(
         levels=frozenset(request.levels),
         sectors=frozenset(request.sectors),
         districts=frozenset(request.districts),
+        subjects=frozenset(subjects),
     )
     stored = StoredSubscription(sub, principal.name, principal.role, datetime.now(UTC))
+    if subjects:  # first: a subscription is never live without its subject filter
+        save_subscription_subjects(store, sub.id, sub.subjects, request.watchlist or "")
     save_subscription(store, stored)
     audit(store, principal, "subscription_create", sub.id, _view(stored).model_dump(mode="json"))
     return SubscriptionCreated(**_view(stored).model_dump(), secret=generated)

@@ -83,6 +83,7 @@ def load_subscriptions(store: Store) -> list[StoredSubscription]:
         "SELECT id, url, secret, feed, levels, sectors, districts, owner, role, created_at "
         "FROM webhook_subscriptions FINAL WHERE deleted = 0 ORDER BY created_at, id"
     )
+    subjects = subscription_subjects(store)
     return [
         StoredSubscription(
             Subscription(
@@ -93,6 +94,7 @@ def load_subscriptions(store: Store) -> list[StoredSubscription]:
                 levels=_strings(row["levels"]),
                 sectors=_strings(row["sectors"]),
                 districts=_strings(row["districts"]),
+                subjects=subjects.get(str(row["id"]), frozenset()),
             ),
             owner=str(row["owner"]),
             role=str(row["role"]),
@@ -100,6 +102,25 @@ def load_subscriptions(store: Store) -> list[StoredSubscription]:
         )
         for row in rows
     ]
+
+
+def subscription_subjects(store: Store) -> dict[str, frozenset[str]]:
+    """Subscription id -> the subjects it is limited to (watch lists, ids); others: none."""
+    rows = store.query_rows("SELECT subscription_id, subject_ids FROM subscription_subjects FINAL")
+    return {str(row["subscription_id"]): _strings(row["subject_ids"]) for row in rows}
+
+
+def save_subscription_subjects(
+    store: Store, subscription_id: str, subjects: frozenset[str], watchlist: str = ""
+) -> None:
+    """Limit a subscription to ``subjects`` (kept beside it, the newest row wins)."""
+    row = {
+        "subscription_id": subscription_id, "watchlist": watchlist,
+        "subject_ids": sorted(subjects), "version": time.time_ns(),
+    }  # fmt: skip
+    store.insert_rows(
+        "subscription_subjects", [row], ("subscription_id", "watchlist", "subject_ids", "version")
+    )
 
 
 def _strings(value: object) -> frozenset[str]:
