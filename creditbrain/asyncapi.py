@@ -37,6 +37,7 @@ from creditbrain.schemas.contract import (
     DISPOSITIONS,
     DLQ,
     INPUT_TOPICS,
+    MEASURES,
     POLICIES,
     SCORES,
     SNOOZES,
@@ -48,6 +49,7 @@ from creditbrain.schemas.contract import (
 )
 from creditbrain.schemas.dispositions import DispositionEvent
 from creditbrain.schemas.events import EVENT_ADAPTER
+from creditbrain.schemas.measures import MeasureReport
 from creditbrain.schemas.outputs import MetricDay, ScoreChange
 from creditbrain.schemas.parse import Reason
 from creditbrain.schemas.warnings import CONTENT_TYPE, WarningEvent
@@ -70,6 +72,7 @@ _PAYLOADS: dict[str, TypeAdapter[Any]] = {
     "SnoozeMessage": TypeAdapter(SnoozeMessage),
     "MetricDay": TypeAdapter(MetricDay),
     "DispositionEvent": TypeAdapter(DispositionEvent),
+    "MeasureReport": TypeAdapter(MeasureReport),
 }
 
 
@@ -198,6 +201,19 @@ _MESSAGES: dict[str, dict[str, Any]] = {
             }
         },
     },
+    "measure-report": {
+        "title": "Measure applied or declined",
+        "summary": "A department's report of a joint reward or punishment measure it "
+        "applied or declined for a subject (联合奖惩措施反馈).",
+        "contentType": "application/json",
+        "payload": {"$ref": _REF.format(model="MeasureReport")},
+        "bindings": {
+            "kafka": {
+                "key": _header("The subject the measure concerns."),
+                "bindingVersion": _KAFKA_BINDING,
+            }
+        },
+    },
     "case-disposition": {
         "title": "Case disposition report",
         "summary": "What the grid system or a department did about a case (CloudEvents, "
@@ -267,6 +283,14 @@ def _channels() -> list[tuple[str, str, str, str, str]]:
             "Snoozes of one subject's warnings (compacted): the API writes them "
             "(`POST /subjects/{id}/snoozes`), every worker follows them and holds back "
             "the changes they cover (stored, marked snoozed, not sent).",
+        ),
+        (
+            "measures-applied",
+            MEASURES,
+            "measure-report",
+            "receive",
+            "Departments' reports of the joint measures they applied or declined; the sink "
+            "stores them for the plan's targets (they change no score).",
         ),
         (
             "dispositions",

@@ -24,6 +24,8 @@ Modules:
     the warnings sent (CONTRACT.md §2) as CloudEvents, their levels and rule names.
 :mod:`.dispositions`
     disposition reports of cases (``credit.dispositions``) as CloudEvents.
+:mod:`.measures`
+    departments' reports of joint measures applied or declined (``credit.measures.applied``).
 :mod:`.policies`
     warning policies as data: thresholds, levels and routing per sector and district.
 :mod:`.export`

@@ -38,7 +38,10 @@ Modules:
 :mod:`.pages`, :mod:`.times`
     cursor pages of the lists; times a caller may give (within the store's range).
 :mod:`.auth`, :mod:`.ratelimit`
-    API keys and roles; a per-key token bucket for credit checks.
+    API keys and roles; per-key limits by route class, priced by what a read costs.
+:mod:`.guards`, :mod:`.targets`, :mod:`.freetext`
+    the body cap and the scrub of error bodies; the webhook targets allowed (no
+    loopback, private or metadata address); resident ids in free text pseudonymised.
 :mod:`.measures`
     joint reward and punishment measures (守信联合激励 / 失信联合惩戒) as data.
 :mod:`.webhooks`
