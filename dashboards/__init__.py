@@ -10,7 +10,8 @@ page (:mod:`.subject`) and pipeline health
 Grafana ClickHouse datasource plugin and its macros (:mod:`.macros` expands them
 the same way, variables always as data, so tests and the offline snapshot run the
 very same SQL). Every text a reader sees comes from one catalogue (:mod:`.names`,
-its Chinese in :mod:`.text_zh`; Chinese by default). :mod:`.catalogue` writes the JSON that Grafana provisions,
+its Chinese in :mod:`.text_zh`; Chinese by default). :mod:`.catalogue` writes the
+JSON that Grafana provisions,
 :mod:`.push` sends it through Grafana's API, :mod:`.snapshot` draws every dashboard
 as offline HTML pages (:mod:`.render`, with hand-made SVG charts from :mod:`.svg`),
 :mod:`.registry` holds the registered subjects the coverage targets divide by, and
