@@ -207,7 +207,11 @@ def credit_check(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subject")
     if not in_scope:
         raise out_of_scope()
-    return _answer(context, store, found[0])
+    answer = _answer(context, store, found[0])
+    # Which joint measures the check presented: the plan's "measures applied" share
+    # is judged against what departments were shown.
+    request.state.audit_details["measures"] = [measure.code for measure in answer.measures]
+    return answer
 
 
 def _answer(context: ApiContext, store: Store, found: SubjectRows) -> CreditCheck:

@@ -80,6 +80,9 @@ def test_lists_bring_their_joint_punishment_and_open_alerts_show(
     assert codes[:2] == ["key_supervision", "more_random_inspections"]
     assert {"high_consumption_restricted", "procurement_excluded", "no_honours"} <= set(codes)
     assert len(codes) == len(set(codes))
+    # The audit row records the measures the check presented.
+    (row,) = audit_rows(store, "credit_check")
+    assert orjson.loads(str(row["details"]))["measures"] == codes
     assert [a["alert_id"] for a in body["open_alerts"]] == [alert]
 
 
