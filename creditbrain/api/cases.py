@@ -10,6 +10,7 @@ action is when the API receives it; the case logic itself reads no clock.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -50,7 +51,7 @@ from creditbrain.infra.cases import CASE_COLUMNS, CaseRepository, case_of
 from creditbrain.infra.store import Store
 from creditbrain.runtime.cases import work_calendar
 from creditbrain.schemas.dispositions import DispositionEvent
-from creditbrain.schemas.warnings import Level
+from creditbrain.schemas.warnings import Level, mask_person_name
 
 router = APIRouter(prefix="/cases", tags=["cases"], route_class=FiniteJsonRoute)
 
@@ -175,6 +176,25 @@ def _routed_to_grid(policies: PolicySet, case: Case) -> bool:
     )
 
 
+def _for_grid(policies: PolicySet, case: Case) -> Case:
+    """The grid's copy of a person's case: the name masked unless a routed rule reveals it."""
+    if case.subject_type != "person":
+        return case
+    reveal = any(
+        policies.resolve(a.rule, case.sector, case.district).reveal_person_names
+        for a in case.alerts
+        if a.rule in RULE_NAMES
+    )
+    return case if reveal else replace(case, subject_name=mask_person_name(case.subject_name))
+
+
+def _shown(principal: Principal, context: ApiContext, case: Case) -> CaseView:
+    """The view of ``case`` for ``principal`` (the grid sees persons' names masked)."""
+    if principal.role == "grid":
+        case = _for_grid(context.policies(), case)
+    return view(case)
+
+
 def _visible(principal: Principal, context: ApiContext, case: Case) -> bool:
     if not principal.covers(case.sector, case.district):
         return False
@@ -254,7 +274,7 @@ def list_cases(
         shown = []
         for index, case in enumerate(scanned):
             if _routed_to_grid(policies, case):
-                shown.append(case)
+                shown.append(_for_grid(policies, case))
             if len(shown) == limit:
                 more = more or index < len(scanned) - 1
                 scanned = scanned[: index + 1]
@@ -295,7 +315,7 @@ def get_case(
     repo = CaseRepository(store)
     case = _visible_case(case_id, principal, context, repo)
     history = [TransitionView.model_validate(row) for row in repo.transitions(case_id)]
-    return CaseDetail(**view(case).model_dump(), transitions=history)
+    return CaseDetail(**_shown(principal, context, case).model_dump(), transitions=history)
 
 
 def _apply(
@@ -343,7 +363,7 @@ def transition(
         step = _apply(case, body, principal, context, repo)
     except CaseError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
-    return view(step.case)
+    return _shown(principal, context, step.case)
 
 
 @router.post("/bulk", response_model=list[BulkResult], responses=problem_responses(503))
@@ -368,7 +388,9 @@ def bulk(
         except CaseError as error:
             results.append(BulkResult(case_id=case_id, ok=False, detail=str(error)))
         else:
-            results.append(BulkResult(case_id=case_id, ok=True, case=view(step.case)))
+            results.append(
+                BulkResult(case_id=case_id, ok=True, case=_shown(principal, context, step.case))
+            )
     return results
 
 
@@ -406,7 +428,7 @@ def report_disposition(
     except CaseError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     if step.transition is None:
-        return ReportResult(result="repeated", case=view(case))
+        return ReportResult(result="repeated", case=_shown(principal, context, case))
     repo.save(step)
     audit(
         store, principal, "case_disposition", case.subject_id,
@@ -414,4 +436,4 @@ def report_disposition(
          "disposition": report.data.disposition},
         purpose=report.source,
     )  # fmt: skip
-    return ReportResult(result="applied", case=view(step.case))
+    return ReportResult(result="applied", case=_shown(principal, context, step.case))

@@ -165,3 +165,29 @@ def test_the_inspection_list_is_reproducible_and_audited(client: TestClient, sto
     assert len(audit_rows(store, "inspection_list")) == 2
     outside = client.get("/inspections/finance/2026-03?seed=1", headers=key_header("k-food"))
     assert outside.status_code == 403
+
+
+def test_the_grid_sees_a_persons_case_with_the_name_masked(
+    client: TestClient, store: Store
+) -> None:
+    from dataclasses import replace
+
+    warning = example_warning("p-1", "2026-03-02T10:00:00+08:00", rule="grade_fell_to_D")
+    step = join(None, warning, CaseConfig(), default_calendar())
+    assert step is not None
+    person = replace(step.case, subject_type="person", subject_name="王小明")
+    CaseRepository(store).save(step._replace(case=person))
+    grid = client.get("/cases", headers=key_header("k-grid")).json()["items"]
+    assert [c["subject_name"] for c in grid] == ["王**"]
+    one = client.get(f"/cases/{person.case_id}", headers=key_header("k-grid")).json()
+    assert one["subject_name"] == "王**"
+    full = client.get(f"/cases/{person.case_id}", headers=key_header("k-regulator")).json()
+    assert full["subject_name"] == "王小明"
+    # Acting as the grid stores nothing masked.
+    client.post(
+        f"/cases/{person.case_id}/transitions",
+        json={"action": "acknowledge"},
+        headers=key_header("k-grid"),
+    )
+    stored = CaseRepository(store).get(person.case_id)
+    assert stored is not None and stored.subject_name == "王小明" and stored.state == "acknowledged"
