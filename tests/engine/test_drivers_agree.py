@@ -131,10 +131,7 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
     assert summary["duplicates"] > 0 and summary["dead_letters"] > 0 and summary["expiries"] > 0
 
     def rules(changes: list[tuple]) -> list[tuple]:
-        # case_overdue is the case desk's (a consumer of warnings), not the engine's.
-        return sorted(
-            c for c in changes if c[2] not in MODEL_RULES | {"metric_anomaly", "case_overdue"}
-        )
+        return sorted(c for c in changes if c[2] not in MODEL_RULES | {"metric_anomaly"})
 
     def models(changes: list[tuple]) -> list[tuple]:
         return sorted(c for c in changes if c[2] in MODEL_RULES)
