@@ -172,8 +172,9 @@ class ApiSettings(BaseModel):
     refused_keys_per_minute: float = Field(
         default=60, gt=0, description="Per client address, requests with no valid key."
     )
+    # 512 KiB holds the largest body a route takes: a watch list of 10,000 credit codes.
     max_body_bytes: int = Field(
-        default=64 * 1024, ge=1024, le=64 * 1024 * 1024, description="Largest request body (413)."
+        default=512 * 1024, ge=1024, le=64 * 1024 * 1024, description="Largest request body (413)."
     )
     score_history: int = Field(default=20, ge=0, le=1000, description="Score changes shown.")
     measures_file: Path | None = Field(

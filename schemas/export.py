@@ -9,13 +9,15 @@ from the models the stream itself validates and writes with, so they cannot drif
     a warning on ``credit.warnings`` / ``credit.warnings.grid`` and in webhook
     deliveries, a CloudEvent (:class:`~.warnings.WarningEvent`);
 ``score-change``
-    a message of ``credit.scores`` (:class:`~.outputs.ScoreChange`).
+    a message of ``credit.scores`` (:class:`~.outputs.ScoreChange`);
+``case-disposition``
+    a report of ``credit.dispositions`` (:class:`~.dispositions.DispositionEvent`).
 
 ``creditbrain schemas export DIR`` writes them as ``DIR/<name>.schema.json``.
 
 >>> schemas = contract_schemas()
 >>> sorted(schemas)
-['credit-event', 'score-change', 'warning']
+['case-disposition', 'credit-event', 'score-change', 'warning']
 >>> schemas["warning"]["$id"]
 'https://creditbrain.example/schemas/warning.schema.json'
 >>> schemas["score-change"]["$schema"]

@@ -66,6 +66,7 @@ RULE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "predicted_serious_default": ("严重失信风险预测", "serious default predicted"),
         "first_negative_record": ("首次失信记录", "first negative record"),
         "metric_anomaly": ("系统性风险", "systemic risk in a series"),
+        "case_overdue": ("处置超期", "case overdue"),
     }
 )
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditbrain.api.context import ApiContext
 
@@ -75,20 +76,40 @@ def install(app: FastAPI, context: ApiContext) -> None:
     )
     app.state.metrics_registry = registry
 
-    @app.middleware("http")
-    async def time_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    app.add_middleware(_TimeRequests, latency=latency)
+
+
+class _TimeRequests:
+    """Times every request into ``latency`` by method, route template and status.
+
+    A plain ASGI middleware rather than ``@app.middleware("http")``: that one reads
+    the request body through a task of its own, and an error raised while the body
+    is read (the body cap's 413) would reach the route as a body it cannot parse.
+    """
+
+    def __init__(self, app: ASGIApp, latency: Histogram) -> None:
+        self.app = app
+        self.latency = latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         began = time.perf_counter()
         status = 500  # an exception escaping the handlers is answered 500
+
+        async def noting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, noting)
         finally:
-            route = request.scope.get("route")
+            route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            latency.labels(request.method, template, str(status)).observe(
+            self.latency.labels(scope["method"], template, str(status)).observe(
                 time.perf_counter() - began
             )
 

@@ -13,6 +13,7 @@ department and document number, read from the stored events.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +29,10 @@ from creditbrain.infra.store import Store, connect
 from creditbrain.schemas.names import Lang, label
 from creditbrain.settings import Settings, get_settings
 
-console = Console()
+#: Wide enough for a reason's department and document number when the output goes to a
+#: file or a pipe (rich assumes 80 columns there and would cut them short).
+UNBOUNDED_WIDTH = 160
+console = Console(width=None if sys.stdout.isatty() else UNBOUNDED_WIDTH)
 
 #: What to run when there is nothing to read yet.
 MAKES_A_STORE = (

@@ -21,9 +21,13 @@ CODE = "91350100M000100Y43"  # a valid unified social credit code
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """``creditbrain ARGS`` in ``cwd`` with no CREDITBRAIN_* variable but ``env``."""
+    """``creditbrain ARGS`` in ``cwd`` with no CREDITBRAIN_* variable but ``env``.
+
+    With ``_SHELL_RUNNER`` in ``env``, that program runs with ``ARGS`` instead.
+    """
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CREDITBRAIN_")}
-    executable = str(SCRIPT) if SCRIPT.exists() else shutil.which("creditbrain")
+    runner = env.pop("_SHELL_RUNNER", None)
+    executable = runner or (str(SCRIPT) if SCRIPT.exists() else shutil.which("creditbrain"))
     assert executable, "the creditbrain console script is not installed"
     return subprocess.run(
         [executable, *args],
@@ -137,8 +141,20 @@ def test_version(tmp_path: Path) -> None:
     assert done.stdout.strip() == f"creditbrain {version('creditbrain')}"
 
 
+def run_from_bash(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``creditbrain ARGS`` started by bash, as a user's shell would start it.
+
+    typer finds the shell to complete for among the command's parent processes (make
+    runs its recipes under sh, which it does not support), so bash stays the parent:
+    the trailing ``exit`` keeps it from replacing itself with the command.
+    """
+    executable = str(SCRIPT) if SCRIPT.exists() else shutil.which("creditbrain")
+    assert executable, "the creditbrain console script is not installed"
+    return run(["-c", '"$0" "$@"; exit $?', executable, *args], cwd, _SHELL_RUNNER="bash", **env)
+
+
 def test_shell_completion_script(tmp_path: Path) -> None:
-    done = run(["--show-completion", "bash"], tmp_path)
+    done = run_from_bash(["--show-completion", "bash"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "_CREDITBRAIN_COMPLETE" in done.stdout
 
@@ -154,7 +170,9 @@ def test_shell_completion_answers_through_the_script(tmp_path: Path) -> None:
 
 
 def test_install_completion_writes_to_the_users_shell_files(tmp_path: Path) -> None:
-    done = run(["--install-completion", "bash"], tmp_path, HOME=str(tmp_path), SHELL="/bin/bash")
+    done = run_from_bash(
+        ["--install-completion", "bash"], tmp_path, HOME=str(tmp_path), SHELL="/bin/bash"
+    )
     assert done.returncode == 0, done.stderr
     script = tmp_path / ".bash_completions" / "creditbrain.sh"
     assert "_CREDITBRAIN_COMPLETE" in script.read_text()

@@ -48,6 +48,18 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
         "disposition": LC, "actor": "String", "role": LC, "note": "String",
         "attachments": "Array(String)", "request_id": "String", "at": T,
     },
+    "alert_snoozes": {
+        "alert_id": "String", "version": "UInt64", "subject_id": "String", "rule": LC,
+        "event_time": T,
+    },
+    "watchlists": {
+        "id": "String", "name": "String", "subject_ids": "Array(String)", "owner": "String",
+        "role": LC, "created_at": T, "version": "UInt64",
+    },
+    "subscription_subjects": {
+        "subscription_id": "String", "watchlist": "String", "subject_ids": "Array(String)",
+        "version": "UInt64",
+    },
     "policy_previews": {
         "id": "String", "actor": "String", "scope": "String", "status": LC,
         "created_at": T, "request": "String", "result": "String", "revision": "UInt32",
