@@ -119,12 +119,7 @@ def list_alerts(
     if since is not None:
         where.append("event_time >= {since:DateTime64(3, 'UTC')}")
         params["since"] = since
-    if principal.scoped and principal.sectors:
-        where.append("sector IN {scope_sectors:Array(String)}")
-        params["scope_sectors"] = sorted(principal.sectors)
-    if principal.scoped and principal.districts:
-        where.append("district IN {scope_districts:Array(String)}")
-        params["scope_districts"] = sorted(principal.districts)
+    principal.restrict(where, params)
     after = None if cursor is None else decode_cursor(cursor, filters, (int, str))
     policies = context.policies() if principal.role == "grid" else None
     page, last = _page(store, " AND ".join(where), params, after, limit, policies)

@@ -95,6 +95,19 @@ class Principal:
             not self.districts or district in self.districts
         )
 
+    def restrict(self, where: list[str], params: dict[str, object]) -> None:
+        """Add the SQL conditions (and their bound values) that keep a query within scope.
+
+        The query's table has ``sector`` and ``district`` columns; an unscoped
+        principal adds nothing.
+        """
+        if self.scoped and self.sectors:
+            where.append("sector IN {scope_sectors:Array(String)}")
+            params["scope_sectors"] = sorted(self.sectors)
+        if self.scoped and self.districts:
+            where.append("district IN {scope_districts:Array(String)}")
+            params["scope_districts"] = sorted(self.districts)
+
     def may_change(self, scope: Scope) -> bool:
         """Whether this principal may set the policy of ``scope`` (narrower or equal to theirs)."""
         if self.role == "admin":

@@ -246,12 +246,7 @@ def list_cases(
             params[column] = value
     if overdue is not None:
         where.append("overdue_alert_id != ''" if overdue else "overdue_alert_id = ''")
-    if principal.scoped and principal.sectors:
-        where.append("sector IN {scope_sectors:Array(String)}")
-        params["scope_sectors"] = sorted(principal.sectors)
-    if principal.scoped and principal.districts:
-        where.append("district IN {scope_districts:Array(String)}")
-        params["scope_districts"] = sorted(principal.districts)
+    principal.restrict(where, params)
     if cursor is not None:
         after = decode_cursor(cursor, filters, (int, str))
         where.append(

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from creditbrain.alerts.policy import PolicyOverride, PolicySet
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
+from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.problems import FiniteJsonRoute, invalid
 from creditbrain.api.responses import problem_responses
 from creditbrain.engine.compare import compare
@@ -105,10 +106,16 @@ async def preview_policy(
     live = await run_in_threadpool(context.policies)
     candidate = live.with_override(request.scope, request.override)
     job = PreviewJob(id=uuid.uuid4().hex, scope=request.scope, status="running", progress=0.0)
-    asked = request.model_dump(mode="json") | {"from": start.isoformat(), "to": end.isoformat()}
-    await run_in_threadpool(
-        audit, store, principal, "policy_preview", request.scope, asked, request.reason
+    # The reason is stored (audit, previews): no resident id in clear.
+    reason = pseudonymise_text(
+        request.reason, context.settings.pseudonym_key.get_secret_value().encode()
     )
+    asked = request.model_dump(mode="json") | {
+        "reason": reason,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+    }
+    await run_in_threadpool(audit, store, principal, "policy_preview", request.scope, asked, reason)
     await run_in_threadpool(_save, store, job, principal.name, asked, 1)
     ctx = _parse_context(context)
     run = (store, job, principal.name, asked, ctx, scope, (start, end), (live, candidate))

@@ -30,6 +30,7 @@ from creditbrain.alerts.rules import RuleName
 from creditbrain.alerts.snooze import Snooze
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
+from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.lookup import fetch_subjects
 from creditbrain.api.problems import FiniteJsonRoute
 from creditbrain.api.responses import problem_responses
@@ -91,7 +92,10 @@ async def snooze(
         found_id,
         body.rule,
         to_epoch_ms(body.until),
-        body.reason.strip(),
+        # The reason travels on the topic and into the audit: no resident id in clear.
+        pseudonymise_text(
+            body.reason.strip(), context.settings.pseudonym_key.get_secret_value().encode()
+        ),
         principal.name,
         to_epoch_ms(now),
     )

@@ -110,12 +110,7 @@ def watchlist_warnings(
     filters: dict[str, object] = {"watchlist": watched.id}
     where = ["subject_id IN {watched:Array(String)}"]
     params: dict[str, object] = {"watched": watched.subject_ids}
-    if principal.scoped and principal.sectors:
-        where.append("sector IN {scope_sectors:Array(String)}")
-        params["scope_sectors"] = sorted(principal.sectors)
-    if principal.scoped and principal.districts:
-        where.append("district IN {scope_districts:Array(String)}")
-        params["scope_districts"] = sorted(principal.districts)
+    principal.restrict(where, params)
     after = None if cursor is None else decode_cursor(cursor, filters, (int, str))
     policies = context.policies() if principal.role == "grid" else None
     page, last = _page(store, " AND ".join(where), params, after, limit, policies)
