@@ -75,12 +75,15 @@ def wait_until_drained(
     tansu: bool,
     timeout: float = 300.0,
     poll: float = 0.5,
+    stall: float | None = None,
 ) -> bool:
     """Wait until the worker has processed every input and the sink has stored every output.
 
     The worker's group must reach the end of every input topic (Faust flushes its
     outputs before it commits), then the sink's group the end of every topic it
-    reads. Returns ``False`` on timeout.
+    reads. Returns ``False`` after ``timeout`` seconds in all, or, when ``stall`` is
+    given, as soon as a group's lag has not gone down for ``stall`` seconds: a slow
+    machine that keeps making progress is waited for, a stuck pipeline is not.
     """
     import time
 
@@ -88,8 +91,12 @@ def wait_until_drained(
 
     deadline = time.monotonic() + timeout
     for group, topics in ((app_id, input_topics(prefix)), (f"{app_id}-sink", sink_topics(prefix))):
-        while group_lag(bootstrap, group, topics, tansu) > 0:
-            if time.monotonic() > deadline:
+        lowest, since = None, time.monotonic()
+        while (lag := group_lag(bootstrap, group, topics, tansu)) > 0:
+            now = time.monotonic()
+            if lowest is None or lag < lowest:
+                lowest, since = lag, now
+            if now > deadline or (stall is not None and now - since > stall):
                 return False
             time.sleep(poll)
     return True

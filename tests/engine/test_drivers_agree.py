@@ -105,7 +105,7 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
         producer.send(topic, value=line, partition=0)
     producer.flush()
     producer.close()
-    serve.wait_until_sunk(timeout=600)
+    serve.wait_until_sunk()
     assert serve.stop() == 0
 
     # The worker: every alert change (alerts.log), the latest score per subject.

@@ -104,7 +104,7 @@ def test_a_worker_without_sink_and_a_sink_alone_store_everything(
     producer.flush()
     producer.close()
 
-    deployment.wait_until_sunk(timeout=240)
+    deployment.wait_until_sunk()
     worker_metrics, sink_metrics = scrape(worker_port), scrape(sink_port)
     assert health(worker_port) == health(sink_port) == 200
     assert sink.stop() == 0, sink.log()[-2000:]

@@ -290,7 +290,7 @@ def test_the_corpus_through_serve_adds_up_and_the_worker_keeps_going(serve_facto
     serve = serve_factory()
     serve.start()
     produce(serve, first)
-    serve.wait_until_sunk(timeout=400)
+    serve.wait_until_sunk()
     produce(serve, later)
     serve.wait_until_sunk()
     counted = metrics(serve)

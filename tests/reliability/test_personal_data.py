@@ -177,7 +177,7 @@ def test_no_clear_resident_id_downstream_and_the_grid_sees_masked_names(serve_fa
         person_event(serve, persons[0], PERSON_NAMES[0], SCOPE_SECTOR, SCOPE_DISTRICT, 1)
     )
     produce(serve, messages)
-    serve.wait_until_sunk(timeout=400)
+    serve.wait_until_sunk()
 
     # A supervisor reveals persons' names to the grid for dishonest debtors in the scope.
     wait_for_api(serve)
