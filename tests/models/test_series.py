@@ -193,6 +193,20 @@ def test_a_noise_burst_is_flagged() -> None:
     assert max(scores[burst : burst + 60]) >= 0.9
 
 
+def test_a_short_burst_does_not_blind_the_detector_after_it() -> None:
+    # A dozen points of noise 60 times the usual (a network counter's burst) used to
+    # rescale the residual scales about 60 times at once: a spike of 80 usual scales
+    # 60 points after the burst then scored 0 (0.58 now). One confirmation now moves
+    # the scales at most 4 times.
+    rng = random.Random(5)
+    n, burst, spike = 1200, 900, 960
+    timestamps = [START + 300.0 * i for i in range(n)]
+    values = [1e6 + rng.gauss(0.0, 6e7 if burst <= i < burst + 12 else 1e6) for i in range(n)]
+    values[spike] = 1e6 + 80e6
+    raw = SeriesDetector(likelihood=False, novelty=False, incident=0)
+    assert run(raw, timestamps, values)[spike] >= 0.5
+
+
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_few_false_alarms_on_a_clean_seasonal_series(seed: int) -> None:
     timestamps, values = hourly_traffic(weeks=8, seed=seed)
