@@ -30,7 +30,8 @@ class SeriesModel:
     of the calibrated scores of both errors, of the level-shift CUSUM and of the
     variance detector. Confirmed changes are absorbed: the level moves by the median
     recent residual, or the scales by the median absolute innovation since the last
-    change (in current scales, made consistent for Gaussian noise).
+    change (in current scales, made consistent for Gaussian noise), by at most the
+    scales' winsorisation bound per confirmation.
 
     Parameters
     ----------
