@@ -28,9 +28,12 @@ class SeasonalForecaster:
     forecasts like the daily one until it has seen its first week. They learn from
     the median residual of the 7 points centred on each phase, unbounded: a weekly
     effect is far larger than the bound, but lasts. Each phase's gain is ``1 /
-    visits`` until it reaches ``gamma``, a running mean of the first visits. With
-    profiles the level moves at most ``1 / phases`` (of the longest profile) per
-    point, since a faster level would soak up the season itself.
+    visits`` until it reaches ``gamma``, a running mean of the first visits. A phase
+    of the first profile missed beyond ``bound`` on the same side at two visits in a
+    row is re-baselined by the smaller miss: its offset was wrong (a spike of the first
+    cycle learned whole), not the data. With profiles the level moves at most ``1 /
+    phases`` (of the longest profile) per point, since a faster level would soak up
+    the season itself.
 
     Parameters
     ----------
@@ -56,6 +59,10 @@ class SeasonalForecaster:
     (10.0, -10.0)
     """
 
+    #: A class attribute too, so a forecaster from a checkpoint written before it
+    #: existed reads (and starts with no misses).
+    _missed: list[float] = []
+
     def __init__(
         self,
         periods: tuple[float, ...] = (),
@@ -74,6 +81,7 @@ class SeasonalForecaster:
         self._phases = [max(1, round(period / step)) for period in periods]
         self._profiles = [[0.0] * n for n in self._phases]
         self._visits = [[0] * n for n in self._phases]
+        self._missed = [0.0] * self._phases[0] if periods else []
         self._level = 0.0
         self._trend = 0.0
         self._last_t = 0.0
@@ -140,13 +148,31 @@ class SeasonalForecaster:
         seasonal = 0.0
         for profile, phase in zip(self._profiles, phases, strict=True):
             seasonal += profile[phase]
-        residual = min(bound, max(-bound, y - level - seasonal))
+        miss = y - level - seasonal
+        residual = min(bound, max(-bound, miss))
         a = self._level_gain
         self._level = level + a * residual
         self._trend = self._trend * decay + self.beta * residual
-        visits = self._visits[0][phases[0]] + 1
-        self._visits[0][phases[0]] = visits
-        self._profiles[0][phases[0]] += (1.0 - a) * max(self.gamma, 1.0 / visits) * residual
+        phase = phases[0]
+        visits = self._visits[0][phase] + 1
+        self._visits[0][phase] = visits
+        self._profiles[0][phase] += (1.0 - a) * max(self.gamma, 1.0 / visits) * residual
+        # Two visits in a row beyond the bound on the same side: the phase's offset is
+        # what is wrong (a one-off spike learned whole in the first cycle), not the
+        # data; it moves by the smaller of the two misses, less what was just learned.
+        if not self._missed:  # a forecaster from a checkpoint written before it existed
+            self._missed = [0.0] * self._phases[0]
+        last = self._missed[phase]
+        if abs(miss) > bound:
+            if last * miss > 0.0:
+                smaller = min(last, miss, key=abs)
+                self._profiles[0][phase] += (
+                    smaller - (1.0 - a) * max(self.gamma, 1.0 / visits) * residual
+                )
+                miss = 0.0
+            self._missed[phase] = miss
+        else:
+            self._missed[phase] = 0.0
         if len(phases) > 1:
             self._learn_longer(phases[1:], y - level - seasonal, a)
 

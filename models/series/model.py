@@ -30,7 +30,8 @@ class SeriesModel:
     of the calibrated scores of both errors, of the level-shift CUSUM and of the
     variance detector. Confirmed changes are absorbed: the level moves by the median
     recent residual, or the scales by the median absolute innovation since the last
-    change (in current scales, made consistent for Gaussian noise).
+    change (in current scales, made consistent for Gaussian noise), by at most the
+    scales' winsorisation bound per confirmation.
 
     Parameters
     ----------
@@ -152,9 +153,15 @@ class SeriesModel:
         # the median absolute innovation since the last change measures it directly.
         # (A burst of noise can pass for a level shift, so the variance detector is
         # not reset by one; its innovations before the shift are just not used.)
+        # One confirmation moves the scales by at most their own winsorisation bound
+        # (4 times up or down): a short burst of 60 scales measured whole would blind
+        # the model for hundreds of points after it, while a lasting change is simply
+        # confirmed again min_run points later and the scale follows it in steps.
         if len(self._recent_z) < 6:
             return
+        bound = self._base_scale.cap
         factor = statistics.median(self._recent_z) / _MEDIAN_ABS_NORMAL
+        factor = min(bound, max(1.0 / bound, factor))
         self._base_scale.rescale(factor)
         self._innovation_scale.rescale(factor)
         self._recent_z.clear()

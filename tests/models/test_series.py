@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from creditbrain.cli.models import models_app
 from creditbrain.core.errors import InputFileError
 from creditbrain.models.series import RollingZScore, SeriesDetector
+from creditbrain.models.series.forecaster import SeasonalForecaster
 from creditbrain.models.series.io import detect_csv, parse_timestamp, read_series
 from creditbrain.models.series.synthetic import KINDS, generate
 
@@ -191,6 +192,31 @@ def test_a_noise_burst_is_flagged() -> None:
     values = [20.0 + rng.gauss(0, 4.0 if burst <= i < burst + 60 else 1.0) for i in range(n)]
     scores = run(SeriesDetector(), timestamps, values)
     assert max(scores[burst : burst + 60]) >= 0.9
+
+
+def test_a_short_burst_does_not_blind_the_detector_after_it() -> None:
+    # A dozen points of noise 60 times the usual (a network counter's burst) used to
+    # rescale the residual scales about 60 times at once: a spike of 80 usual scales
+    # 60 points after the burst then scored 0 (0.58 now). One confirmation now moves
+    # the scales at most 4 times.
+    rng = random.Random(5)
+    n, burst, spike = 1200, 900, 960
+    timestamps = [START + 300.0 * i for i in range(n)]
+    values = [1e6 + rng.gauss(0.0, 6e7 if burst <= i < burst + 12 else 1e6) for i in range(n)]
+    values[spike] = 1e6 + 80e6
+    raw = SeriesDetector(likelihood=False, novelty=False, incident=0)
+    assert run(raw, timestamps, values)[spike] >= 0.5
+
+
+def test_a_spike_learned_in_the_first_cycle_is_unlearned_after_two_misses() -> None:
+    # The first cycle's profile is the raw values, so a one-off spike there becomes the
+    # profile; the bounded updates (3 scales of a quiet series) could not unlearn it,
+    # and every later visit of that phase missed by the spike's height.
+    model = SeasonalForecaster(periods=(24.0,), step=1.0, alpha=0.05, gamma=0.1)
+    for t in range(24 * 6):
+        spike = 100.0 if t == 5 else 0.0
+        model.learn_one(float(t), 10.0 + (t % 24) * 0.1 + spike, bound=0.3)
+    assert abs(model.forecast_one(24.0 * 6 + 5) - 10.5) < 1.0
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
