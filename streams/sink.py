@@ -20,6 +20,7 @@ an outage leaves without committing, so the next start writes the batch again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -137,6 +138,8 @@ class ClickHouseSink:
         finally:
             if recording is not None:
                 recording.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recording
             await consumer.stop()
 
     def _note_lag(self, consumer: Any, batch: dict[Any, list[Any]]) -> None:
