@@ -45,6 +45,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from tenacity.wait import wait_base
+
+from creditbrain.core.retrying import doubling, waits
+
 SIGNATURE_HEADER = "X-Creditbrain-Signature"
 _SCHEME = "sha256="
 #: Standard Webhooks headers.
@@ -270,11 +274,13 @@ class RetryPolicy:
         if self.attempts < 1 or self.base_delay < 0 or self.max_delay < 0:
             raise ValueError("a retry policy needs attempts >= 1 and delays >= 0")
 
+    def wait(self) -> wait_base:
+        """The schedule of waits, for :class:`tenacity.AsyncRetrying`."""
+        return doubling(self.base_delay, self.max_delay)
+
     def delays(self) -> tuple[float, ...]:
         """The waits between consecutive tries (``attempts - 1`` of them)."""
-        return tuple(
-            min(self.max_delay, self.base_delay * 2.0**n) for n in range(self.attempts - 1)
-        )
+        return waits(self.wait(), self.attempts)
 
 
 def classify_status(status: int) -> Outcome:

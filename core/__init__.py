@@ -8,6 +8,8 @@ Modules:
 :mod:`.eventtime`
     event time: :data:`DAY_MS`, the city's zone :data:`CST` (``+08:00``), epoch
     milliseconds to and from datetimes, and the CST calendar day of a moment.
+:mod:`.retrying`
+    the retry schedules (tenacity) every loop that tries again is built from.
 :mod:`.workdays`
     the working-day calendar of mainland China (statutory holidays, adjusted
     working days, office hours) and deadlines in working days and hours.

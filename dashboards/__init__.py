@@ -16,6 +16,7 @@ JSON that Grafana provisions,
 as offline HTML pages (:mod:`.render`, with hand-made SVG charts from :mod:`.svg`),
 :mod:`.registry` holds the registered subjects the coverage targets divide by, and
 :mod:`.access` renders the read-only role and the supervisors' row policies.
+:mod:`.operations` is the one dashboard on Prometheus: the processes' own metrics.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from creditbrain.dashboards.cases import case_loop
 from creditbrain.dashboards.city import city_overview
 from creditbrain.dashboards.model import Dashboard, Folder
 from creditbrain.dashboards.names import Lang, text
+from creditbrain.dashboards.operations import write_operations
 from creditbrain.dashboards.pipeline import pipeline_health
 from creditbrain.dashboards.quality import data_quality
 from creditbrain.dashboards.subject import subject_drilldown
@@ -71,6 +72,7 @@ def build(out_dir: Path, datasource_uid: str = DATASOURCE_UID, lang: Lang = "zh"
         doc = json.dumps(dashboard.to_grafana(datasource_uid, lang), indent=2, ensure_ascii=False)
         path.write_text(doc + "\n", encoding="utf-8")
         written.append(path)
+    written.append(write_operations(out_dir, lang))  # on Prometheus (dashboards/operations.py)
     for stale in set(out_dir.glob("*/*.json")) - set(written):
         stale.unlink()
     return written

@@ -30,6 +30,8 @@ Modules:
     the ClickHouse sink: the output topics, in batches, into the store.
 :mod:`.metrics`
     the worker's and the sink's Prometheus families (prometheus-client).
+:mod:`.recorder`
+    a process's metrics, minute by minute, into the ``pipeline_metrics`` table.
 :mod:`.rows`
     output messages to ClickHouse rows, one small function per table.
 :mod:`.cases`

@@ -23,11 +23,13 @@ from typing import Any
 import faust
 from faust.serializers import codecs
 from faust.tables.table import Table
-from faust.types import EventT, StreamT
+from faust.types import TP, EventT, StreamT
 from kafka.structs import TopicPartition
 from mode import ServiceT
 from prometheus_client import CollectorRegistry
+from tenacity import AsyncRetrying, stop_after_attempt
 
+from creditbrain.core.retrying import growing, log_before_sleep
 from creditbrain.engine.subject import FeatureStates
 from creditbrain.infra.kafka_security import faust_credentials
 from creditbrain.infra.lag import backlog
@@ -49,7 +51,7 @@ from creditbrain.streams.checkpoints import EARLY_WARNING_KEY, ModelKeeper, mode
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS, Inbound
-from creditbrain.streams.metrics import WorkerMetrics
+from creditbrain.streams.metrics import PartitionLag, WorkerMetrics
 from creditbrain.streams.models import METRIC_COUNTS, SeriesWatch
 from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProducer
 from creditbrain.streams.policies import PolicyFollower
@@ -62,6 +64,8 @@ log = logging.getLogger(__name__)
 
 #: How long the output producer waits for the embedded broker to answer a request.
 _EMBEDDED_REQUEST_TIMEOUT_MS = 5_000
+#: Tries of the read-back of sent warnings after a rebalance (1 s, 2 s, ... between).
+_RECALL_ATTEMPTS = 5
 
 
 class SubjectCodec(codecs.Codec):
@@ -248,28 +252,41 @@ async def _recall_warnings(
     since = oldest([parse_fence(fence) for fence in found.values()])
     tps = [TopicPartition(topic, p) for p in partitions for topic in sorted(inputs)]
     loop = asyncio.get_running_loop()
-    for attempt in range(5):
-        try:
-            left = await loop.run_in_executor(
-                None, backlog, config.bootstrap, config.app_id, tps, config.embedded_broker
-            )
-            read = await publisher.sent.recall(config.bootstrap, since)
-        except Exception as error:  # the broker is busy or moving a leader
-            log.warning("reading back the warnings failed (%r); trying again", error)
-            await asyncio.sleep(1.0 + attempt)
-            continue
-        publisher.fences.restored(
-            found, {(tp.topic, tp.partition): last for tp, last in left.items()}
+
+    async def attempt() -> tuple[dict[TopicPartition, int], int]:
+        left = await loop.run_in_executor(
+            None, backlog, config.bootstrap, config.app_id, tps, config.embedded_broker
         )
-        log.info(
-            "%d warning records read back %s; %d changes already sent; %d partitions to catch up",
-            read,
-            "from the fences" if since is not None else "from the beginning",
-            len(publisher.sent.found),
-            len(left),
+        return left, await publisher.sent.recall(config.bootstrap, since)
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(_RECALL_ATTEMPTS),
+        wait=growing(1.0, 1.0),
+        before_sleep=log_before_sleep(
+            log, "reading back the warnings failed (%r); trying again in %.1fs", describe=_why
+        ),
+        reraise=True,
+    )
+    try:  # the broker may be busy or moving a leader
+        found_back: tuple[dict[TopicPartition, int], int] = await retrying(attempt)
+    except Exception as error:
+        log.error(
+            "warnings could not be read back: a redelivered batch may repeat some (%r)", error
         )
         return
-    log.error("warnings could not be read back: a redelivered batch may repeat some")
+    left, read = found_back
+    publisher.fences.restored(found, {(tp.topic, tp.partition): last for tp, last in left.items()})
+    log.info(
+        "%d warning records read back %s; %d changes already sent; %d partitions to catch up",
+        read,
+        "from the fences" if since is not None else "from the beginning",
+        len(publisher.sent.found),
+        len(left),
+    )
+
+
+def _why(error: BaseException) -> tuple[object, ...]:
+    return (error,)
 
 
 def create_stream(config: StreamConfig) -> Stream:
@@ -361,11 +378,16 @@ def create_stream(config: StreamConfig) -> Stream:
 
     keeper = stream.keeper = _model_keeper(config, processor, watch, feature_states, publisher)
     stream.services.append(keeper)
-    metrics = stream.metrics = WorkerMetrics(
-        stream.registry, lambda: processor.counters, subjects.data, lambda: keeper.checkpointed_at
-    )
-
     inputs = set(input_topics(config.prefix))
+    lag = PartitionLag(lambda topic, partition: app.consumer.highwater(TP(topic, partition)))
+    metrics = stream.metrics = WorkerMetrics(
+        stream.registry,
+        lambda: processor.counters,
+        subjects.data,
+        lambda: keeper.checkpointed_at,
+        lag=lag,
+        input_topics=sorted(inputs),
+    )
 
     async def _restore() -> None:
         assignment = app.consumer.assignment()
@@ -393,8 +415,11 @@ def create_stream(config: StreamConfig) -> Stream:
             await follower.ready.wait()  # judged by the policies in force, not the defaults
             await snoozes.ready.wait()  # and held back by the snoozes in force
             began = time.perf_counter()
-            result = processor.process(_inbound(batch))
+            inbound = _inbound(batch)
+            result = processor.process(inbound)
             metrics.observe(len(batch), time.perf_counter() - began, result)
+            metrics.read(message.topic for message in inbound)
+            lag.read((message.topic, message.partition, message.offset) for message in inbound)
             changelog = [
                 (subjects_log, partition, key.encode(), subjects.data[key].to_json())
                 for key, partition in result.dirty.items()

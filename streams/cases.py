@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from pydantic import ValidationError
+from tenacity import AsyncRetrying, retry_if_exception_type
 
 from creditbrain.alerts.cases import (
     NOT_CASES,
@@ -52,6 +53,7 @@ from creditbrain.alerts.lifecycle import AlertUpdate
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.core.errors import ConfigurationError, StoreError
 from creditbrain.core.eventtime import to_epoch_ms
+from creditbrain.core.retrying import doubling, log_before_sleep, stop_when_set
 from creditbrain.core.workdays import WorkCalendar
 from creditbrain.infra.cases import CaseRepository
 from creditbrain.infra.groups import group_consumer
@@ -266,18 +268,21 @@ class CaseDeskRunner:
         transition, a report already applied is remembered by its case. ``None`` when
         stopped before the store came back.
         """
-        delay = 0.5
-        while True:
-            try:
-                return await asyncio.to_thread(work, batch) or []
-            except StoreError as error:
-                log.warning(
-                    "case desk: the store refused (%s); trying again in %.1f s", error, delay
-                )
-            if self._stopping.is_set():
-                return None
-            await asyncio.sleep(delay)
-            delay = min(2 * delay, self.retry_max_delay)
+        retrying = AsyncRetrying(
+            wait=doubling(0.5, self.retry_max_delay),
+            sleep=_pause,
+            stop=stop_when_set(self._stopping),
+            retry=retry_if_exception_type(StoreError),
+            before_sleep=log_before_sleep(
+                log, "case desk: the store refused (%s); trying again in %.1f s", describe=_why
+            ),
+            reraise=True,
+        )
+        try:
+            return await retrying(asyncio.to_thread, work, batch) or []
+        except StoreError as error:
+            log.warning("case desk: the store refused (%s); stopping", error)
+            return None
 
     def _confirm(self, batch: _Batch) -> list[Outbound]:
         self.desk.confirm()
@@ -306,3 +311,12 @@ class CaseDeskRunner:
                     log.error("case desk: warning at %s left out: %s", record.offset, error)
         out.extend(self.desk.tick())
         return out
+
+
+def _why(error: BaseException) -> tuple[object, ...]:
+    return (error,)
+
+
+async def _pause(seconds: float) -> None:
+    """The wait between two tries (a test replaces it to list the waits)."""
+    await asyncio.sleep(seconds)

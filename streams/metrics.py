@@ -12,6 +12,7 @@ Worker families: ``creditbrain_events_total{outcome}``,
 ``creditbrain_dead_letters_total{reason}``, ``creditbrain_warnings_total{level}``,
 ``creditbrain_batch_size``, ``creditbrain_batch_seconds``,
 ``creditbrain_state_subjects``, ``creditbrain_checkpoint_age_seconds``,
+``creditbrain_input_messages_total{topic}``,
 ``creditbrain_consumer_lag{topic,partition}``. Sink families:
 ``creditbrain_sink_rows_total{table}``, ``creditbrain_sink_insert_seconds{table}``,
 ``creditbrain_sink_failures_total``, ``creditbrain_sink_flush_age_seconds``.
@@ -19,6 +20,7 @@ Worker families: ``creditbrain_events_total{outcome}``,
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from typing import TYPE_CHECKING, Protocol
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from creditbrain.engine.engine import Counters
     from creditbrain.streams.processor import BatchResult
 
-__all__ = ["SinkMetrics", "WorkerMetrics"]
+__all__ = ["PartitionLag", "SinkMetrics", "WorkerMetrics"]
 
 _BATCH_SIZES = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 _SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -77,7 +79,16 @@ class WorkerMetrics:
         subjects: Sized,
         checkpointed_at: Callable[[], float] = lambda: 0.0,
         lag: LagSource | None = None,
+        input_topics: Iterable[str] = (),
     ) -> None:
+        self.inputs = Counter(
+            "creditbrain_input_messages",
+            "Input messages read, by department topic (a silent topic stays at its count).",
+            ["topic"],
+            registry=registry,
+        )
+        for topic in input_topics:  # every topic has a series from the start, at zero
+            self.inputs.labels(topic)
         self.batch_size = Histogram(
             "creditbrain_batch_size",
             "Input messages per processed batch.",
@@ -103,6 +114,11 @@ class WorkerMetrics:
             registry=registry,
         )
         registry.register(_WorkerState(counters, subjects, checkpointed_at, lag))
+
+    def read(self, topics: Iterable[str]) -> None:
+        """Count the input messages of a batch, one topic name per message."""
+        for topic, count in collections.Counter(topics).items():
+            self.inputs.labels(topic).inc(count)
 
     def observe(self, size: int, seconds: float, result: BatchResult) -> None:
         """Record one batch of ``size`` inputs that took ``seconds`` and gave ``result``."""
@@ -186,6 +202,49 @@ def _lag_family(lag: Mapping[tuple[str, int], int]) -> GaugeMetricFamily:
     for (topic, partition), behind in sorted(lag.items()):
         family.add_metric([topic, str(partition)], behind)
     return family
+
+
+class PartitionLag:
+    """Messages behind the end of each partition a consumer reads, at scrape time.
+
+    :meth:`read` notes the offsets a batch reached; the ends come from ``highwater``
+    (the consumer's view of each partition's end, refreshed by every fetch). A
+    partition whose end cannot be read (no longer assigned) is forgotten.
+
+    >>> ends = {("credit.events.penalty", 0): 10}
+    >>> lag = PartitionLag(lambda topic, partition: ends[(topic, partition)])
+    >>> lag.read([("credit.events.penalty", 0, 3), ("credit.events.penalty", 0, 6)])
+    >>> lag()
+    {('credit.events.penalty', 0): 3}
+    >>> ends.clear()  # revoked: the consumer no longer knows its end
+    >>> lag()
+    {}
+    """
+
+    def __init__(self, highwater: Callable[[str, int], int | None]) -> None:
+        self.highwater = highwater
+        self._reached: dict[tuple[str, int], int] = {}
+
+    def read(self, positions: Iterable[tuple[str, int, int]]) -> None:
+        """Note ``(topic, partition, offset)`` of the messages just read."""
+        reached = self._reached
+        for topic, partition, offset in positions:
+            key = (topic, partition)
+            if offset > reached.get(key, -1):
+                reached[key] = offset
+
+    def __call__(self) -> dict[tuple[str, int], int]:
+        behind: dict[tuple[str, int], int] = {}
+        for key, offset in list(self._reached.items()):
+            try:
+                end = self.highwater(*key)
+            except Exception:  # revoked or not fetched yet: no figure rather than a wrong one
+                end = None
+            if end is None:
+                self._reached.pop(key, None)
+                continue
+            behind[key] = max(end - offset - 1, 0)
+        return behind
 
 
 class SinkMetrics:

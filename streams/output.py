@@ -18,7 +18,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from mode import Service
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
+from creditbrain.core.retrying import growing, log_before_sleep
 from creditbrain.infra.kafka_security import aiokafka_options
 from creditbrain.schemas.contract import WARNINGS, WARNINGS_GRID
 from creditbrain.streams.messages import Outbound
@@ -152,30 +154,49 @@ class OutputProducer(Service):
         the warning topics are read from ``since`` (the ends before the first try) and
         those found there are not.
         """
-        for attempt in range(_ATTEMPTS):
+        pending = records
+        tries = 0
+
+        async def attempt() -> None:
+            nonlocal pending, tries
+            tries += 1
+            if tries > 1 and since is not None:
+                pending = await self._not_yet_written(pending, since)
             futures = [
                 await producer.send(topic, value=value, key=key, partition=part, headers=headers)
-                for topic, part, key, value, headers in records
+                for topic, part, key, value, headers in pending
             ]
-            outcomes = await self._outcomes(records, futures)
-            for (topic, *_), outcome in zip(records, outcomes, strict=True):
+            outcomes = await self._outcomes(pending, futures)
+            for (topic, *_), outcome in zip(pending, outcomes, strict=True):
                 if not isinstance(outcome, BaseException):
                     self.sent.delivered(topic, outcome.partition, outcome.offset)
             failed = [
                 (record, outcome)
-                for record, outcome in zip(records, outcomes, strict=True)
+                for record, outcome in zip(pending, outcomes, strict=True)
                 if isinstance(outcome, BaseException)
             ]
-            if not failed:
-                return
-            error = failed[0][1]
-            if attempt + 1 == _ATTEMPTS or not getattr(error, "retriable", False):
-                raise RuntimeError(f"{len(failed)} outputs not delivered: {error!r}") from error
-            log.warning("%d outputs refused (%r); sending them again", len(failed), error)
-            records = [record for record, _ in failed]
-            await asyncio.sleep(0.5 * (attempt + 1))
-            if since is not None:
-                records = await self._not_yet_written(records, since)
+            if failed:
+                pending = [record for record, _ in failed]
+                raise _Refused(len(failed), failed[0][1])
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(_ATTEMPTS),
+            wait=growing(0.5, 0.5),
+            sleep=_pause,
+            retry=retry_if_exception(_Refused.retriable),
+            before_sleep=log_before_sleep(
+                log,
+                "%d outputs refused (%r); sending them again in %.1fs",
+                describe=_Refused.describe,
+            ),
+            reraise=True,
+        )
+        try:
+            await retrying(attempt)
+        except _Refused as refused:
+            raise RuntimeError(
+                f"{refused.count} outputs not delivered: {refused.error!r}"
+            ) from refused.error
 
     async def _not_yet_written(self, records: list[_Record], since: Positions) -> list[_Record]:
         """``records`` without the warnings that a timed-out request wrote all the same."""
@@ -208,3 +229,26 @@ class OutputProducer(Service):
                 )
                 log.warning("%d outputs undelivered after %.0f s: %s", len(pending), waited, slow)
         return [fut.exception() or fut.result() for fut in futures]
+
+
+class _Refused(Exception):
+    """``count`` records of a send were refused; ``error`` is the first refusal."""
+
+    def __init__(self, count: int, error: BaseException) -> None:
+        super().__init__(count, error)
+        self.count = count
+        self.error = error
+
+    @staticmethod
+    def retriable(error: BaseException) -> bool:
+        """A refusal the broker says may pass (a leader moving), not a bad record."""
+        return isinstance(error, _Refused) and bool(getattr(error.error, "retriable", False))
+
+    @staticmethod
+    def describe(error: BaseException) -> tuple[object, ...]:
+        return (error.count, error.error) if isinstance(error, _Refused) else (0, error)
+
+
+async def _pause(seconds: float) -> None:
+    """The wait between two tries (a test replaces it to list the waits)."""
+    await asyncio.sleep(seconds)

@@ -20,6 +20,7 @@ an outage leaves without committing, so the next start writes the batch again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -29,13 +30,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka.errors import CommitFailedError
+from tenacity import AsyncRetrying, retry_if_exception_type
 
+from creditbrain.core.retrying import doubling, log_before_sleep, stop_when_set
 from creditbrain.infra.groups import group_consumer
 from creditbrain.schemas.contract import DLQ, MEASURES, SCORES, topic_name
 from creditbrain.schemas.measures import MeasureRejected, parse_measure
 from creditbrain.streams import rows
 from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS
 from creditbrain.streams.metrics import SinkMetrics
+from creditbrain.streams.recorder import MetricsRecorder
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,8 @@ class ClickHouseSink:
         self.stats = SinkStats()
         #: Prometheus families (streams/metrics.py), when the process serves metrics.
         self.metrics: SinkMetrics | None = None
+        #: Writes the process's metrics into ``pipeline_metrics`` each minute, if set.
+        self.recorder: MetricsRecorder | None = None
         self._handlers: dict[str, Handler] = {
             topic_name(prefix, suffix): handler for suffix, handler in HANDLERS.items()
         }
@@ -110,6 +116,9 @@ class ClickHouseSink:
             self.bootstrap, self.group_id, *self._handlers, max_partition_fetch_bytes=8 << 20
         )
         await consumer.start()
+        recording = None
+        if self.recorder is not None:
+            recording = asyncio.create_task(self.recorder.run(self._stopping))
         try:
             while not self._stopping.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
@@ -127,6 +136,10 @@ class ClickHouseSink:
                     # keys collapse the repeated rows.
                     log.warning("sink commit failed (%s); the batch will be re-read", error)
         finally:
+            if recording is not None:
+                recording.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recording
             await consumer.stop()
 
     def _note_lag(self, consumer: Any, batch: dict[Any, list[Any]]) -> None:
@@ -148,38 +161,73 @@ class ClickHouseSink:
         return tables
 
     async def _write_until_done(self, tables: dict[str, list[Any]]) -> bool:
-        """Write every table of the batch; ``False`` if stopped before all were written."""
-        delay = min(0.5, self.retry_max_delay)
+        """Write every table of the batch; ``False`` if stopped before all were written.
+
+        Each try writes the tables still pending, so a table the store took is not
+        written again; the wait doubles across the tries of one batch.
+        """
         pending = {t: r for t, r in tables.items() if r}
-        refused = False
-        while pending:
-            if refused and self._stopping.is_set():
-                return False
-            table, table_rows = next(iter(pending.items()))
+        retrying = AsyncRetrying(
+            wait=doubling(min(0.5, self.retry_max_delay), self.retry_max_delay),
+            stop=stop_when_set(self._stopping),
+            sleep=self._sleep_unless_stopped,
+            retry=retry_if_exception_type(_Refused),
+            before_sleep=log_before_sleep(
+                log, "sink write to %s failed (%s); retrying in %.1fs", describe=_Refused.describe
+            ),
+            reraise=True,
+        )
+        tries = 0
+
+        async def attempt() -> None:
+            nonlocal tries
+            tries += 1
+            if tries > 1 and self._stopping.is_set():
+                # asked to stop while waiting for the store: the next start writes the rest
+                raise _Refused("", "stopping")
+            await self._write_pending(pending)
+
+        try:
+            await retrying(attempt)
+        except _Refused:  # stopped during an outage: the batch stays uncommitted
+            return False
+        self.stats.batches += 1
+        self.stats.last_flush_at = time.time()
+        return True
+
+    async def _write_pending(self, pending: dict[str, list[Any]]) -> None:
+        """One try: write the pending tables in turn, removing each one the store took."""
+        for table, table_rows in list(pending.items()):
             began = time.perf_counter()
             try:
                 await asyncio.to_thread(self.write, table, table_rows, rows.TABLE_COLUMNS[table])
             except Exception as error:  # the store is down or refusing: keep the batch, retry
-                refused = True
                 self.stats.failures += 1
                 self.stats.last_error = f"{table}: {error}"[:500]
-                log.warning("sink write to %s failed (%s); retrying in %.1fs", table, error, delay)
-                await self._sleep_unless_stopped(delay)
-                delay = min(delay * 2, self.retry_max_delay)
-                continue
+                raise _Refused(table, error) from error
             self.stats.rows[table] += len(table_rows)
             if self.metrics is not None:
                 self.metrics.observe_insert(table, time.perf_counter() - began)
             del pending[table]
-        self.stats.batches += 1
-        self.stats.last_flush_at = time.time()
-        return True
 
     async def _sleep_unless_stopped(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
         except TimeoutError:
             pass
+
+
+class _Refused(Exception):
+    """The store refused ``table``'s rows (``error``): the try ends, the batch is kept."""
+
+    def __init__(self, table: str, error: object) -> None:
+        super().__init__(table, error)
+        self.table = table
+        self.error = error
+
+    @staticmethod
+    def describe(error: BaseException) -> tuple[object, ...]:
+        return (error.table, error.error) if isinstance(error, _Refused) else ("?", error)
 
 
 Position = tuple[str, int, int]

@@ -39,11 +39,13 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from mode import Service
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from creditbrain.alerts.delivery import (
     DEAD_LETTER_COLUMNS,
     DeadLetter,
     Feed,
+    Outcome,
     RetryPolicy,
     Subscription,
     classify_status,
@@ -177,9 +179,11 @@ class Deliverer:
             except TargetRefused as refused:
                 return False, 1, f"target refused: {refused}"
         msg_id = _event_id(body)
-        waits = self.retry.delays()
-        error = ""
-        for attempt in range(1, self.retry.attempts + 1):
+        tries = 0
+
+        async def attempt() -> tuple[Outcome, str]:
+            nonlocal tries
+            tries += 1
             headers = {
                 "Content-Type": f"{CONTENT_TYPE}; charset=utf-8",
                 "User-Agent": "creditbrain-webhooks",
@@ -188,18 +192,30 @@ class Deliverer:
             try:
                 response = await self.client.post(sub.url, content=body, headers=headers)
             except httpx.HTTPError as failure:
-                outcome, error = "retry", f"{type(failure).__name__}: {failure}"
-            else:
-                outcome, error = (
-                    classify_status(response.status_code),
-                    f"HTTP {response.status_code}",
-                )
-            if outcome == "delivered":
-                return True, attempt, ""
-            if outcome == "give_up" or attempt > len(waits):
-                return False, attempt, error
-            await self.sleep(waits[attempt - 1])
-        return False, self.retry.attempts, error
+                return "retry", f"{type(failure).__name__}: {failure}"
+            return classify_status(response.status_code), f"HTTP {response.status_code}"
+
+        # Only a "retry" answer is tried again; after the last try its answer stands.
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=self.retry.wait(),
+            retry=retry_if_result(lambda answer: answer[0] == "retry"),
+            sleep=self.sleep,
+            retry_error_callback=_last_answer,
+        )
+        answer: tuple[Outcome, str] = await retrying(attempt)
+        outcome, error = answer
+        if outcome == "delivered":
+            return True, tries, ""
+        return False, tries, error
+
+
+def _last_answer(state: RetryCallState) -> tuple[Outcome, str]:
+    """The last try's ``(outcome, error)`` once the tries are used up."""
+    if state.outcome is None:  # tenacity calls this only after a try
+        return "retry", "not tried"
+    answer: tuple[Outcome, str] = state.outcome.result()
+    return answer
 
 
 def _field(body: bytes, name: str) -> str:

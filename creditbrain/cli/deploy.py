@@ -144,6 +144,7 @@ async def _run_sink(settings: Settings, bootstrap: str) -> None:
     from creditbrain.infra.store import connect
     from creditbrain.runtime.metrics import metrics_server, sink_health
     from creditbrain.streams.metrics import SinkMetrics
+    from creditbrain.streams.recorder import MetricsRecorder
     from creditbrain.streams.sink import ClickHouseSink
 
     wait_until_ready(bootstrap, 60.0)
@@ -165,6 +166,7 @@ async def _run_sink(settings: Settings, bootstrap: str) -> None:
         )
         registry = CollectorRegistry()
         sink.metrics = SinkMetrics(registry, sink.stats)
+        sink.recorder = MetricsRecorder(registry, write)
         server = metrics_server(settings, registry, sink_health(sink.stats), "sink")
         if server is not None:
             await server.start()

@@ -23,6 +23,7 @@ from creditbrain.runtime.sink import SinkService
 from creditbrain.settings import Settings
 from creditbrain.streams.app import Stream, StreamConfig, create_stream
 from creditbrain.streams.metrics import SinkMetrics
+from creditbrain.streams.recorder import MetricsRecorder
 from creditbrain.streams.sink import ClickHouseSink, SinkStats
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def build_host(settings: Settings, bootstrap: str, embedded_broker: bool, with_s
             desk = case_desk_service(settings, bootstrap, store, lambda: processor.policies)
             services.append(desk)
         sink.metrics = SinkMetrics(stream.registry, sink.stats)
+        sink.recorder = MetricsRecorder(stream.registry, write)
         sink_stats = sink.stats
     server = metrics_server(settings, stream.registry, worker_health(stream, sink_stats), "worker")
     if server is not None:

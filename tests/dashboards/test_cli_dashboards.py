@@ -14,7 +14,8 @@ from creditbrain.infra.store import Store
 def test_build_writes_one_file_per_dashboard(tmp_path: Path) -> None:
     result = CliRunner().invoke(dashboards_app, ["build", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert len(list(tmp_path.glob("*/*.json"))) == 7
+    # seven on the store, and the processes' metrics on Prometheus (cb-ops-metrics)
+    assert len(list(tmp_path.glob("*/*.json"))) == 8
     assert "城市信用大脑" in (tmp_path / "cb-city" / "cb-city-overview.json").read_text()
     english = tmp_path / "en"
     result = CliRunner().invoke(dashboards_app, ["build", "--out", str(english), "--lang", "en"])

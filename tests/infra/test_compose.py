@@ -450,3 +450,61 @@ def test_the_image_holds_every_package_folder() -> None:
     assert not folders & ignored
     assert {"README.md", "pyproject.toml"}.isdisjoint(ignored)
     assert "infra/.env" in ignored
+
+
+# --- monitoring ------------------------------------------------------------------------------
+
+
+def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    for name, service in _services(compose).items():
+        if service.get("restart") == "no":  # one-shot: its exit status is what others wait for
+            continue
+        assert "healthcheck" in service, name
+        assert service["healthcheck"]["test"], name
+
+
+def _metrics_port(service: Mapping[str, Any]) -> int:
+    environment = _environment(service)
+    if "CREDITBRAIN_METRICS__PORT" in environment:
+        return int(environment["CREDITBRAIN_METRICS__PORT"])
+    command = [str(part) for part in service["command"]]
+    return int(command[command.index("--port") + 1])  # the API serves /metrics itself
+
+
+def test_prometheus_scrapes_every_creditbrain_process(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    prometheus = services["prometheus"]
+    mounts = {
+        target: source
+        for source, target in (volume.split(":")[:2] for volume in prometheus["volumes"])
+    }
+    config_file = (INFRA / mounts["/etc/prometheus/prometheus.yml"]).resolve()
+    config = yaml.safe_load(config_file.read_text())
+    scraped = {
+        name: sd["port"]
+        for job in config["scrape_configs"]
+        for sd in job.get("dns_sd_configs", [])
+        for name in sd["names"]
+    }
+    processes = {
+        name: service
+        for name, service in _creditbrain_services(compose).items()
+        if service.get("restart") != "no"
+    }
+    assert set(processes) == {"worker", "sink", "api"}
+    for name, service in processes.items():
+        assert scraped[name] == _metrics_port(service), name
+    rules = (INFRA / mounts["/etc/prometheus/rules"]).resolve()
+    assert list(rules.glob("*.yml")), rules
+    [api] = [job for job in config["scrape_configs"] if job["job_name"] == "api"]
+    assert api["authorization"]["credentials_file"].endswith("/prometheus-api-key")
+    assert "prometheus-api-key" in prometheus["secrets"]
+
+
+def test_grafana_reaches_the_prometheus_service(compose: dict[str, Any]) -> None:
+    grafana = _environment(_services(compose)["grafana"])
+    datasource_file = INFRA / "grafana" / "provisioning" / "datasources" / "prometheus.yaml"
+    datasource = yaml.safe_load(_interpolate(datasource_file.read_text(), grafana))
+    [source] = datasource["datasources"]
+    assert source["url"] == "http://prometheus:9090"
+    assert "prometheus" in _services(compose)["grafana"]["depends_on"]

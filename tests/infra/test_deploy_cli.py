@@ -18,7 +18,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from creditbrain.cli.deploy import pipeline_topics
 from creditbrain.infra.broker import EmbeddedBroker
-from creditbrain.schemas.contract import POLICIES, topic_name
+from creditbrain.schemas.contract import INPUT_TOPICS, POLICIES, topic_name
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
 from tests.fixtures.serve import CLI, ServeFactory, ServeProcess
@@ -131,6 +131,19 @@ def test_a_worker_without_sink_and_a_sink_alone_store_everything(
     assert worker_metrics[("creditbrain_batch_seconds_sum", ())] > 0
     assert worker_metrics[("creditbrain_state_subjects", ())] > 0
     assert any(name == "creditbrain_dead_letters_total" for name, _ in worker_metrics)
+    read = {
+        dict(labels)["topic"]: value
+        for (name, labels), value in worker_metrics.items()
+        if name == "creditbrain_input_messages_total"
+    }
+    assert sum(read.values()) == len(events)
+    assert set(read) == {deployment.topic(suffix) for suffix in INPUT_TOPICS}
+    lagging = {
+        dict(labels)["topic"]
+        for (name, labels), _ in worker_metrics.items()
+        if name == "creditbrain_consumer_lag"
+    }
+    assert lagging and lagging <= set(read)  # per partition of the inputs it has read
     events_rows = sink_metrics[("creditbrain_sink_rows_total", (("table", "events"),))]
     assert events_rows > 0
     assert sink_metrics[("creditbrain_sink_insert_seconds_count", (("table", "events"),))] > 0
