@@ -18,7 +18,9 @@ A subject is scored by the default scorecard with the patches that concern it la
 over it, most general first (:func:`layers`): ``persons`` (persons only), then
 ``sectors.<its sector>``, then ``sectors.<its sector>.persons`` (persons only). Its
 sector is the one its latest report gives (``EntityState.sector``), so a subject
-that moves to another sector is scored by that sector's scorecard from then on.
+that moves to another sector is scored by that sector's scorecard from then on; a
+repair is judged against the minimum period of the sector the subject is in when
+the repair is applied.
 Grades keep one scale everywhere: an A means the same in every sector.
 
 Tables are merged key by key, so ``deductions`` above changes one class and keeps
