@@ -32,7 +32,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.engine.replay import backtest, score_lines
-from creditbrain.models.scorecard import DEFAULT_SCORECARD, load_scorecard
+from creditbrain.models.scorecard import DEFAULT_SCORECARD, evaluate, load_scorecard
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import SCORES, input_topics
 from creditbrain.schemas.events import ParseContext
@@ -201,9 +201,13 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
     assert scored == final
     offline = score_lines(lines, ctx, config)
     assert offline.applied == summary["applied"]
-    # The overrides took effect: scored by the default scorecard, some subjects differ.
-    default = score_lines(lines, ctx, DEFAULT_SCORECARD)
-    changed = sum(default.results[s].score != offline.results[s].score for s in offline.results)
+    # The overrides took effect: the same records scored by the default scorecard differ.
+    as_of = offline.as_of_ms
+    assert as_of is not None
+    changed = sum(
+        evaluate(offline.states[s], as_of, DEFAULT_SCORECARD).score != result.score
+        for s, result in offline.results.items()
+    )
     print(f"{changed} of {len(offline.results)} final scores differ from the default scorecard")
     assert changed > 0
 

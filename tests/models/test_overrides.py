@@ -145,7 +145,7 @@ UNRELATED = config_of(
 
 
 @given(events_for_subject(SubjectType.ENTERPRISE))
-@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 def test_overrides_that_do_not_concern_a_subject_leave_its_scores_alone(
     events: list[CreditEvent],
 ) -> None:
