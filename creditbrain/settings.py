@@ -281,6 +281,12 @@ class Settings(BaseSettings):
         description="Historic credit codes admitted although their check digit fails.",
     )
     max_message_bytes: int = 1024 * 1024
+    scorecard_file: Path | None = Field(
+        default=None,
+        description="Scorecard file (TOML or JSON): changes to the default weights and periods, "
+        "per-sector overrides, the weighting of persons (docs/operations.md). Read by the "
+        "worker, `score`, `backtest` and the credit check alike. Unset: the default scorecard.",
+    )
     kafka: KafkaSettings = KafkaSettings()
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     stream: StreamSettings = StreamSettings()

@@ -5,8 +5,9 @@ level, district and sector (hours from a case's opening to its acknowledgement a
 to its disposal, as event time records them), the overdue cases themselves, and the
 share of false alarms by rule. A rule whose disposed cases are mostly false alarms
 is a threshold to revisit (the sector supervision board shows the thresholds in
-force). Cases come from the ``dash_cases`` view (the latest version of each); a case
-counts in the time range when it was opened in it.
+force); the panel's description points to the policy preview that tries a change
+on history first (:data:`REVISIT`). Cases come from the ``dash_cases`` view (the
+latest version of each); a case counts in the time range when it was opened in it.
 """
 
 # Panel SQL is assembled from constants in this module, never from input; Grafana and
@@ -53,6 +54,13 @@ _TIMES = (
     "AS hours_to_dispose, "
     "count() AS cases, countIf(state = 'disposed') AS disposed, "
     "countIf(overdue_alert_id != '') AS overdue"
+)
+#: What to do about a rule that is mostly false alarms: try a change before making it.
+REVISIT = (
+    "A rule whose disposed cases are mostly false alarms is a threshold to revisit: try the "
+    "change on the stored history first with the policy preview (POST /policies/preview, "
+    'docs/api.md "Trying a change") or creditbrain backtest --compare, then change it with '
+    "PUT /policies/{scope}."
 )
 _LOOP_COLUMNS = ("hours_to_acknowledge", "hours_to_dispose", "cases", "disposed", "overdue")
 
@@ -111,6 +119,7 @@ def case_loop() -> Dashboard:
             "ORDER BY false_alarm_pct DESC, rule",
             ("rule", "false_alarm_pct", "disposed"),
             w=12,
+            description=REVISIT,
         ),
         table(
             "Disposals by disposition",

@@ -154,6 +154,16 @@ TEXT_ZH: Mapping[str, str] = {
     "False-alarm share by rule (disposed cases holding the rule)": (
         "各规则误报占比（含该规则的已办结案件）"
     ),
+    (
+        "A rule whose disposed cases are mostly false alarms is a threshold to revisit: try "
+        "the change on the stored history first with the policy preview (POST "
+        '/policies/preview, docs/api.md "Trying a change") or creditbrain backtest --compare, '
+        "then change it with PUT /policies/{scope}."
+    ): (
+        "已办结案件多为误报的规则，其阈值需要重新审视：先用策略预演（POST /policies/preview，"
+        "见 docs/api.md “Trying a change”）或 creditbrain backtest --compare 在历史数据上试算，"
+        "再通过 PUT /policies/{scope} 修改。"
+    ),
     "Disposals by disposition": "办结方式分布",
 }
 

@@ -6,6 +6,11 @@ Modules and packages:
     the public credit score (公共信用综合评价): weights and periods as data
     (:class:`~.scorecard.ScorecardConfig`), applying an event to a subject's records
     and scoring them, as pure functions.
+:mod:`.overrides`
+    a deployment's per-sector scorecard overrides and the separate weighting of
+    persons, laid over the default scorecard by subject.
+:mod:`.record_class`
+    the record classes a scorecard weighs (``penalty.general``, ``list_entry.red`` ...).
 :mod:`.features`
     per-subject features for the early-warning models, one dict per re-scoring,
     and what counts as a red event.

@@ -8,7 +8,10 @@ attribute that changes how it is scored (``penalty.general``,
 ...). :class:`ScorecardConfig` gives per class its deduction or bonus, how long
 it counts (publicity period) and after how long it may be repaired; a class
 missing from ``publicity_days`` never counts, one missing from
-``repair_after_days`` cannot be repaired. The defaults are DOMAIN.md's tables.
+``repair_after_days`` cannot be repaired. The defaults are DOMAIN.md's tables; a
+deployment may override them per sector and weigh persons apart
+(:mod:`creditbrain.models.overrides`): a subject is scored by the scorecard of its
+sector and type (:func:`resolved`).
 
 Two functions do the work, and know nothing of Kafka or storage:
 
@@ -29,9 +32,10 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -46,35 +50,22 @@ from pydantic import (
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.core.eventtime import DAY_MS as DAY_MS
 from creditbrain.core.eventtime import from_epoch_ms
-from creditbrain.schemas.events import CreditEvent
+from creditbrain.models.overrides import (
+    ScorecardInUse,
+    ScorecardPatch,
+    SectorOverride,
+    in_use,
+    layers,
+    merged,
+)
+from creditbrain.models.record_class import CommendationLevel as CommendationLevel
+from creditbrain.models.record_class import RecordClass as RecordClass
+from creditbrain.schemas.events import CreditEvent, SubjectType
 from creditbrain.schemas.parse import Reason
+from creditbrain.schemas.reference import SECTORS
 from creditbrain.schemas.state import EntityState, Grade, Record, ScoreReason, ScoreResult
 
 MAX_SCORE = 1000
-
-RecordClass = Literal[
-    "penalty.simple",
-    "penalty.general",
-    "penalty.serious",
-    "judgment.defendant",
-    "judgment.plaintiff",
-    "judgment.judgment_debtor",
-    "dishonest_debtor",
-    "consumption_restriction",
-    "tax_arrears",
-    "social_insurance_arrears",
-    "wage_arrears",
-    "list_entry.serious_dishonesty",
-    "list_entry.key_attention",
-    "list_entry.red",
-    "commitment_breach",
-    "commendation.city",
-    "commendation.province",
-    "commendation.national",
-    "license",
-    "commitment",
-]
-CommendationLevel = Literal["city", "province", "national"]
 
 _YEAR, _3_YEARS = 365, 3 * 365
 _DEDUCTIONS: dict[RecordClass, int] = {
@@ -152,6 +143,15 @@ class MonthsOverdueRule(BaseModel):
     max_total: NonNegativeInt
 
 
+def _overridden(config: ScorecardConfig) -> Iterator[tuple[str, SubjectType]]:
+    """One subject of each kind an override concerns (sector "" : of no overridden sector)."""
+    if config.persons is not None:
+        yield "", SubjectType.PERSON
+    for sector in config.sectors:
+        yield sector, SubjectType.ENTERPRISE
+        yield sector, SubjectType.PERSON
+
+
 class ScorecardConfig(BaseModel):
     """The weights and periods of a scorecard; the defaults are DOMAIN.md's.
 
@@ -176,6 +176,11 @@ class ScorecardConfig(BaseModel):
         How a commendation without ``level`` is scored (``None``: not at all).
     grade_a_min, grade_b_min, grade_c_min
         Lowest score of grades A, B and C; below C is D.
+    persons
+        Laid over the above for persons: their separate weighting (:mod:`.overrides`).
+    sectors
+        Sector key -> its override, laid over the above for the subjects of that
+        sector (and its ``persons`` part for the persons in it).
 
     Examples
     --------
@@ -210,6 +215,8 @@ class ScorecardConfig(BaseModel):
     grade_a_min: int = Field(default=900, ge=1, le=MAX_SCORE)
     grade_b_min: int = Field(default=800, ge=1, le=MAX_SCORE)
     grade_c_min: int = Field(default=650, ge=1, le=MAX_SCORE)
+    persons: ScorecardPatch | None = None
+    sectors: dict[str, SectorOverride] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> ScorecardConfig:
@@ -221,13 +228,29 @@ class ScorecardConfig(BaseModel):
         for name in _BY_MONTHS:
             if name in self.deductions or name in self.bonuses:
                 raise ValueError(f"{name} is scored by {name}_months, not by the tables")
+        # Every scorecard an override leads to must be a valid one: said when the file
+        # is read, not when the first subject of a sector arrives.
+        for sector, subject_type in _overridden(self):
+            try:
+                resolved(self, sector, subject_type)
+            except ValidationError as error:
+                where = layers(self.persons, self.sectors, sector, subject_type)[-1][0]
+                raise ValueError(f"{where}: {_first_error(error)}") from None
         return self
+
+    def in_use(self, sector: str, subject_type: SubjectType) -> ScorecardInUse:
+        """The overrides that score a subject of ``sector`` and ``subject_type``.
+
+        >>> DEFAULT_SCORECARD.in_use("finance", SubjectType.PERSON).overrides
+        []
+        """
+        return in_use(self.persons, self.sectors, sector, subject_type)
 
 
 DEFAULT_SCORECARD = ScorecardConfig()
 
 
-def load_scorecard(path: Path | None) -> ScorecardConfig:
+def load_scorecard(path: Path | None, known_sectors: Collection[str] = SECTORS) -> ScorecardConfig:
     """A scorecard from a JSON or TOML file; what the file leaves out keeps its default.
 
     Tables (``deductions``, ``publicity_days``, ...) are merged key by key, so a
@@ -236,6 +259,11 @@ def load_scorecard(path: Path | None) -> ScorecardConfig:
         bonus_cap = 60
         [deductions]
         "penalty.general" = 30
+
+    Per-sector overrides and the weighting of persons go under ``[sectors.<key>]``
+    and ``[persons]`` (:mod:`creditbrain.models.overrides`); a sector key must be
+    one of ``known_sectors``, so a misspelt sector is an error, not an override
+    that never applies.
 
     Raises :class:`~creditbrain.core.errors.ConfigurationError` with a one-line message.
 
@@ -258,13 +286,25 @@ def load_scorecard(path: Path | None) -> ScorecardConfig:
         raise ConfigurationError(f"scorecard {path}: not valid {suffix[1:]}: {error}") from error
     if not isinstance(data, dict):
         raise ConfigurationError(f"scorecard {path}: expected a table of settings")
+    sectors = data.get("sectors")
+    if isinstance(sectors, dict):
+        unknown = sorted(set(sectors) - set(known_sectors))
+        if unknown:
+            raise ConfigurationError(
+                f"scorecard {path}: sectors.{unknown[0]}: not a sector of the deployment"
+            )
     try:
         return ScorecardConfig.model_validate(_merged(DEFAULT_SCORECARD.model_dump(), data))
     except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        where = f"{where}: " if where else ""
-        raise ConfigurationError(f"scorecard {path}: {where}{first['msg']}") from error
+        raise ConfigurationError(f"scorecard {path}: {_first_error(error)}") from error
+
+
+def _first_error(error: ValidationError) -> str:
+    """The first problem of ``error`` on one line: where, then what."""
+    first = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    where = f"{where}: " if where else ""
+    return f"{where}{str(first['msg']).removeprefix('Value error, ')}"
 
 
 def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -352,6 +392,47 @@ def _compiled(config: ScorecardConfig) -> _Compiled:
         _CACHE.clear()
     compiled = _compile(config)
     _CACHE[id(config)] = (config, compiled)
+    return compiled
+
+
+def resolved(config: ScorecardConfig, sector: str, subject_type: SubjectType) -> ScorecardConfig:
+    """The scorecard of a subject of ``sector`` and ``subject_type``: overrides laid over.
+
+    Without an override that concerns the subject, ``config`` itself.
+
+    >>> config = ScorecardConfig(sectors={"work_safety": {"deductions": {"penalty.general": 45}}})
+    >>> resolved(config, "work_safety", SubjectType.ENTERPRISE).deductions["penalty.general"]
+    45
+    >>> resolved(config, "finance", SubjectType.ENTERPRISE) is config
+    True
+    """
+    found = layers(config.persons, config.sectors, sector, subject_type)
+    if not found:
+        return config
+    base = config.model_dump(exclude={"persons", "sectors"})
+    for _, patch in found:
+        base = merged(base, patch)
+    return ScorecardConfig.model_validate(base)
+
+
+# Per (config, sector with an override or "", person?): the compiled scorecard.
+_RESOLVED: dict[tuple[int, str, bool], tuple[ScorecardConfig, _Compiled]] = {}
+
+
+def _rules(config: ScorecardConfig, state: EntityState) -> _Compiled:
+    """The compiled scorecard for ``state``'s subject: its sector's and type's overrides."""
+    if config.persons is None and not config.sectors:
+        return _compiled(config)
+    person = state.subject_type is SubjectType.PERSON
+    sector = state.sector if state.sector in config.sectors else ""
+    key = (id(config), sector, person)
+    hit = _RESOLVED.get(key)
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    if len(_RESOLVED) >= 256:
+        _RESOLVED.clear()
+    compiled = _compile(resolved(config, sector, state.subject_type))
+    _RESOLVED[key] = (config, compiled)
     return compiled
 
 
@@ -492,7 +573,7 @@ def apply_event(
     if event.subject.id != state.subject_id:
         raise ValueError("the event is about another subject than this state")
     record = Record.from_event(event)
-    rules = _compiled(config)
+    rules = _rules(config, state)
     if record.event_id in state.rejected_ids:
         # A message repeating a rejected event is rejected again, for the same reason:
         # the dead-letter topic then holds every message that was not applied, and a
@@ -595,7 +676,7 @@ def evaluate(state: EntityState, as_of_ms: int, config: ScorecardConfig) -> Scor
     >>> evaluate(state, 365 * DAY_MS, DEFAULT_SCORECARD).score  # the penalty's year is over
     1000
     """
-    rules = _compiled(config)
+    rules = _rules(config, state)
     counting = rules.counting
     upcoming: int | None = None
     repaired: set[str | None] = set()

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 import orjson
@@ -42,6 +44,9 @@ from creditbrain.api.problems import FiniteJsonRoute
 from creditbrain.api.responses import problem_responses
 from creditbrain.api.views import Alert, Reason, SubjectRef, alert_of, reasons_of
 from creditbrain.infra.store import Store
+from creditbrain.models.overrides import ScorecardInUse
+from creditbrain.models.scorecard import ScorecardConfig, load_scorecard
+from creditbrain.schemas.events import SubjectType
 from creditbrain.schemas.identifiers import (
     is_pseudonym,
     is_valid_credit_code,
@@ -77,6 +82,8 @@ class CreditCheck(BaseModel):
     score: int
     grade: str
     reasons: list[Reason]
+    #: Which scorecard the score follows: the default, or which sector or person overrides.
+    scorecard: ScorecardInUse = ScorecardInUse()
     lists: list[str]
     measures: list[Measure]
     open_alerts: list[Alert]
@@ -229,6 +236,9 @@ def _answer(context: ApiContext, store: Store, found: SubjectRows) -> CreditChec
         score=int(str(row["score"])),
         grade=grade,
         reasons=reasons,
+        scorecard=_scorecard(context.settings.scorecard_file).in_use(
+            str(row["sector"]), SubjectType(str(row["subject_type"]))
+        ),
         lists=lists,
         measures=context.catalogue.applicable(grade, lists),
         # acknowledgements included
@@ -239,6 +249,12 @@ def _answer(context: ApiContext, store: Store, found: SubjectRows) -> CreditChec
         last_event_at=row["last_event_at"],
         checked_at=now,
     )
+
+
+@lru_cache(maxsize=4)
+def _scorecard(path: FilePath | None) -> ScorecardConfig:
+    """The deployment's scorecard, read once, as the worker read it when it started."""
+    return load_scorecard(path)
 
 
 def _explanations(store: Store, alerts: list[Alert]) -> dict[str, list[Contribution]]:

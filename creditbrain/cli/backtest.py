@@ -110,7 +110,11 @@ def backtest_command(
     ] = None,
     scorecard: Annotated[
         Path | None,
-        typer.Option("--scorecard", help="JSON or TOML file overriding the default scorecard."),
+        typer.Option(
+            "--scorecard",
+            help="JSON or TOML scorecard file. Default: the deployment's "
+            "(CREDITBRAIN_SCORECARD_FILE), else the default scorecard.",
+        ),
     ] = None,
     models: Annotated[
         Path | None,
@@ -168,7 +172,7 @@ def backtest_command(
         raise ConfigurationError("--models and --no-models exclude each other")
     settings = get_settings()
     policy_set = load_policies(policies)
-    config = load_scorecard(scorecard)
+    config = load_scorecard(scorecard or settings.scorecard_file)
     until_ms = None if until is None else parse_as_of(until, "--until")
     ctx = parse_context(settings)
     in_force = PolicySet()

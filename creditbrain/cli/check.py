@@ -69,6 +69,8 @@ def check_command(
     department and document number (decision, case, licence or commitment).
     """
     from creditbrain.api.subjects import candidate_ids
+    from creditbrain.models.scorecard import load_scorecard
+    from creditbrain.schemas.events import SubjectType
 
     settings = get_settings()
     ids = candidate_ids(
@@ -90,6 +92,11 @@ def check_command(
     if found is None:
         typer.echo(f"error: no record of {ids[0]}", err=True)
         raise typer.Exit(1)
+    state = found["state"]
+    in_use = load_scorecard(settings.scorecard_file).in_use(
+        str(state["sector"]), SubjectType(str(state["subject_type"]))
+    )
+    found["scorecard"] = in_use.model_dump()
     if as_json:
         typer.echo(json.dumps(found, default=lambda v: str(city_time(v)), ensure_ascii=False))
         return
@@ -124,14 +131,15 @@ _TITLES: dict[str, dict[str, str]] = {
         "kind": "类别", "department": "部门", "document": "文书号", "effect": "影响",
         "warnings": "预警", "level": "级别", "rule": "规则", "status": "状态",
         "since": "起始 (+08:00)", "changes": "近期评分变化", "as_of": "时间 (+08:00)",
-        "cause": "原因",
+        "cause": "原因", "scorecard": "评分卡", "default": "默认",
     },
     "en": {
         "score": "score", "grade": "grade", "reasons": "reasons", "date": "date",
         "kind": "kind", "department": "department", "document": "document no.",
         "effect": "effect", "warnings": "warnings", "level": "level", "rule": "rule",
         "status": "status", "since": "since (+08:00)", "changes": "recent score changes",
-        "as_of": "as of (+08:00)", "cause": "cause",
+        "as_of": "as of (+08:00)", "cause": "cause", "scorecard": "scorecard",
+        "default": "default",
     },
 }  # fmt: skip
 
@@ -154,6 +162,21 @@ def document_number(payload: str) -> str:
     if not isinstance(fields, dict):
         return ""
     return next((str(fields[name]) for name in DOCUMENT_FIELDS if fields.get(name)), "")
+
+
+def scorecard_line(in_use: dict[str, Any] | None, default: str) -> str:
+    """The scorecard that scored the subject: the default, then each override and its changes.
+
+    >>> scorecard_line({"overrides": [], "changes": {}}, "default")
+    'default'
+    >>> scorecard_line({"overrides": ["sectors.work_safety"],
+    ...                 "changes": {"publicity_days.penalty.general": 730}}, "default")
+    'default + sectors.work_safety (publicity_days.penalty.general = 730)'
+    """
+    if not in_use or not in_use["overrides"]:
+        return default
+    changes = ", ".join(f"{name} = {value}" for name, value in in_use["changes"].items())
+    return " + ".join([default, *in_use["overrides"]]) + f" ({changes})"
 
 
 def city_date(value: object) -> str:
@@ -192,6 +215,7 @@ def show(found: dict[str, Any], lang: Lang = "zh") -> None:
             f"{reason['effect']:+d}",
         )
     console.print(reasons)
+    console.print(f"{t['scorecard']}: {scorecard_line(found.get('scorecard'), t['default'])}")
     warnings = Table(title=t["warnings"])
     for column in ("level", "rule", "status", "since"):
         warnings.add_column(t[column])

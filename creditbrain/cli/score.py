@@ -58,7 +58,11 @@ def score_command(
     ] = False,
     scorecard: Annotated[
         Path | None,
-        typer.Option("--scorecard", help="JSON or TOML file overriding the default scorecard."),
+        typer.Option(
+            "--scorecard",
+            help="JSON or TOML scorecard file. Default: the deployment's "
+            "(CREDITBRAIN_SCORECARD_FILE), else the default scorecard.",
+        ),
     ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with 1 when any line is a dead letter.")
@@ -72,7 +76,7 @@ def score_command(
     """
     settings = get_settings()
     as_of_ms = None if as_of is None else parse_as_of(as_of)
-    config = load_scorecard(scorecard)
+    config = load_scorecard(scorecard or settings.scorecard_file)
     lines = read_lines(file)
     run = score_lines(
         tracked(lines, "scoring"),

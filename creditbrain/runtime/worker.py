@@ -16,7 +16,7 @@ import faust
 from mode import ServiceT
 
 from creditbrain.core.errors import ConfigurationError
-from creditbrain.models.scorecard import ScorecardConfig
+from creditbrain.models.scorecard import load_scorecard
 from creditbrain.runtime.metrics import MetricsService, metrics_server, worker_health
 from creditbrain.runtime.serve import api_services
 from creditbrain.runtime.sink import SinkService
@@ -44,7 +44,7 @@ def stream_config(settings: Settings, bootstrap: str, embedded_broker: bool) -> 
         prefix=settings.kafka.topic_prefix,
         partitions=settings.kafka.partitions,
         ctx=parse_context(settings),
-        scorecard=ScorecardConfig(),
+        scorecard=load_scorecard(settings.scorecard_file),
         embedded_broker=embedded_broker,
         store_url=store_url,
         batch_size=settings.stream.batch_size,

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 import pytest
 
+from creditbrain.api import create_app
 from creditbrain.infra.store import Store
 from creditbrain.schemas.identifiers import pseudonymise_person_id
 from tests.api.conftest import (
     NOW,
     PSEUDONYM_KEY,
+    FakePublisher,
     TestClient,
     add_alert,
     add_subject,
     audit_rows,
     key_header,
+    settings_for_tests,
 )
 
 HALL = key_header("k-hall")
@@ -194,3 +198,34 @@ def test_an_open_model_warning_shows_why(client: TestClient, store: Store) -> No
     )  # fmt: skip
     check = client.get(f"/subjects/{subject}", params={"purpose": "bid"}, headers=HALL).json()
     assert check["explanations"] == {alert: why}
+
+
+def test_a_check_says_which_scorecard_scored_the_subject(
+    client: TestClient, store: Store, publisher: FakePublisher, tmp_path: Path
+) -> None:
+    path = tmp_path / "scorecard.toml"
+    path.write_text(
+        '[sectors.food_drug.publicity_days]\n"penalty.general" = 730\n'
+        '[persons.deductions]\n"penalty.general" = 10\n'
+    )
+    settings = settings_for_tests().model_copy(update={"scorecard_file": path})
+    overridden = TestClient(create_app(settings, lambda: store, publisher))
+    food, finance = add_subject(store), add_subject(store, sector="finance")
+    person = pseudonymise_person_id(RESIDENT_ID, PSEUDONYM_KEY.encode())
+    add_subject(store, person, sector="food_drug", subject_type="person", name="张三")
+
+    def scorecard(app: TestClient, subject: str) -> dict[str, object]:
+        response = app.get(f"/subjects/{subject}", params={"purpose": "loan"}, headers=HALL)
+        assert response.status_code == 200, response.text
+        shown: dict[str, object] = response.json()["scorecard"]
+        return shown
+
+    assert scorecard(overridden, food) == {
+        "overrides": ["sectors.food_drug"],
+        "changes": {"publicity_days.penalty.general": 730},
+    }
+    assert scorecard(overridden, finance) == {"overrides": [], "changes": {}}
+    assert scorecard(overridden, person)["overrides"] == ["persons", "sectors.food_drug"]
+    # The deployment without a scorecard file: the default for everyone.
+    assert scorecard(client, food) == {"overrides": [], "changes": {}}
+    overridden.close()

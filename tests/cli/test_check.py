@@ -106,11 +106,31 @@ def test_check_speaks_chinese_by_default_and_english_on_request(filled: Store) -
                   "新发", "新记录", "2026-03-05 01:30:00+08:00"):  # fmt: skip
         assert shown in chinese.output, shown
     assert "wage_arrears" not in chinese.output
+    assert "评分卡: 默认\n" in chinese.output
     english = runner.invoke(app, ["check", CODE, "--lang", "en"])
     assert english.exit_code == 0, english.output
     for shown in ("score", "construction · Donggang", "administrative penalty", "orange"):
         assert shown in english.output, shown
     assert "行政处罚" not in english.output
+
+
+@pytest.mark.integration
+def test_check_names_the_scorecard_overrides(
+    filled: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scorecard = tmp_path / "scorecard.toml"
+    scorecard.write_text('[sectors.construction.deductions]\n"wage_arrears" = 120\n')
+    monkeypatch.setenv("CREDITBRAIN_SCORECARD_FILE", str(scorecard))
+    get_settings.cache_clear()
+    shown = runner.invoke(app, ["check", CODE, "--lang", "en"])
+    assert shown.exit_code == 0, shown.output
+    line = "scorecard: default + sectors.construction (deductions.wage_arrears = 120)"
+    assert line in shown.output
+    as_json = json.loads(runner.invoke(app, ["check", CODE, "--json"]).output)
+    assert as_json["scorecard"] == {
+        "overrides": ["sectors.construction"],
+        "changes": {"deductions.wage_arrears": 120},
+    }
 
 
 @pytest.mark.integration

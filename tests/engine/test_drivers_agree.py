@@ -9,8 +9,10 @@ duplicated lines, publicity periods that end inside the span) goes through
   states);
 * ``creditbrain score FILE --json``.
 
-Rule warnings must be the same changes (alert id, version, rule, level, status),
-final scores the same. The subjects' online models see the same sequence of
+All three read the same scorecard file (``CREDITBRAIN_SCORECARD_FILE``: per-sector
+overrides and persons weighted apart), which changes some final scores against the
+default scorecard. Rule warnings must be the same changes (alert id, version, rule,
+level, status), final scores the same. The subjects' online models see the same sequence of
 re-scorings in both, so their warnings must be the same too. The city-level series
 watch is handed counts per batch, and the worker's batches are cut by time, so its
 warnings depend on where the batches were cut: the test prints how many agree.
@@ -30,7 +32,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.engine.replay import backtest, score_lines
-from creditbrain.models.scorecard import DEFAULT_SCORECARD
+from creditbrain.models.scorecard import DEFAULT_SCORECARD, evaluate, load_scorecard
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import SCORES, input_topics
 from creditbrain.schemas.events import ParseContext
@@ -39,6 +41,19 @@ from tests.fixtures.serve import CLI
 pytestmark = pytest.mark.integration
 
 KEY = "test-pseudonym-key"
+#: Overrides that touch common records: periods and weights of two sectors, persons apart.
+SCORECARD = """
+[persons.deductions]
+"penalty.general" = 12
+[sectors.market_regulation.publicity_days]
+"penalty.general" = 730
+[sectors.market_regulation.deductions]
+"penalty.general" = 35
+[sectors.finance.deductions]
+"judgment.defendant" = 45
+[sectors.finance.persons.deductions]
+"judgment.defendant" = 25
+"""
 MODEL_RULES = {"anomalous_deterioration", "predicted_serious_default"}
 
 
@@ -87,8 +102,12 @@ def change_key(change: dict) -> tuple:
     )
 
 
-def run_cli(*args: str) -> str:
-    env = {"CREDITBRAIN_PSEUDONYM_KEY": KEY, "PATH": "/usr/bin:/bin"}
+def run_cli(*args: str, scorecard: Path) -> str:
+    env = {
+        "CREDITBRAIN_PSEUDONYM_KEY": KEY,
+        "CREDITBRAIN_SCORECARD_FILE": str(scorecard),
+        "PATH": "/usr/bin:/bin",
+    }
     out = subprocess.run([*CLI, *args], env=env, capture_output=True, check=False, timeout=600)
     assert out.returncode == 0, out.stderr.decode()
     return out.stdout.decode()
@@ -96,8 +115,12 @@ def run_cli(*args: str) -> str:
 
 def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
     lines = simulated_file(tmp_path / "city.jsonl")
+    scorecard = tmp_path / "scorecard.toml"
+    scorecard.write_text(SCORECARD, encoding="utf-8")
     # The engine's drivers agree; the case desk's overdue notices are no engine output.
-    serve = serve_factory(partitions=1, CREDITBRAIN_CASES__DESK="false")
+    serve = serve_factory(
+        partitions=1, CREDITBRAIN_CASES__DESK="false", CREDITBRAIN_SCORECARD_FILE=str(scorecard)
+    )
     serve.start()
     producer = KafkaProducer(bootstrap_servers=serve.bootstrap, linger_ms=5)
     topic = input_topics(serve.prefix)[0]
@@ -124,7 +147,8 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
             worker_scores[doc["subject_id"]] = (doc["version"], doc["score"], doc["grade"])
 
     # The backtest command: the same file, the same (fresh) models.
-    output = run_cli("backtest", str(tmp_path / "city.jsonl"), "--json").splitlines()
+    output = run_cli("backtest", str(tmp_path / "city.jsonl"), "--json", scorecard=scorecard)
+    output = output.splitlines()
     summary = json.loads(output[-1])["summary"]
     cli_changes = [change_key(json.loads(line)) for line in output[:-1]]
     assert summary["messages"] == len(lines)
@@ -161,7 +185,8 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
 
     # Final scores: the worker's, the backtest's states, and creditbrain score.
     ctx = ParseContext(KEY.encode())
-    _, run = backtest(lines, ctx, DEFAULT_SCORECARD, PolicySet(), EarlyWarning())
+    config = load_scorecard(scorecard)
+    _, run = backtest(lines, ctx, config, PolicySet(), EarlyWarning())
     final = {
         s: (r.state.score, r.state.grade)
         for s, r in run.subjects.items()
@@ -169,12 +194,22 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
     }
     assert {s: v[1:] for s, v in worker_scores.items()} == final
     scored = {}
-    for line in run_cli("score", str(tmp_path / "city.jsonl"), "--json").splitlines():
+    scored_out = run_cli("score", str(tmp_path / "city.jsonl"), "--json", scorecard=scorecard)
+    for line in scored_out.splitlines():
         doc = json.loads(line)
         scored[doc["subject_id"]] = (doc["score"], doc["grade"])
     assert scored == final
-    offline = score_lines(lines, ctx, DEFAULT_SCORECARD)
+    offline = score_lines(lines, ctx, config)
     assert offline.applied == summary["applied"]
+    # The overrides took effect: the same records scored by the default scorecard differ.
+    as_of = offline.as_of_ms
+    assert as_of is not None
+    changed = sum(
+        evaluate(offline.states[s], as_of, DEFAULT_SCORECARD).score != result.score
+        for s, result in offline.results.items()
+    )
+    print(f"{changed} of {len(offline.results)} final scores differ from the default scorecard")
+    assert changed > 0
 
 
 if __name__ == "__main__":  # pragma: no cover - a manual run prints the figures

@@ -126,6 +126,27 @@ def test_cli_scorecard_file(tmp_path: Path) -> None:
     assert out[1].startswith(f"{B}\t900\tA\t")
 
 
+def test_cli_reads_the_deployments_scorecard_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Persons of human_resources weigh wage arrears at 60, not 100; the enterprises stay.
+    card = tmp_path / "card.toml"
+    card.write_text('[sectors.human_resources.persons.deductions]\n"wage_arrears" = 60\n')
+    monkeypatch.setenv("CREDITBRAIN_SCORECARD_FILE", str(card))
+    get_settings.cache_clear()
+    try:
+        out, _, error = run(str(DATA))
+        assert error is None
+        assert [line.split("\t")[1] for line in out] == ["940", "800", "940"]
+        plain = tmp_path / "plain.toml"
+        plain.write_text("")
+        out, _, error = run(str(DATA), "--scorecard", str(plain))  # the option wins
+        assert [line.split("\t")[1] for line in out] == ["940", "800", "900"]
+    finally:
+        monkeypatch.delenv("CREDITBRAIN_SCORECARD_FILE")
+        get_settings.cache_clear()
+
+
 def test_cli_empty_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"\n")
