@@ -19,7 +19,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from creditbrain.cli.contract import parse_context, read_lines
 from creditbrain.core.errors import ConfigurationError
-from creditbrain.infra.lag import group_lag
 from creditbrain.schemas.contract import input_topics
 from creditbrain.settings import get_settings
 
@@ -77,6 +76,8 @@ def backfill_command(
         progress.update(sending, completed=len(messages))
         produced_in = time.monotonic() - began
         processing = progress.add_task("processed by the worker", total=len(messages))
+        from creditbrain.infra.lag import group_lag
+
         topics = input_topics(prefix)
         deadline = time.monotonic() + timeout
         while lag := group_lag(bootstrap, settings.stream.app_id, topics, settings.kafka.tansu):

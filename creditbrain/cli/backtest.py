@@ -15,7 +15,7 @@ import sys
 import tomllib
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -25,17 +25,15 @@ from creditbrain.alerts.policy_changes import apply_policy_message
 from creditbrain.cli.contract import parse_context, read_lines
 from creditbrain.cli.progress import tracked
 from creditbrain.cli.score import parse_as_of
-from creditbrain.cli.stored_history import read_store
 from creditbrain.core.errors import ConfigurationError
-from creditbrain.engine.compare import compare
-from creditbrain.engine.replay import Backtest, backtest
-from creditbrain.models import checkpoint
-from creditbrain.models.checkpoint import CheckpointError
 from creditbrain.models.scorecard import load_scorecard
-from creditbrain.models.series.watch import SeriesTrack, SeriesWatch
-from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.policies import PolicyError
 from creditbrain.settings import get_settings
+
+if TYPE_CHECKING:  # the engine and the models (River, SciPy) load when a backtest runs
+    from creditbrain.engine.replay import Backtest
+    from creditbrain.models.series.watch import SeriesWatch
+    from creditbrain.models.subject import EarlyWarning
 
 
 def load_policies(path: Path | None) -> PolicySet:
@@ -78,6 +76,11 @@ def load_models(path: Path | None, policies: PolicySet) -> tuple[EarlyWarning, S
     A file comes from ``creditbrain models export-checkpoint``: the early-warning
     models and the series watch's tracks as the worker last saved them.
     """
+    from creditbrain.models import checkpoint
+    from creditbrain.models.checkpoint import CheckpointError
+    from creditbrain.models.series.watch import SeriesTrack, SeriesWatch
+    from creditbrain.models.subject import EarlyWarning
+
     watch = SeriesWatch(lambda: policies)
     if path is None:
         return EarlyWarning(), watch
@@ -168,6 +171,10 @@ def backtest_command(
     city-level series watch) learn from the file itself, as a fresh worker would;
     --no-models leaves them out. Persons appear under their pseudonym.
     """
+    from creditbrain.cli.stored_history import read_store
+    from creditbrain.engine.compare import compare
+    from creditbrain.engine.replay import backtest
+
     if models is not None and no_models:
         raise ConfigurationError("--models and --no-models exclude each other")
     settings = get_settings()

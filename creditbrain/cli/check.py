@@ -16,7 +16,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
@@ -25,9 +25,11 @@ from rich.table import Table
 
 from creditbrain.core.errors import StoreError, StoreLockedError
 from creditbrain.core.eventtime import CST
-from creditbrain.infra.store import Store, connect
 from creditbrain.schemas.names import Lang, label
 from creditbrain.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the ClickHouse client loads when a check opens the store
+    from creditbrain.infra.store import Store
 
 #: Wide enough for a reason's department and document number when the output goes to a
 #: file or a pipe (rich assumes 80 columns there and would cut them short).
@@ -105,6 +107,8 @@ def check_command(
 
 def open_store(settings: Settings) -> Store:
     """The store to read, or a one-line error; creates no directory and no database."""
+    from creditbrain.infra.store import connect
+
     dsn = settings.clickhouse_dsn
     url = urlsplit(dsn)
     if url.scheme == "chdb" and not Path(url.path).is_dir():

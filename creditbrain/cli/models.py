@@ -10,8 +10,6 @@ import orjson
 import typer
 
 from creditbrain.core.errors import ConfigurationError, CreditBrainError, InputFileError
-from creditbrain.models.checkpoint import CheckpointError
-from creditbrain.models.series.io import STDIO, detect_csv
 from creditbrain.settings import get_settings
 
 models_app = typer.Typer(help="Run the anomaly detection models on files.", no_args_is_help=True)
@@ -35,6 +33,8 @@ def detect_series(
     ],
 ) -> None:
     """Score every point of a univariate series online, with an anomaly score in [0, 1]."""
+    from creditbrain.models.series.io import STDIO, detect_csv
+
     started = time.perf_counter()
     try:
         summary = detect_csv(input_path, output_path)
@@ -136,6 +136,7 @@ def export_checkpoint_command(
     The file starts ``creditbrain backtest --models FILE`` from what the worker has
     learned. It is read from the worker's checkpoint topic (``<app id>-models``).
     """
+    from creditbrain.models.checkpoint import CheckpointError
     from creditbrain.streams.checkpoints import export_checkpoints
 
     settings = get_settings()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,10 +16,12 @@ from creditbrain.cli.contract import fail_on_dead_letters, parse_context, read_l
 from creditbrain.cli.progress import tracked
 from creditbrain.core.errors import ConfigurationError
 from creditbrain.core.eventtime import from_epoch_ms, to_epoch_ms
-from creditbrain.engine.replay import OfflineScores, score_lines
 from creditbrain.models.scorecard import load_scorecard
 from creditbrain.schemas.state import SubjectScore
 from creditbrain.settings import get_settings
+
+if TYPE_CHECKING:  # the engine loads the models (River, SciPy): only when a file is scored
+    from creditbrain.engine.replay import OfflineScores
 
 
 def parse_as_of(text: str, option: str = "--as-of") -> int:
@@ -74,6 +76,8 @@ def score_command(
     reason on stderr (exit code 0, or 1 with --strict when any was rejected).
     Persons appear under their pseudonym.
     """
+    from creditbrain.engine.replay import score_lines
+
     settings = get_settings()
     as_of_ms = None if as_of is None else parse_as_of(as_of)
     config = load_scorecard(scorecard or settings.scorecard_file)

@@ -321,11 +321,13 @@ def test_the_corpus_through_serve_adds_up_and_the_worker_keeps_going(serve_facto
 
     assert serve.stop() == 0
     assert "Traceback" not in serve.log()
-    stored = serve.query("SELECT count() AS n FROM events FINAL")[0]["n"]
-    assert stored == offline.applied + 1
-    rows = serve.query(
-        "SELECT reason, count() AS n FROM dlq FINAL WHERE resolution = '' GROUP BY reason"
+    counted, rows, big = serve.query_many(
+        [
+            "SELECT count() AS n FROM events FINAL",
+            "SELECT reason, count() AS n FROM dlq FINAL WHERE resolution = '' GROUP BY reason",
+            "SELECT detail, raw FROM dlq FINAL WHERE reason = 'too_large'",
+        ]
     )
+    assert counted[0]["n"] == offline.applied + 1
     assert {str(r["reason"]): int(str(r["n"])) for r in rows} == dead
-    big = serve.query("SELECT detail, raw FROM dlq FINAL WHERE reason = 'too_large'")
     assert len(big) == 3 and {str(r["raw"]) for r in big} == {""}

@@ -22,6 +22,7 @@ while the outage lasts).
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import signal
 import socket
@@ -70,7 +71,7 @@ from tests.alerts.test_delivery import Receiver
 from tests.fixtures.broker import read_topic
 from tests.fixtures.serve import CLI, ServeProcess
 from tests.strategies import DAY, make_event
-from tests.streams.test_stream_integration import expected_scores, produce, stored_scores
+from tests.streams.test_stream_integration import expected_scores, produce
 
 pytestmark = pytest.mark.integration
 
@@ -184,18 +185,36 @@ def by_rules(found: Counter[tuple[str, ...]]) -> Counter[tuple[str, ...]]:
     return Counter({t: n for t, n in found.items() if t[-1] not in MODEL_RULES})
 
 
-def alert_state(serve: ServeProcess) -> set[tuple[object, ...]]:
-    """The rules' alerts as stored: id, subject, rule, level, status, version."""
-    rows = serve.query(
-        "SELECT alert_id, subject_id, rule, level, status, version FROM alerts FINAL"
+def stored_outcome(serve: ServeProcess) -> dict[str, object]:
+    """What the store holds of one run, read in one child.
+
+    ``alerts``: the rules' alerts (id, subject, rule, level, status, version);
+    ``events``: the rules' warning transitions (id, type, level, time); ``scores``: as
+    the stream integration test reads them; ``doubled``: subjects with two open alerts
+    of one rule.
+    """
+    alerts, events, states, doubled = serve.query_many(
+        [
+            "SELECT alert_id, subject_id, rule, level, status, version FROM alerts FINAL",
+            "SELECT alert_id, type, level, time, rule FROM alert_events FINAL",
+            "SELECT subject_id, score, grade, reasons FROM entity_state FINAL",
+            "SELECT subject_id, rule, count() AS n FROM alerts FINAL "
+            "WHERE status != 'resolved' GROUP BY subject_id, rule HAVING n > 1",
+        ]
     )
-    return {tuple(row.values()) for row in rows if row["rule"] not in MODEL_RULES}
-
-
-def alert_events(serve: ServeProcess) -> set[tuple[object, ...]]:
-    """The rules' stored warning transitions: id, type, level, time."""
-    rows = serve.query("SELECT alert_id, type, level, time, rule FROM alert_events FINAL")
-    return {tuple(row.values())[:4] for row in rows if row["rule"] not in MODEL_RULES}
+    return {
+        "alerts": {tuple(row.values()) for row in alerts if row["rule"] not in MODEL_RULES},
+        "events": {tuple(row.values())[:4] for row in events if row["rule"] not in MODEL_RULES},
+        "scores": {
+            str(row["subject_id"]): (
+                int(str(row["score"])),
+                str(row["grade"]),
+                [[r["event_id"], r["kind"], r["effect"]] for r in json.loads(str(row["reasons"]))],
+            )
+            for row in states
+        },
+        "doubled": doubled,
+    }
 
 
 def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_factory) -> None:
@@ -232,18 +251,15 @@ def test_a_killed_worker_leaves_the_warnings_of_an_uninterrupted_run(serve_facto
     reference.wait_until_sunk()
     assert reference.stop() == 0
 
-    expected = alert_state(reference)
+    after_kill, uninterrupted = stored_outcome(killed), stored_outcome(reference)
+    expected = uninterrupted["alerts"]
     assert len(expected) >= 3000, len(expected)  # the input opens many warnings
-    assert alert_state(killed) == expected
-    assert alert_events(killed) == alert_events(reference)
-    assert stored_scores(killed) == stored_scores(reference) == expected_scores(messages)
+    assert after_kill["alerts"] == expected
+    assert after_kill["events"] == uninterrupted["events"]
+    assert after_kill["scores"] == uninterrupted["scores"] == expected_scores(messages)
 
     # No two open alerts for one subject and rule, in the store ...
-    doubled = killed.query(
-        "SELECT subject_id, rule, count() AS n FROM alerts FINAL "
-        "WHERE status != 'resolved' GROUP BY subject_id, rule HAVING n > 1"
-    )
-    assert doubled == []
+    assert after_kill["doubled"] == []
     # ... and on the topic every transition of the reference run, and no other, once.
     everything = transitions(read_topic(killed.bootstrap, killed.topic(WARNINGS)))
     reference_sent = by_rules(

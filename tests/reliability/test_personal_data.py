@@ -247,8 +247,9 @@ def test_no_clear_resident_id_downstream_and_the_grid_sees_masked_names(serve_fa
     assert {"events", "dlq", "scores", "entity_state", "alerts", "audit"} <= set(tables)
     stored_bytes = 0
     found_in_tables: dict[str, set[str]] = {}
-    for table in tables:
-        text = json.dumps(serve.query(f"SELECT * FROM `{table}`"), ensure_ascii=False).encode()  # noqa: S608
+    contents = serve.query_many([f"SELECT * FROM `{table}`" for table in tables])  # noqa: S608
+    for table, rows in zip(tables, contents, strict=True):
+        text = json.dumps(rows, ensure_ascii=False).encode()
         stored_bytes += len(text)
         hits = person_ids_in(TOKEN.findall(text), codes)
         hits |= {n for n in sent_clear if n.encode() in text or n.lower().encode() in text}

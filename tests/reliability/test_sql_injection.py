@@ -194,7 +194,15 @@ def test_hostile_strings_through_the_stream_come_back_byte_identical(serve_facto
     serve.wait_until_sunk()
     assert serve.stop() == 0
 
-    events = serve.query("SELECT subject_id, subject_name, source, payload FROM events FINAL")
+    events, states, alerts, dead, tables = serve.query_many(
+        [
+            "SELECT subject_id, subject_name, source, payload FROM events FINAL",
+            "SELECT subject_id, subject_name FROM entity_state FINAL",
+            "SELECT subject_id, subject_name FROM alerts FINAL",
+            "SELECT reason, raw FROM dlq FINAL",
+            "SELECT name FROM system.tables WHERE database = currentDatabase()",
+        ]
+    )
     assert {
         str(r["subject_id"]): (
             str(r["subject_name"]),
@@ -203,18 +211,14 @@ def test_hostile_strings_through_the_stream_come_back_byte_identical(serve_facto
         )
         for r in events
     } == {code: (name, source, payload) for code, (name, source, payload) in sent.items()}
-    states = serve.query("SELECT subject_id, subject_name FROM entity_state FINAL")
     assert {str(r["subject_id"]): str(r["subject_name"]) for r in states} == {
         code: name for code, (name, _, _) in sent.items()
     }
-    alerts = serve.query("SELECT subject_id, subject_name FROM alerts FINAL")
     assert {str(r["subject_id"]): str(r["subject_name"]) for r in alerts} == {
         code: name for code, (name, _, _) in sent.items()
     }
-    dead = serve.query("SELECT reason, raw FROM dlq FINAL")
     assert len(dead) == len(HOSTILE_STRINGS)
     assert {json.loads(str(r["raw"]))["sector"] for r in dead} == set(HOSTILE_STRINGS)
-    tables = serve.query("SELECT name FROM system.tables WHERE database = currentDatabase()")
     assert {"events", "dlq", "scores", "entity_state", "alerts", "audit"} <= {
         str(r["name"]) for r in tables
     }

@@ -53,26 +53,32 @@ def expected_scores(messages: list[tuple[str, bytes, bytes]]) -> dict[str, tuple
     }
 
 
-def stored_scores(serve: ServeProcess) -> dict[str, tuple[int, str, list]]:
-    rows = serve.query("SELECT subject_id, score, grade, reasons FROM entity_state FINAL")
+QUERIES = (
+    "SELECT subject_id, score, grade, reasons FROM entity_state FINAL",
+    "SELECT reason, count() AS n FROM dlq FINAL WHERE resolution = '' GROUP BY reason",
+    "SELECT count() AS n FROM events FINAL",
+)
+
+
+def read_store(serve: ServeProcess) -> tuple[dict[str, tuple[int, str, list]], dict[str, int], int]:
+    """Scores by subject, unresolved dead letters by reason, and events stored, in one read."""
     import json
 
-    return {
+    states, dead, events = serve.query_many(list(QUERIES))
+    scores = {
         str(row["subject_id"]): (
             int(row["score"]),  # type: ignore[call-overload]
             str(row["grade"]),
             [[r["event_id"], r["kind"], r["effect"]] for r in json.loads(str(row["reasons"]))],
         )
-        for row in rows
+        for row in states
     }
+    dead_letters = {str(row["reason"]): int(row["n"]) for row in dead}  # type: ignore[call-overload]
+    return scores, dead_letters, int(events[0]["n"])  # type: ignore[call-overload]
 
 
-def stored_dead_letters(serve: ServeProcess) -> dict[str, int]:
-    """Unresolved dead letters by reason."""
-    rows = serve.query(
-        "SELECT reason, count() AS n FROM dlq FINAL WHERE resolution = '' GROUP BY reason"
-    )
-    return {str(row["reason"]): int(row["n"]) for row in rows}  # type: ignore[call-overload]
+def stored_scores(serve: ServeProcess) -> dict[str, tuple[int, str, list]]:
+    return read_store(serve)[0]
 
 
 def expected_dead_letters(offline) -> dict[str, int]:
@@ -90,7 +96,7 @@ def test_stream_scores_equal_offline_reference(serve_factory) -> None:
     assert serve.stop() == 0
 
     expected = expected_scores(messages)
-    stored = stored_scores(serve)
+    stored, dead_letters, accepted = read_store(serve)
     assert stored.keys() == expected.keys()
     mismatched = [s for s in expected if stored[s] != expected[s]]
     assert not mismatched, (mismatched[:3], [(stored[s], expected[s]) for s in mismatched[:3]])
@@ -101,10 +107,9 @@ def test_stream_scores_equal_offline_reference(serve_factory) -> None:
         ParseContext(pseudonym_key=KEY),
         DEFAULT_SCORECARD,
     )
-    accepted = serve.query("SELECT count() AS n FROM events FINAL")[0]["n"]
-    dead = serve.query("SELECT count() AS n FROM dlq FINAL WHERE resolution = ''")[0]["n"]
+    dead = sum(dead_letters.values())
     assert accepted == offline.applied
-    assert stored_dead_letters(serve) == expected_dead_letters(offline)
+    assert dead_letters == expected_dead_letters(offline)
     assert accepted + dead + offline.duplicates == len(messages) + len(duplicates)
 
 
@@ -127,7 +132,7 @@ def test_killed_worker_restarts_with_the_same_scores_and_replay_changes_nothing(
     assert serve.stop() == 0
 
     expected = expected_scores(messages)
-    stored = stored_scores(serve)
+    stored, dead_letters, accepted = read_store(serve)
     missing, extra = expected.keys() - stored.keys(), stored.keys() - expected.keys()
     assert not missing and not extra, (len(missing), len(extra), len(expected))
     mismatched = [s for s in expected if stored[s] != expected[s]]
@@ -139,6 +144,5 @@ def test_killed_worker_restarts_with_the_same_scores_and_replay_changes_nothing(
         ParseContext(pseudonym_key=KEY),
         DEFAULT_SCORECARD,
     )
-    accepted = serve.query("SELECT count() AS n FROM events FINAL")[0]["n"]
     assert accepted == offline.applied
-    assert stored_dead_letters(serve) == expected_dead_letters(offline)
+    assert dead_letters == expected_dead_letters(offline)
