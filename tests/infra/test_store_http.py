@@ -12,6 +12,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -34,9 +35,10 @@ def audit_rows(count: int) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def http_store(clickhouse_http: ClickHouseEndpoint) -> Store:
+def http_store(clickhouse_http: ClickHouseEndpoint) -> Iterator[Store]:
     """A store on the endpoint, on the ``default`` database (nothing to migrate)."""
-    return connect(clickhouse_http.dsn, "default")
+    with connect(clickhouse_http.dsn, "default") as store:
+        yield store
 
 
 @pytest.mark.parametrize("store_dsn", ["http"], indirect=True)
