@@ -31,7 +31,7 @@ from tests.fixtures.store import drop_database, open_endpoint
 
 pytestmark = pytest.mark.integration
 
-BEFORE, DURING = 200, 300
+BEFORE, DURING, LAST = 200, 300, 50
 
 
 async def until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -88,14 +88,16 @@ async def test_the_sink_holds_its_offsets_while_the_server_is_away(
         await until(lambda: dead_letters(embedded)[0] == BEFORE, "the first dead letters")
         await until(lambda: committed() == BEFORE, "the first commit")
 
-        # The server goes away while the sink is storing the next burst.
+        # The server goes away while the sink is storing the next bursts; the last one
+        # comes only after it has gone.
         sending = asyncio.create_task(
-            asyncio.to_thread(send, bootstrap, topic, BEFORE, DURING, flushes=10)
+            asyncio.to_thread(send, bootstrap, topic, BEFORE, DURING - LAST, flushes=5)
         )
         await until(lambda: dead_letters(embedded)[0] > BEFORE, "the next dead letters")
         endpoint.stop()
         failures = sink.stats.failures
         await sending
+        await asyncio.to_thread(send, bootstrap, topic, BEFORE + DURING - LAST, LAST)
         await until(lambda: sink.stats.failures >= failures + 3, "the sink failing to write")
         # Refused, the sink kept its batch and its offsets: all it committed is stored,
         # and what it could not store is not committed.
