@@ -213,6 +213,12 @@ def _server_client(url: SplitResult) -> Client:
             dsn=server, autogenerate_session_id=False, tz_mode=_TZ_MODE
         )
     except ClickHouseError as error:
+        # A server that answered with an error code was reached: a wrong password or a
+        # missing grant must not read as a network problem.
+        if getattr(error, "code", None) is not None:
+            raise StoreError(
+                f"ClickHouse at {_redacted(url)} refused the client: {error}"
+            ) from error
         raise StoreError(f"cannot reach ClickHouse at {_redacted(url)}: {error}") from error
 
 

@@ -18,7 +18,7 @@ import pytest
 from creditbrain.api import create_app
 from creditbrain.infra.store import Store, connect, migrate
 from tests.api.conftest import KEYS, FakePublisher, TestClient, add_alert, settings_for_tests
-from tests.fixtures.store import drop_database
+from tests.fixtures.store import STORE_KINDS, drop_database, dsn_of
 
 PROBLEM = "application/problem+json"
 ADMIN = {"X-API-Key": "k-admin"}
@@ -27,9 +27,10 @@ BY_ROLE = {role: key for key, (_, role, _, _) in reversed(KEYS.items())}
 BODIES = (b'{"url": NaN, "note": Infinity}', b"[1e400]", b"[]", b"{", b'"x"')
 
 
-@pytest.fixture(scope="module")
-def walk_store(chdb_dsn: str) -> Iterator[Store]:
-    with connect(chdb_dsn, f"t_{uuid.uuid4().hex}") as store:
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def walk_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """One store for the whole walk, on each DSN kind in turn (the API reads over HTTP too)."""
+    with connect(dsn_of(request.param, request), f"t_{uuid.uuid4().hex}") as store:
         migrate(store)
         add_alert(store, "S1")
         try:

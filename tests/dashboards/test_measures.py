@@ -23,6 +23,7 @@ from creditbrain.schemas.contract import MEASURES, TopicSpec, topic_name
 from creditbrain.schemas.identifiers import generate_credit_code
 from creditbrain.schemas.measures import MeasureRejected, parse_measure
 from creditbrain.streams.sink import ClickHouseSink, rows_of
+from tests.fixtures.store import on_every_store
 
 DECIDED = datetime(2026, 3, 5, 2, 0, tzinfo=UTC)
 APPLIED = next(i for i in INDICATORS if i.name == "Joint measures applied")
@@ -89,6 +90,7 @@ async def _until(check: Callable[[], bool], what: str, timeout: float = 60.0) ->
 
 
 @pytest.mark.integration
+@on_every_store
 async def test_a_report_on_the_topic_moves_the_joint_measures_kpi(
     embedded_broker: EmbeddedBroker, store: Store, fresh_topic: Callable[[str], str]
 ) -> None:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from creditbrain.cli.infra import broker_app, db_app
 from creditbrain.infra.store import connect
 from creditbrain.settings import get_settings
-from tests.fixtures.store import drop_database
+from tests.fixtures.store import drop_database, on_every_store
 
 pytestmark = pytest.mark.integration
 
@@ -23,18 +23,19 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def database(chdb_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Settings that point at a fresh database on the session's store."""
+def database(store_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Settings that point at a fresh database on the store under test."""
     name = f"t_{uuid.uuid4().hex}"
-    monkeypatch.setenv("CREDITBRAIN_CLICKHOUSE__DSN", chdb_dsn)
+    monkeypatch.setenv("CREDITBRAIN_CLICKHOUSE__DSN", store_dsn)
     monkeypatch.setenv("CREDITBRAIN_CLICKHOUSE__DATABASE", name)
     get_settings.cache_clear()
     yield name
     get_settings.cache_clear()
-    with connect(chdb_dsn, name) as store:
+    with connect(store_dsn, name) as store:
         drop_database(store)
 
 
+@on_every_store
 def test_db_migrate_then_up_to_date(database: str) -> None:
     first = runner.invoke(app, ["db", "migrate"])
     assert first.exit_code == 0, first.output

@@ -1,4 +1,9 @@
-"""The store and its migrations, against the real chDB engine."""
+"""The store and its migrations, against the real chDB engine.
+
+The store-level tests run on every DSN of :data:`~tests.fixtures.store.on_every_store`:
+chDB, ClickHouse's HTTP interface on loopback, and a real server when ``CLICKHOUSE_URL``
+is set; the ones about chDB's data path and lock run on chDB alone.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from creditbrain.infra.store import Store, connect, migrate
 from creditbrain.streams.messages import METRIC_DAYS
 from creditbrain.streams.rows import TABLE_COLUMNS
 from creditbrain.streams.sink import rows_of
-from tests.fixtures.store import drop_database
+from tests.fixtures.store import drop_database, on_every_store
 
 pytestmark = pytest.mark.integration
 
@@ -161,8 +166,9 @@ def event(number: int, event_id: uuid.UUID | None = None, **changes: object) -> 
     return row | changes
 
 
-def test_a_fresh_database_is_migrated_once(chdb_dsn: str) -> None:
-    with connect(chdb_dsn, f"t_{uuid.uuid4().hex}") as store:
+@on_every_store
+def test_a_fresh_database_is_migrated_once(store_dsn: str) -> None:
+    with connect(store_dsn, f"t_{uuid.uuid4().hex}") as store:
         try:
             assert applied_migrations(store) == []
             names = [migration.name for migration in available_migrations()]
@@ -173,6 +179,7 @@ def test_a_fresh_database_is_migrated_once(chdb_dsn: str) -> None:
             drop_database(store)
 
 
+@on_every_store
 def test_every_table_has_the_expected_columns(store: Store) -> None:
     rows = store.query_rows(
         "SELECT table, name, type FROM system.columns WHERE database = {db:String} "
@@ -186,6 +193,7 @@ def test_every_table_has_the_expected_columns(store: Store) -> None:
     assert found == EXPECTED_COLUMNS
 
 
+@on_every_store
 def test_an_edited_migration_is_refused(store: Store) -> None:
     store.insert_rows(
         "schema_migrations",
@@ -196,6 +204,7 @@ def test_an_edited_migration_is_refused(store: Store) -> None:
         migrate(store)
 
 
+@on_every_store
 def test_a_redelivered_event_collapses(store: Store) -> None:
     event_id = uuid.uuid4()
     store.insert_rows("events", [event(1, event_id)], EVENT_COLUMNS)
@@ -212,6 +221,7 @@ def test_a_redelivered_event_collapses(store: Store) -> None:
     assert rows == [{"event_id": event_id, "ingested_at": BASE + timedelta(hours=2)}]
 
 
+@on_every_store
 def test_a_series_day_written_again_replaces_its_count(store: Store) -> None:
     """A day re-scored after a crash, or a batch read again, is counted once: the last write."""
 
@@ -241,6 +251,7 @@ def test_a_series_day_written_again_replaces_its_count(store: Store) -> None:
     ]
 
 
+@on_every_store
 def test_a_hostile_string_is_data(store: Store) -> None:
     hostile = "'; DROP TABLE events; --"
     columns = ("actor", "role", "action", "subject_id", "purpose", "details")
@@ -254,11 +265,13 @@ def test_a_hostile_string_is_data(store: Store) -> None:
     assert store.query_rows("SELECT count() AS n FROM events") == [{"n": 0}]
 
 
+@on_every_store
 def test_values_must_be_bound_server_side(store: Store) -> None:
     with pytest.raises(ValueError, match="placeholder"):
         store.query_rows("SELECT * FROM audit WHERE actor = %(actor)s", {"actor": "x"})
 
 
+@on_every_store
 def test_sector_district_slices_read_the_projection(store: Store) -> None:
     store.insert_rows("events", [event(n) for n in range(40_000)], EVENT_COLUMNS)
     rows = store.query_rows(
@@ -271,6 +284,7 @@ def test_sector_district_slices_read_the_projection(store: Store) -> None:
     assert rows == [{"n": 172}]
 
 
+@on_every_store
 def test_threads_share_one_store(store: Store) -> None:
     errors: list[BaseException] = []
 

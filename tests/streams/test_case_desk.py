@@ -11,6 +11,7 @@ from creditbrain.core.workdays import default_calendar
 from creditbrain.infra.cases import CaseRepository
 from creditbrain.infra.store import Store
 from creditbrain.streams.cases import CaseDesk
+from tests.fixtures.store import on_every_store
 
 SUBJECT = "91371100MA3C0021X1"
 CASE = case_id_of(SUBJECT, "construction@371102")
@@ -32,6 +33,7 @@ def report(case_id: str, disposition: str | None = "false_alarm", report_id: str
     })  # fmt: skip
 
 
+@on_every_store
 def test_refused_reports_are_dead_letters_with_their_reason(store: Store) -> None:
     d = desk(store)
     d.on_warning(example_warning("a1", "2026-03-02T10:00:00+08:00", subject_id=SUBJECT).to_bytes())
@@ -44,6 +46,7 @@ def test_refused_reports_are_dead_letters_with_their_reason(store: Store) -> Non
     assert d.counters.dispositions_applied == 1 and d.counters.dispositions_refused == 4
 
 
+@on_every_store
 def test_an_overdue_notice_is_sent_until_confirmed_then_never_again(store: Store) -> None:
     d = desk(store)
     d.on_warning(example_warning("a1", "2026-03-02T10:00:00+08:00", subject_id=SUBJECT).to_bytes())

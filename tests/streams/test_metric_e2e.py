@@ -4,12 +4,17 @@ A sector × district series of penalties with a planted two-day surge goes throu
 the real worker: the surge opens one ``metric_anomaly`` warning, the warning
 resolves once the series is back to its usual level, and the sink fills
 ``metric_day_counts`` and ``metric_anomalies`` with the day's whole counts.
+
+The one end-to-end test that also runs with the store over HTTP: the sink of the
+``serve`` child and the ``db query`` children then write and read through
+clickhouse-connect's HTTP client, on the test's loopback endpoint.
 """
 
 from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -20,6 +25,7 @@ from kafka import KafkaConsumer
 from creditbrain.core.eventtime import CST
 from creditbrain.schemas.identifiers import generate_credit_code
 from tests.fixtures.serve import ServeProcess
+from tests.fixtures.store import dsn_of
 from tests.strategies import DAY, T0, make_event
 from tests.streams.test_warnings_e2e import send
 
@@ -48,10 +54,22 @@ def series_warnings(serve: ServeProcess) -> list[dict]:
     return [w for w in found if w["subject"] == SERIES]
 
 
-def test_a_surge_warns_once_resolves_and_fills_the_metric_tables(serve_factory) -> None:
+@pytest.mark.parametrize("store_kind", ["chdb", "http"])
+def test_a_surge_warns_once_resolves_and_fills_the_metric_tables(
+    serve_factory, store_kind: str, request: pytest.FixtureRequest
+) -> None:
+    # The child opens its own chDB under its data dir; over HTTP, the test's endpoint.
+    store = {}
+    if store_kind != "chdb":
+        store = {
+            "CREDITBRAIN_CLICKHOUSE__DSN": dsn_of(store_kind, request),
+            "CREDITBRAIN_CLICKHOUSE__DATABASE": f"e2e_{uuid.uuid4().hex}",
+            # Demo keys come by themselves only with the embedded store.
+            "CREDITBRAIN_API__DEMO_KEYS": "true",
+        }
     # One partition: the series watch closes a day once a later day's count arrives,
     # so the test feeds the days in order rather than racing partitions.
-    serve = serve_factory(partitions=1)
+    serve = serve_factory(partitions=1, **store)
     serve.start()
     rng = random.Random(16)
     subjects = [generate_credit_code(rng, DISTRICT) for _ in range(60)]
