@@ -5,9 +5,10 @@ the real worker: the surge opens one ``metric_anomaly`` warning, the warning
 resolves once the series is back to its usual level, and the sink fills
 ``metric_day_counts`` and ``metric_anomalies`` with the day's whole counts.
 
-The one end-to-end test that also runs with the store over HTTP: the sink of the
-``serve`` child and the ``db query`` children then write and read through
-clickhouse-connect's HTTP client, on the test's loopback endpoint.
+The one end-to-end test with the store over HTTP (the others run on the embedded
+chDB): the sink of the ``serve`` child and the ``db query`` children write and read
+through clickhouse-connect's HTTP client, on the test's loopback endpoint, or on a
+real server when ``CLICKHOUSE_URL`` is set.
 """
 
 from __future__ import annotations
@@ -54,19 +55,17 @@ def series_warnings(serve: ServeProcess) -> list[dict]:
     return [w for w in found if w["subject"] == SERIES]
 
 
-@pytest.mark.parametrize("store_kind", ["chdb", "http"])
+@pytest.mark.parametrize("store_kind", ["http", "server"])
 def test_a_surge_warns_once_resolves_and_fills_the_metric_tables(
     serve_factory, store_kind: str, request: pytest.FixtureRequest
 ) -> None:
-    # The child opens its own chDB under its data dir; over HTTP, the test's endpoint.
-    store = {}
-    if store_kind != "chdb":
-        store = {
-            "CREDITBRAIN_CLICKHOUSE__DSN": dsn_of(store_kind, request),
-            "CREDITBRAIN_CLICKHOUSE__DATABASE": f"e2e_{uuid.uuid4().hex}",
-            # Demo keys come by themselves only with the embedded store.
-            "CREDITBRAIN_API__DEMO_KEYS": "true",
-        }
+    # The child's store is the test's HTTP endpoint (or the real server), a database of its own.
+    store = {
+        "CREDITBRAIN_CLICKHOUSE__DSN": dsn_of(store_kind, request),
+        "CREDITBRAIN_CLICKHOUSE__DATABASE": f"e2e_{uuid.uuid4().hex}",
+        # Demo keys come by themselves only with the embedded store.
+        "CREDITBRAIN_API__DEMO_KEYS": "true",
+    }
     # One partition: the series watch closes a day once a later day's count arrives,
     # so the test feeds the days in order rather than racing partitions.
     serve = serve_factory(partitions=1, **store)
