@@ -20,7 +20,8 @@ demo: $(STAMP)
 	$(BIN)/creditbrain demo $(ARGS)
 
 # pytest spreads the tests over the cores (pytest-xdist; each worker has its own broker
-# and store, a test file stays on one worker so its module fixtures are built once);
+# and store, a test file stays on one worker so its module fixtures are built once; files
+# go out in tests/conftest.py's order, the longest first);
 # mypy runs beside it, as most tests wait on brokers and child processes, and its
 # report follows pytest's. TEST_WORKERS=0 runs the tests in this process alone.
 TEST_WORKERS ?= auto
@@ -30,7 +31,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	tools/typecheck.sh > $(VENV)/typecheck.log 2>&1 & typecheck=$$!; \
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS); tests=$$?; \
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS); tests=$$?; \
 	wait $$typecheck; types=$$?; cat $(VENV)/typecheck.log; \
 	test $$tests -eq 0 && test $$types -eq 0
 
