@@ -234,20 +234,7 @@ def test_each_rule_opens_once_escalates_resolves_and_follows_live_policy(serve_f
         "resolved",
     ]
 
-    # The shadow judged every event: red from 5 workers at once, never delivered.
-    # (the company's id is a credit code the test generated: nothing to escape)
-    shadow_rows = serve.query(
-        "SELECT side, rule, level, change, version FROM shadow_alerts FINAL "  # noqa: S608
-        f"WHERE subject_id = '{company}' AND rule = 'wage_arrears' ORDER BY side, version"
-    )
-    assert [(r["side"], r["level"], r["change"]) for r in shadow_rows][:3] == [
-        ("live", "orange", "opened"),
-        ("live", "orange", "updated"),
-        ("live", "red", "escalated"),
-    ]
-    assert ("shadow", "red", "opened") in {
-        (r["side"], r["level"], r["change"]) for r in shadow_rows
-    }
+    # The shadow judged every event (red from 5 workers at once), and none was delivered.
     grid = [orjson.loads(record.value) for record in topic_records(serve, "warnings.grid")]
     for delivered in (sent, grid):
         assert not [  # the shadow's red opening is on no warning topic
@@ -310,6 +297,20 @@ def test_each_rule_opens_once_escalates_resolves_and_follows_live_policy(serve_f
     assert "red_workers" in str(audit[0]["details"])
     started = serve.query("SELECT subject_id FROM audit WHERE action = 'shadow_policy'")
     assert [row["subject_id"] for row in started] == [SCOPE]
+    # What the shadow did is in shadow_alerts, beside the live changes it compared.
+    # (the company's id is a credit code the test generated: nothing to escape)
+    shadow_rows = serve.query(
+        "SELECT side, rule, level, change, version FROM shadow_alerts FINAL "  # noqa: S608
+        f"WHERE subject_id = '{company}' AND rule = 'wage_arrears' ORDER BY side, version"
+    )
+    assert [(r["side"], r["level"], r["change"]) for r in shadow_rows][:3] == [
+        ("live", "orange", "opened"),
+        ("live", "orange", "updated"),
+        ("live", "red", "escalated"),
+    ]
+    assert ("shadow", "red", "opened") in {
+        (r["side"], r["level"], r["change"]) for r in shadow_rows
+    }
 
 
 def _valid(code: str) -> str:
