@@ -43,3 +43,9 @@ CREATE TABLE IF NOT EXISTS {database}.shadow_policies{on_cluster}
 )
 ENGINE = {replicated}ReplacingMergeTree(version)
 ORDER BY name;
+
+-- dash_shadow_alerts: the shadows' comparison for the dashboards (no names are kept).
+CREATE VIEW IF NOT EXISTS {database}.dash_shadow_alerts{on_cluster}
+DEFINER = CURRENT_USER SQL SECURITY DEFINER
+AS SELECT shadow, started_at, side, change, sent, subject_type, sector, district, rule, level, event_time
+FROM {database}.shadow_alerts AS t FINAL;
