@@ -33,6 +33,7 @@ from pydantic import TypeAdapter
 
 from creditbrain.alerts.policy import PolicyOverride
 from creditbrain.alerts.snooze import SnoozeMessage
+from creditbrain.engine.shadow import NAME_PATTERN, Shadow
 from creditbrain.schemas.contract import (
     DISPOSITIONS,
     DLQ,
@@ -40,6 +41,7 @@ from creditbrain.schemas.contract import (
     MEASURES,
     POLICIES,
     SCORES,
+    SHADOW_POLICIES,
     SNOOZES,
     WARNINGS,
     WARNINGS_GRID,
@@ -70,6 +72,7 @@ _PAYLOADS: dict[str, TypeAdapter[Any]] = {
     "ScoreChange": TypeAdapter(ScoreChange),
     "PolicyOverride": TypeAdapter(PolicyOverride),
     "SnoozeMessage": TypeAdapter(SnoozeMessage),
+    "Shadow": TypeAdapter(Shadow),
     "MetricDay": TypeAdapter(MetricDay),
     "DispositionEvent": TypeAdapter(DispositionEvent),
     "MeasureReport": TypeAdapter(MeasureReport),
@@ -188,6 +191,19 @@ _MESSAGES: dict[str, dict[str, Any]] = {
             }
         },
     },
+    "shadow-policy": {
+        "title": "Shadow policy",
+        "summary": "A candidate override of one scope judged beside the live policies, its "
+        "warnings stored only; no value ends it.",
+        "contentType": "application/json",
+        "payload": {"anyOf": [{"$ref": _REF.format(model="Shadow")}, {"type": "null"}]},
+        "bindings": {
+            "kafka": {
+                "key": _header("The shadow's name.", pattern=NAME_PATTERN),
+                "bindingVersion": _KAFKA_BINDING,
+            }
+        },
+    },
     "snooze": {
         "title": "Snooze",
         "summary": "One subject's warnings (one rule or all) held back until an event-time "
@@ -274,6 +290,15 @@ def _channels() -> list[tuple[str, str, str, str, str]]:
             "send receive",
             "Supervisors' overrides of the warning rules, by scope (compacted): the API "
             "writes them (`PUT /policies/{scope}`), every worker follows them.",
+        ),
+        (
+            "policies-shadow",
+            SHADOW_POLICIES,
+            "shadow-policy",
+            "send receive",
+            "Shadow policy sets (compacted): the API writes them (`PUT "
+            "/policies/shadow/{name}`), every worker judges each re-scoring under each of "
+            "them too and stores what they would do (`shadow_alerts`), never sending it.",
         ),
         (
             "snoozes",

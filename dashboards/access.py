@@ -36,7 +36,8 @@ from creditbrain.schemas.reference import DISTRICTS, SECTORS
 
 READER = "creditbrain_dashboard_reader"
 CITY = "creditbrain_city"
-_VIEWS_MIGRATION = "0013_dashboard_views.sql"
+#: The migrations that create the views the dashboards read.
+_VIEWS_MIGRATIONS = ("0013_dashboard_views.sql", "0015_shadow.sql")
 #: The views whose rows carry a sector and a district: the ones row policies scope.
 SCOPED_VIEWS = (
     "dash_events",
@@ -47,6 +48,7 @@ SCOPED_VIEWS = (
     "dash_metric_counts",
     "dash_metric_anomalies",
     "dash_cases",
+    "dash_shadow_alerts",
 )
 _NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -98,12 +100,12 @@ class Scope:
 
 def dashboard_views() -> list[str]:
     """The views the dashboards read, as the migration creates them."""
-    sql = (
-        importlib.resources.files("creditbrain.infra")
-        .joinpath("migrations", _VIEWS_MIGRATION)
-        .read_text(encoding="utf-8")
-    )
-    return re.findall(r"CREATE VIEW IF NOT EXISTS \{database\}\.(\w+)", sql)
+    migrations = importlib.resources.files("creditbrain.infra").joinpath("migrations")
+    views = []
+    for name in _VIEWS_MIGRATIONS:
+        sql = migrations.joinpath(name).read_text(encoding="utf-8")
+        views += re.findall(r"CREATE VIEW IF NOT EXISTS \{database\}\.(\w+)", sql)
+    return views
 
 
 def access_statements(

@@ -51,6 +51,7 @@ KEYED_COLUMNS: Mapping[str, str] = {
     "disposition": "disposition",
     "indicator": "text",
     "target": "text",
+    "side": "shadow_side",
 }
 
 

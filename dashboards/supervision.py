@@ -3,7 +3,8 @@
 The sector view answers "which of my subjects need attention, and under which
 thresholds": subjects by grade, the warnings, the lowest scores, and the warning
 policies in force for the sector (the latest audited ``policy_change`` per scope
-that applies). The district view is the grid's: every sector in the district, the
+that applies), and the warnings each shadow policy set would send beside the live
+set's (``dash_shadow_alerts``). The district view is the grid's: every sector in the district, the
 warnings sent there, the daily record counts and the systemic anomalies.
 
 Policy changes are read from ``dash_policy_changes`` (the ``audit`` rows with
@@ -79,6 +80,17 @@ WHERE scope IN ('*', concat('sector=', {param("sector")}),
                                 OR startsWith(scope, concat('sector=', {param("sector")}, '|'))))
 GROUP BY scope
 ORDER BY scope
+"""
+
+# Each shadow's run beside the live set on the same re-scorings (shadow_alerts): the
+# warnings each would send (openings and escalations), as a shadow's report counts them.
+_SHADOWS = f"""
+SELECT shadow, side, level, rule, count() AS warnings_sent
+FROM dash_shadow_alerts
+WHERE {_IN_SECTOR} AND sent = 1 AND change IN ('opened', 'escalated')
+  AND $__timeFilter(event_time)
+GROUP BY shadow, side, level, rule
+ORDER BY shadow, rule, level, side
 """
 
 
@@ -165,6 +177,13 @@ def sector_supervision() -> Dashboard:
             ("scope", "changed_at", "changed_by", "reason", "policy"),
             w=24,
             h=6,
+        ),
+        table(
+            "Live and shadow policies: warnings sent",
+            _SHADOWS,
+            ("shadow", "side", "level", "rule", "warnings_sent"),
+            w=24,
+            h=8,
         ),
     ]
     return Dashboard(

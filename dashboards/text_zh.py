@@ -111,6 +111,7 @@ TEXT_ZH: Mapping[str, str] = {
     "Lowest scores": "得分最低的主体",
     "Records by kind": "信用记录（按类别）",
     "Warning thresholds in force (audited policy changes)": "现行预警阈值（经审计的策略变更）",
+    "Live and shadow policies: warnings sent": "现行策略与影子策略：发出的预警",
     "Sectors in the district": "本区县各行业",
     "Daily records by kind": "每日信用记录（按类别）",
     "Warning notices sent to the grid": "推送网格的预警通知",
@@ -168,6 +169,9 @@ TEXT_ZH: Mapping[str, str] = {
 }
 
 COLUMNS_ZH: Mapping[str, str] = {
+    "shadow": "影子策略名",
+    "side": "判定依据",
+    "warnings_sent": "发出预警数",
     "acknowledged_by": "签收人",
     "anomaly_score": "异常分",
     "applied": "已实施",
@@ -250,6 +254,7 @@ COLUMNS_ZH: Mapping[str, str] = {
 }
 
 VALUES_ZH: Mapping[str, Mapping[str, str]] = {
+    "shadow_side": {"live": "现行策略", "shadow": "影子策略"},
     "level": {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"},
     "status": {
         "open": "在办",

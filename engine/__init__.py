@@ -16,6 +16,8 @@ Modules:
   and the warning changes of a file under a candidate policy (``creditbrain backtest``);
 * :mod:`.compare` -- the policy in force and a candidate over the same history
   (``POST /policies/preview``, ``creditbrain backtest --compare``);
+* :mod:`.shadow` -- shadow policy sets, judged beside the live one and never
+  delivered (``PUT /policies/shadow/{name}``);
 * :mod:`.evaluation` -- do the models foretell red events, and at what cost?
   (``creditbrain models evaluate``, on a file or a simulated city);
 * :mod:`.scoring` -- the definitions it scores warnings by (true only if a red event

@@ -34,6 +34,7 @@ __all__ = [
     "Released",
     "ScoreChanged",
     "SeriesCounted",
+    "ShadowWarningChanged",
     "StateChanged",
     "WarningChanged",
 ]
@@ -147,6 +148,21 @@ class WarningChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ShadowWarningChanged:
+    """A warning change to compare under a shadow policy set (:mod:`..shadow`).
+
+    ``live`` ``False``: what the shadow set did (stored, never delivered); ``True``:
+    the live set's own change on the same re-scoring, said again for the shadow's
+    comparison (its delivery is the :class:`WarningChanged`'s).
+    """
+
+    shadow: str
+    update: AlertUpdate
+    at_ms: int
+    live: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ModelOpinion:
     """The online models' opinion of one re-scoring (``None``: no opinion yet)."""
 
@@ -184,6 +200,7 @@ Effect = (
     | Duplicate
     | ScoreChanged
     | WarningChanged
+    | ShadowWarningChanged
     | ModelOpinion
     | SeriesCounted
     | StateChanged

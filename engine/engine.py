@@ -21,6 +21,10 @@ One message goes through these steps:
 4. the subject is re-scored as of the event, the models give their opinion and
    learn, and the warning rules judge the transition
    (:func:`~creditbrain.alerts.judge`) under the policies in force.
+
+A policy change is a moment of its own: :meth:`Engine.change_policies` puts the new
+set in force and re-judges at once the open warnings whose rule it changes for the
+subject's sector and district, at the event time the engine has reached.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
 from . import effects as fx
 from .clock import ExpiryClock
+from .shadow import ShadowSet
 from .subject import AlertStates, SubjectRecord, Subjects
 
 __all__ = ["Counters", "Engine", "Models", "TimedModels"]
@@ -142,6 +147,10 @@ class Engine:
         The snoozes in force (:class:`~creditbrain.alerts.snooze.SnoozeSet`); a warning
         change they cover at its event time is marked snoozed and not delivered.
         Replace :attr:`snoozes` whole to change them.
+    shadows
+        The shadow policy sets (:class:`~.shadow.ShadowSet`): each re-scoring is also
+        judged under each of them, with each shadow's own open warnings, and said as
+        :class:`~.effects.ShadowWarningChanged`. Replace :attr:`shadows` whole.
     model
         The early-warning models, asked about every re-scoring (``None``: rules only).
     max_bytes
@@ -184,6 +193,7 @@ class Engine:
         count_series: bool = False,
         new_subject: Callable[[CreditEvent], SubjectRecord] = SubjectRecord.for_event,
         snoozes: SnoozeSet | None = None,
+        shadows: ShadowSet | None = None,
     ) -> None:
         self.subjects = subjects
         #: Subject id -> its open warnings, kept in the subject's own record.
@@ -193,6 +203,7 @@ class Engine:
         self.scorecard = scorecard
         self.policies = policies if policies is not None else PolicySet()
         self.snoozes = snoozes if snoozes is not None else SnoozeSet()
+        self.shadows = shadows if shadows is not None else ShadowSet()
         self.model: Models | None = model
         self.max_bytes = max_bytes
         self.count_series = count_series
@@ -287,6 +298,38 @@ class Engine:
         out.append(
             fx.Released(subject_id, record.event_id, wire, origin, applied=False, letter=letter)
         )
+
+    # --- policy changes ------------------------------------------------------------------
+
+    def change_policies(self, policies: PolicySet, at_ms: int | None = None) -> list[fx.Effect]:
+        """Put ``policies`` in force; re-judge the open warnings whose policy it changes.
+
+        A subject is re-judged when one of its open warnings' rules resolves
+        differently for its sector and district under the new set: a raised
+        threshold can resolve a warning, a lowered one escalate it, without waiting
+        for the subject's next event. The re-judging happens at event time
+        ``at_ms`` (the change's time), but never past the watermark, so that it
+        enters the order of events where the driver hands it in, and never before
+        the subject's own latest re-scoring. No model is asked: their warnings
+        neither open nor resolve on a policy change.
+        """
+        previous, self.policies = self.policies, policies
+        out: list[fx.Effect] = []
+        moment = self.clock.watermark_ms if at_ms is None else min(at_ms, self.clock.watermark_ms)
+        for subject_id in sorted(_with_open_warnings(self.subjects)):
+            alerts = self.alert_states[subject_id]
+            state = self.subjects[subject_id].state
+            old = previous.resolve_all(state.sector, state.district)
+            new = policies.resolve_all(state.sector, state.district)
+            if all(old[rule] == new[rule] for rule in alerts.open):
+                continue
+            at = max(state.as_of_ms, moment)
+            self._catch_up(subject_id, state, at, out)
+            now = last_score(state)
+            if now is None:
+                continue
+            self._judge(subject_id, Transition.of(state, now, now, at), out)
+        return out
 
     # --- event time ----------------------------------------------------------------------
 
@@ -410,16 +453,54 @@ class Engine:
         fresh = alerts is None
         if alerts is None:
             alerts = AlertState()
+        if self.shadows:  # before the live judging: a new shadow starts from the live state
+            self._judge_shadows(subject_id, alerts, transition, out)
         updates = judge(alerts, transition, self.policies)
         if alerts or not fresh:
             self.alert_states[subject_id] = alerts
             out.append(fx.StateChanged(subject_id))
+        if self.shadows:  # the live side of each shadow's comparison
+            for name in self.shadows.sets(self.policies):
+                for update in updates:
+                    out.append(fx.ShadowWarningChanged(name, update, transition.at_ms, True))
         snoozes = self.snoozes
         for update in updates:
             self.counters.alert_changes += 1
             # Decided here, on event time, so every driver holds back the same changes.
             held = snoozes.hold(subject_id, update, transition.at_ms)
             out.append(fx.WarningChanged(held, transition.at_ms))
+
+    def _judge_shadows(
+        self, subject_id: str, live: AlertState, transition: Transition, out: list[fx.Effect]
+    ) -> None:
+        """Judge the transition under each shadow set, with the shadow's own open warnings."""
+        kept = self.subjects[subject_id].shadows
+        sets = self.shadows.sets(self.policies)
+        for ended in [name for name in kept if name not in sets]:
+            del kept[ended]
+        for name, policies in sets.items():
+            alerts = kept.get(name)
+            if alerts is None:
+                alerts = kept[name] = _copy(live)
+            for update in judge(alerts, transition, policies):
+                out.append(fx.ShadowWarningChanged(name, update, transition.at_ms))
+        out.append(fx.StateChanged(subject_id))
+
+
+def _copy(alerts: AlertState) -> AlertState:
+    return AlertState.from_doc(alerts.to_doc())
+
+
+def _with_open_warnings(subjects: Subjects) -> list[str]:
+    """The ids of the subjects that hold open warnings (their JSON is not parsed to know)."""
+    found = []
+    for subject_id, subject in subjects.items():
+        alerts = subject.alerts
+        if isinstance(alerts, str) and '"o"' in alerts:
+            found.append(subject_id)
+        elif isinstance(alerts, AlertState) and alerts.open:
+            found.append(subject_id)
+    return found
 
 
 def _memo(wire: bytes, origin: fx.Origin) -> str:

@@ -24,7 +24,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -34,7 +34,15 @@ from creditbrain.models.features import FeatureState
 from creditbrain.schemas.events import CreditEvent
 from creditbrain.schemas.state import EntityState
 
-__all__ = ["AlertStates", "FeatureStates", "Memo", "Memos", "SubjectRecord", "Subjects"]
+__all__ = [
+    "AlertStates",
+    "FeatureStates",
+    "Memo",
+    "Memos",
+    "SubjectRecord",
+    "Subjects",
+    "shadows_of",
+]
 
 
 class Memo(Protocol):
@@ -57,11 +65,15 @@ class SubjectRecord:
     features
         The online models' memory of the subject, in the same two forms; empty until
         a model has seen the subject.
+    shadows
+        The subject's open warnings under each shadow policy set
+        (:mod:`creditbrain.engine.shadow`), by shadow name; empty without shadows.
     """
 
     state: EntityState
     alerts: str | Memo = ""
     features: str | Memo = ""
+    shadows: dict[str, AlertState] = field(default_factory=dict)
 
     @classmethod
     def for_event(cls, event: CreditEvent) -> SubjectRecord:
@@ -74,6 +86,8 @@ class SubjectRecord:
         for key, memo in (("m", self.features), ("al", self.alerts)):
             if memo:
                 doc[key] = memo if isinstance(memo, str) else memo.to_json().decode()
+        if self.shadows:
+            doc["sh"] = {name: alerts.to_doc() for name, alerts in self.shadows.items()}
         return doc
 
     def to_json(self) -> bytes:
@@ -83,12 +97,18 @@ class SubjectRecord:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> SubjectRecord:
         """The inverse of :meth:`to_doc`."""
-        return cls(EntityState.from_doc(doc), doc.get("al", ""), doc.get("m", ""))
+        return cls(EntityState.from_doc(doc), doc.get("al", ""), doc.get("m", ""), shadows_of(doc))
 
     @classmethod
     def from_json(cls, data: bytes | str) -> SubjectRecord:
         """The inverse of :meth:`to_json`."""
         return cls.from_doc(orjson.loads(data))
+
+
+def shadows_of(doc: Mapping[str, Any]) -> dict[str, AlertState]:
+    """The shadows' open warnings kept in a record's document (key ``sh``)."""
+    kept = doc.get("sh") or {}
+    return {str(name): AlertState.from_doc(alerts) for name, alerts in kept.items()}
 
 
 M = TypeVar("M", bound=Memo)

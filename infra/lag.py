@@ -64,7 +64,9 @@ def sink_topics(prefix: str) -> list[str]:
     """The topics the ClickHouse sink reads."""
     from creditbrain.schemas.contract import DLQ, MEASURES, SCORES, topic_name
 
-    suffixes = ("events.accepted", DLQ, SCORES, "alerts.log", "metric.days", MEASURES)
+    suffixes = (
+        "events.accepted", DLQ, SCORES, "alerts.log", "alerts.shadow", "metric.days", MEASURES
+    )  # fmt: skip
     return [topic_name(prefix, s) for s in suffixes]
 
 

@@ -147,6 +147,9 @@ SHARDING_KEYS: Mapping[str, str] = MappingProxyType(
         # 0014: newer rows replace older ones of the same watch list / subscription.
         "watchlists": "cityHash64(id)",
         "subscription_subjects": "cityHash64(subscription_id)",
+        # 0015: a shadow's warnings per subject, like the live ones; a shadow's versions.
+        "shadow_alerts": "cityHash64(subject_id)",
+        "shadow_policies": "cityHash64(name)",
     }
 )
 

@@ -36,6 +36,8 @@ SCORES = "scores"
 WARNINGS = "warnings"
 WARNINGS_GRID = "warnings.grid"
 POLICIES = "policies"
+#: Shadow policy sets judged beside the live one (engine/shadow.py), compacted too.
+SHADOW_POLICIES = "policies.shadow"
 #: Snoozes of a subject's warnings (alerts/snooze.py), compacted like the policies.
 SNOOZES = "snoozes"
 #: Disposition reports of cases from the grid and departments (schemas/dispositions.py).
@@ -80,7 +82,7 @@ def input_topics(prefix: str) -> list[str]:
 
 
 def topic_specs(prefix: str, partitions: int, replication_factor: int = 1) -> list[TopicSpec]:
-    """Every topic of the contract, with the snoozes and policies topics compacted.
+    """Every topic of the contract, with the shadows, snoozes and policies topics compacted.
 
     >>> [s.name for s in topic_specs("credit", 4)][-1]
     'credit.policies'
@@ -88,6 +90,9 @@ def topic_specs(prefix: str, partitions: int, replication_factor: int = 1) -> li
     keyed = [*INPUT_TOPICS, SCORES, WARNINGS, WARNINGS_GRID, DISPOSITIONS, MEASURES]
     specs = [TopicSpec(topic_name(prefix, s), partitions, replication_factor) for s in keyed]
     specs.append(TopicSpec(topic_name(prefix, DLQ), partitions, replication_factor))
+    specs.append(
+        TopicSpec(topic_name(prefix, SHADOW_POLICIES), 1, replication_factor, compacted=True)
+    )
     specs.append(TopicSpec(topic_name(prefix, SNOOZES), 1, replication_factor, compacted=True))
     specs.append(TopicSpec(topic_name(prefix, POLICIES), 1, replication_factor, compacted=True))
     return specs

@@ -29,6 +29,7 @@ from mode import ServiceT
 from prometheus_client import CollectorRegistry
 from tenacity import AsyncRetrying, stop_after_attempt
 
+from creditbrain.alerts.policy import PolicySet
 from creditbrain.core.retrying import growing, log_before_sleep
 from creditbrain.engine.subject import FeatureStates
 from creditbrain.infra.kafka_security import faust_credentials
@@ -40,6 +41,7 @@ from creditbrain.schemas.contract import (
     DLQ,
     POLICIES,
     SCORES,
+    SHADOW_POLICIES,
     SNOOZES,
     WARNINGS,
     WARNINGS_GRID,
@@ -50,11 +52,17 @@ from creditbrain.schemas.events import ParseContext
 from creditbrain.streams.checkpoints import EARLY_WARNING_KEY, ModelKeeper, models_topic
 from creditbrain.streams.compat_faust import patch_faust_recovery_resume
 from creditbrain.streams.compat_tansu import patch_faust_for_tansu
-from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS, Inbound
+from creditbrain.streams.messages import (
+    ACCEPTED,
+    ALERTS_LOG,
+    METRIC_DAYS,
+    SHADOW_ALERTS,
+    Inbound,
+)
 from creditbrain.streams.metrics import PartitionLag, WorkerMetrics
 from creditbrain.streams.models import METRIC_COUNTS, SeriesWatch
 from creditbrain.streams.output import DEFAULT_REQUEST_TIMEOUT_MS, OutputProducer
-from creditbrain.streams.policies import PolicyFollower
+from creditbrain.streams.policies import PolicyFollower, ShadowFollower
 from creditbrain.streams.processor import BatchResult, Processor
 from creditbrain.streams.sent import fence_key, oldest, parse_fence
 from creditbrain.streams.snoozes import SnoozeFollower
@@ -159,6 +167,17 @@ def _table(app: faust.App, config: StreamConfig, name: str, codec: str) -> Table
     table.key_serializer = key_codec
     table.value_serializer = codec
     return table
+
+
+def _changelog(
+    table: Table[str, HeldSubject], result: BatchResult
+) -> list[tuple[str, int, bytes, bytes]]:
+    """The changelog records of the subjects ``result`` changed, in their partitions."""
+    topic = table.changelog_topic.get_topic_name()
+    return [
+        (topic, partition, key.encode(), table.data[key].to_json())
+        for key, partition in result.dirty.items()
+    ]
 
 
 def _inbound(batch: Sequence[EventT[bytes]]) -> list[Inbound]:
@@ -339,7 +358,16 @@ def create_stream(config: StreamConfig) -> Stream:
     )
     outputs = {
         suffix: topic_name(config.prefix, suffix)
-        for suffix in (ACCEPTED, DLQ, SCORES, WARNINGS, WARNINGS_GRID, ALERTS_LOG, METRIC_DAYS)
+        for suffix in (
+            ACCEPTED,
+            DLQ,
+            SCORES,
+            WARNINGS,
+            WARNINGS_GRID,
+            ALERTS_LOG,
+            SHADOW_ALERTS,
+            METRIC_DAYS,
+        )  # fmt: skip
     }
     outputs[METRIC_COUNTS] = counts.get_topic_name()
     # The embedded broker now and then holds one produce request unanswered until the
@@ -358,7 +386,6 @@ def create_stream(config: StreamConfig) -> Stream:
         fence_topic=models_topic(config.app_id),
     )
     subjects = _table(app, config, "subjects", "entity_state")
-    subjects_log = subjects.changelog_topic.get_topic_name()
     feature_states = FeatureStates(subjects.data)
     processor = Processor(
         subjects.data,
@@ -371,10 +398,24 @@ def create_stream(config: StreamConfig) -> Stream:
     watch = SeriesWatch(lambda: processor.policies)
     stream = Stream(app=app, processor=processor, table=subjects, on_batch=[], watch=watch)
     stream.services.append(publisher)
-    follower = PolicyFollower(config.bootstrap, topic_name(config.prefix, POLICIES), processor)
+    # A batch and a policy change's re-judging are computed and sent one at a time.
+    turn = asyncio.Lock()
+
+    async def _policy_changed(policies: PolicySet, at_ms: int) -> None:
+        async with turn:
+            result = processor.change_policies(policies, at_ms)
+            await publisher.publish(result.outbound, _changelog(subjects, result))
+
+    follower = PolicyFollower(
+        config.bootstrap, topic_name(config.prefix, POLICIES), processor, _policy_changed
+    )
     stream.services.append(follower)
     snoozes = SnoozeFollower(config.bootstrap, topic_name(config.prefix, SNOOZES), processor)
     stream.services.append(snoozes)
+    shadows = ShadowFollower(
+        config.bootstrap, topic_name(config.prefix, SHADOW_POLICIES), processor
+    )
+    stream.services.append(shadows)
 
     keeper = stream.keeper = _model_keeper(config, processor, watch, feature_states, publisher)
     stream.services.append(keeper)
@@ -414,18 +455,16 @@ def create_stream(config: StreamConfig) -> Stream:
             await keeper.ready.wait()
             await follower.ready.wait()  # judged by the policies in force, not the defaults
             await snoozes.ready.wait()  # and held back by the snoozes in force
-            began = time.perf_counter()
-            inbound = _inbound(batch)
-            result = processor.process(inbound)
-            metrics.observe(len(batch), time.perf_counter() - began, result)
-            metrics.read(message.topic for message in inbound)
-            lag.read((message.topic, message.partition, message.offset) for message in inbound)
-            changelog = [
-                (subjects_log, partition, key.encode(), subjects.data[key].to_json())
-                for key, partition in result.dirty.items()
-            ]
-            reached = {(e.message.topic, e.message.partition): e.message.offset for e in batch}
-            await publisher.publish(result.outbound, changelog, reached)
+            await shadows.ready.wait()  # and judged under every shadow running
+            async with turn:
+                began = time.perf_counter()
+                inbound = _inbound(batch)
+                result = processor.process(inbound)
+                metrics.observe(len(batch), time.perf_counter() - began, result)
+                metrics.read(message.topic for message in inbound)
+                lag.read((message.topic, message.partition, message.offset) for message in inbound)
+                reached = {(e.message.topic, e.message.partition): e.message.offset for e in batch}
+                await publisher.publish(result.outbound, _changelog(subjects, result), reached)
             for callback in stream.on_batch:
                 callback(result)
 

@@ -25,6 +25,8 @@ _CONTENT_TYPE = CONTENT_TYPE.encode()
 ACCEPTED = "events.accepted"
 #: Every change of every alert (also the repeats that are only stored), for the store.
 ALERTS_LOG = "alerts.log"
+#: Every change of every shadow warning (engine/shadow.py), for the store only.
+SHADOW_ALERTS = "alerts.shadow"
 #: Each scored day of a city-level series (its whole count and anomaly score), for the store.
 METRIC_DAYS = "metric.days"
 
@@ -88,3 +90,24 @@ def alert_messages(update: AlertUpdate) -> list[Outbound]:
     if update.grid and update.grid_body is not None:
         messages.append(Outbound(WARNINGS_GRID, key, update.grid_body, change))
     return messages
+
+
+def shadow_message(shadow: str, started_ms: int, update: AlertUpdate, live: bool) -> Outbound:
+    """A warning change of a shadow's comparison: to ``shadow_alerts`` only, never delivered.
+
+    ``live``: the live set's change on the same re-scoring (side ``live``), else the
+    shadow set's (side ``shadow``). ``started_ms`` names the run of the shadow (a
+    shadow put again starts a new run). ``sent`` says whether the set would send the
+    change (an opening, an escalation, a reminder out of its cooldown), which is what
+    a backtest counts.
+    """
+    doc = {
+        "shadow": shadow,
+        "started_ms": started_ms,
+        "side": "live" if live else "shadow",
+        "change": update.change,
+        "sent": update.notify,
+        "version": update.version,
+        "doc": update.doc,
+    }
+    return Outbound(SHADOW_ALERTS, update.key, orjson.dumps(doc))

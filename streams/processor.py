@@ -14,6 +14,7 @@ effect                    message
 ``Duplicate``             what the first processing sent, again (see below)
 ``ScoreChanged``          ``credit.scores``
 ``WarningChanged``        ``alerts.log``, ``credit.warnings(.grid)``
+``ShadowWarningChanged``  ``alerts.shadow`` (the store only)
 ``SeriesCounted``         summed per batch into ``<app id>-metric-counts``
 ``StateChanged``          the subject's changelog record (``BatchResult.dirty``)
 ========================  =====================================================
@@ -36,6 +37,7 @@ from creditbrain.alerts.snooze import SnoozeSet
 from creditbrain.core.eventtime import day_of
 from creditbrain.engine import Counters, Engine
 from creditbrain.engine import effects as fx
+from creditbrain.engine.shadow import ShadowSet
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import DLQ, SCORES
@@ -46,6 +48,7 @@ from creditbrain.streams.messages import (
     Inbound,
     Outbound,
     alert_messages,
+    shadow_message,
     source_headers,
 )
 from creditbrain.streams.models import count_messages
@@ -144,6 +147,15 @@ class Processor:
         self.engine.snoozes = snoozes
 
     @property
+    def shadows(self) -> ShadowSet:
+        """The shadow policy sets (``credit.policies.shadow``); replaced whole on each message."""
+        return self.engine.shadows
+
+    @shadows.setter
+    def shadows(self, shadows: ShadowSet) -> None:
+        self.engine.shadows = shadows
+
+    @property
     def model(self) -> EarlyWarning | None:
         model = self.engine.model
         return model if isinstance(model, EarlyWarning) else None
@@ -181,6 +193,18 @@ class Processor:
             result.outbound.extend(count_messages(series, batch_id))
         return result
 
+    def change_policies(self, policies: PolicySet, at_ms: int) -> BatchResult:
+        """Put ``policies`` in force and re-judge the open warnings they change, at ``at_ms``.
+
+        The warnings and states this changes go out like a batch's
+        (:meth:`creditbrain.engine.Engine.change_policies`).
+        """
+        result = BatchResult()
+        series: Counter[tuple[str, str, str, int]] = Counter()
+        for effect in self.engine.change_policies(policies, at_ms):
+            self._send(effect, None, result, series)
+        return result
+
     def _send(
         self,
         effect: fx.Effect,
@@ -201,6 +225,11 @@ class Processor:
                 out.append(Outbound(SCORES, effect.subject_id.encode(), _score_message(effect)))
             case fx.WarningChanged(update):
                 out.extend(alert_messages(update))
+            case fx.ShadowWarningChanged(shadow, update, _, live):
+                running = self.engine.shadows.by_name.get(shadow)
+                if running is not None:
+                    started = int(running.started_at.timestamp() * 1000)
+                    out.append(shadow_message(shadow, started, update, live))
             case fx.SeriesCounted(sector, district, kind, occurred_at_ms):
                 series[(sector, district, kind, day_of(occurred_at_ms))] += 1
             case fx.DeadLettered() | fx.Parked() | fx.Released() | fx.Duplicate():

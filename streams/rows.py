@@ -265,6 +265,42 @@ def alert_rows(value: bytes) -> dict[str, list[Any]]:
     return tables
 
 
+SHADOW_ALERT_COLUMNS = (
+    "shadow", "started_at", "side", "alert_id", "version", "change", "sent", "subject_id",
+    "subject_type", "sector", "district", "rule", "level", "score", "grade", "first_event_at",
+    "event_time",
+)  # fmt: skip
+
+
+def shadow_alert_rows(value: bytes) -> dict[str, list[Any]]:
+    """A change of a shadow's comparison -> its row of ``shadow_alerts`` (and nothing else)."""
+    change = orjson.loads(value)
+    doc = change["doc"]
+    data = doc["data"]
+    event_time = parse_time(doc["time"])
+    first = data.get("first_event_at")
+    row = [
+        change["shadow"],
+        ms_to_time(int(change["started_ms"])),
+        change["side"],
+        data["alert_id"],
+        change["version"],
+        change["change"],
+        int(bool(change["sent"])),
+        data["subject"]["id"],
+        data["subject"]["type"],
+        data.get("sector", ""),
+        data.get("district", ""),
+        data["rule"],
+        data["level"],
+        data.get("score") or 0,
+        data.get("grade") or "",
+        parse_time(first) if first else event_time,
+        event_time,
+    ]
+    return {"shadow_alerts": [row]}
+
+
 METRIC_COUNT_COLUMNS = ("day", "sector", "district", "kind", "events", "version")
 METRIC_ANOMALY_COLUMNS = ("day", "sector", "district", "kind", "value", "anomaly_score")
 
@@ -337,6 +373,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "alerts": ALERT_COLUMNS,
     "alert_events": ALERT_EVENT_COLUMNS,
     "alert_snoozes": ALERT_SNOOZE_COLUMNS,
+    "shadow_alerts": SHADOW_ALERT_COLUMNS,
     "metric_day_counts": METRIC_COUNT_COLUMNS,
     "metric_anomalies": METRIC_ANOMALY_COLUMNS,
     "measures": MEASURE_COLUMNS,

@@ -37,7 +37,7 @@ from creditbrain.infra.groups import group_consumer
 from creditbrain.schemas.contract import DLQ, MEASURES, SCORES, topic_name
 from creditbrain.schemas.measures import MeasureRejected, parse_measure
 from creditbrain.streams import rows
-from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS
+from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS, SHADOW_ALERTS
 from creditbrain.streams.metrics import SinkMetrics
 from creditbrain.streams.recorder import MetricsRecorder
 
@@ -260,6 +260,12 @@ def _alert(
     return rows.alert_rows(value)
 
 
+def _shadow_alert(
+    value: bytes, headers: dict[str, str], now: datetime, _: Position
+) -> dict[str, list[Any]]:
+    return rows.shadow_alert_rows(value)
+
+
 def _metric_day(
     value: bytes, headers: dict[str, str], now: datetime, position: Position
 ) -> dict[str, list[Any]]:
@@ -283,6 +289,7 @@ HANDLERS: dict[str, Handler] = {
     DLQ: _dead_letter,
     SCORES: _score,
     ALERTS_LOG: _alert,
+    SHADOW_ALERTS: _shadow_alert,
     METRIC_DAYS: _metric_day,
     MEASURES: _measure,
 }

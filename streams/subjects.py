@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from creditbrain.engine.subject import SubjectRecord
+from creditbrain.engine.subject import SubjectRecord, shadows_of
 from creditbrain.schemas.events import CreditEvent
 from creditbrain.schemas.state import EntityState
 
@@ -44,4 +44,10 @@ class HeldSubject(SubjectRecord):
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> HeldSubject:
-        return cls(EntityState.from_doc(doc), doc.get("al", ""), doc.get("m", ""), doc.get("p", -1))
+        return cls(
+            EntityState.from_doc(doc),
+            doc.get("al", ""),
+            doc.get("m", ""),
+            shadows_of(doc),
+            doc.get("p", -1),
+        )

@@ -21,6 +21,9 @@ Modules:
     the versions of each policy scope, as the audit keeps them.
 :mod:`.preview`
     a candidate policy tried over the stored history before it goes live.
+:mod:`.shadow`
+    candidate policies judged beside the live ones on the live stream, their report
+    and their promotion.
 :mod:`.snoozes`, :mod:`.watchlists`
     one subject's warnings held back until an event-time moment; named lists of
     subjects and the warnings of theirs.

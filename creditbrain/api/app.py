@@ -21,6 +21,7 @@ from creditbrain.api import (
     preview,
     problems,
     responses,
+    shadow,
     snoozes,
     subjects,
     subscriptions,
@@ -111,6 +112,7 @@ def create_app(
         alerts,
         cases,
         inspections,
+        shadow,  # before policy_routes: /policies/shadow is not a scope
         policy_routes,
         preview,
         subscriptions,

@@ -200,7 +200,7 @@ def policy_history(
     return PolicyHistory(items=items, next=link_next(request, response, token, limit))
 
 
-_IfMatch = Annotated[
+IfMatch = Annotated[
     str | None,
     Header(
         max_length=256,
@@ -208,7 +208,7 @@ _IfMatch = Annotated[
         "the change is made only if the scope is still at that version, else 412.",
     ),
 ]
-_CHANGE_RESPONSES = {
+CHANGE_RESPONSES = {
     200: {"headers": {"ETag": {"description": "The scope's new version, for If-Match.",
                                "schema": {"type": "string"}}}},
     **problem_responses(412, 503),
@@ -222,38 +222,38 @@ class Rollback(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-@router.put("/{scope}", response_model=PolicyChange, responses=_CHANGE_RESPONSES)
+@router.put("/{scope}", response_model=PolicyChange, responses=CHANGE_RESPONSES)
 async def set_policy(
     scope: _ScopePath,
     update: PolicyUpdate,
     principal: Annotated[Principal, Depends(Allow("supervisor", "admin"))],
     context: Annotated[ApiContext, Depends(get_context)],
     response: Response,
-    if_match: _IfMatch = None,
+    if_match: IfMatch = None,
 ) -> PolicyChange:
     """Give ``scope`` a new override (replacing its previous one), as its next version."""
-    wanted = _Wanted(update.override, update.reason, ("body", "reason"), if_match)
-    return await _change(context, principal, scope, wanted, response)
+    wanted = Wanted(update.override, update.reason, ("body", "reason"), if_match)
+    return await change_policy(context, principal, scope, wanted, response)
 
 
-@router.delete("/{scope}", response_model=PolicyChange, responses=_CHANGE_RESPONSES)
+@router.delete("/{scope}", response_model=PolicyChange, responses=CHANGE_RESPONSES)
 async def delete_policy(
     scope: _ScopePath,
     reason: Annotated[str, Query(min_length=1, max_length=2000)],
     principal: Annotated[Principal, Depends(Allow("supervisor", "admin"))],
     context: Annotated[ApiContext, Depends(get_context)],
     response: Response,
-    if_match: _IfMatch = None,
+    if_match: IfMatch = None,
 ) -> PolicyChange:
     """Remove the override of ``scope``: the wider scopes and defaults apply again."""
-    wanted = _Wanted(None, reason, ("query", "reason"), if_match)
-    return await _change(context, principal, scope, wanted, response)
+    wanted = Wanted(None, reason, ("query", "reason"), if_match)
+    return await change_policy(context, principal, scope, wanted, response)
 
 
 @router.post(
     "/{scope}/rollback",
     response_model=PolicyChange,
-    responses={**_CHANGE_RESPONSES, **problem_responses(404)},
+    responses={**CHANGE_RESPONSES, **problem_responses(404)},
 )
 async def roll_back(
     scope: _ScopePath,
@@ -261,7 +261,7 @@ async def roll_back(
     principal: Annotated[Principal, Depends(Allow("supervisor", "admin"))],
     context: Annotated[ApiContext, Depends(get_context)],
     response: Response,
-    if_match: _IfMatch = None,
+    if_match: IfMatch = None,
 ) -> PolicyChange:
     """Bring back an earlier version of ``scope``: a new version with that version's override.
 
@@ -274,14 +274,16 @@ async def roll_back(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"{scope} has no published version {rollback.version}"
         )
-    wanted = _Wanted(
+    wanted = Wanted(
         earlier.after, rollback.reason, ("body", "reason"), if_match, restores=rollback.version
     )
-    return await _change(context, principal, scope, wanted, response)
+    return await change_policy(context, principal, scope, wanted, response)
 
 
 @dataclass(frozen=True)
-class _Wanted:
+class Wanted:
+    """What a change asks for: the override (``None``: deleted), why, and its precondition."""
+
     after: PolicyOverride | None
     reason: str
     reason_at: tuple[str, str]
@@ -299,9 +301,10 @@ def _scope_for(principal: Principal, scope: str) -> Scope:
     return parsed
 
 
-async def _change(
-    context: ApiContext, principal: Principal, scope: str, wanted: _Wanted, response: Response
+async def change_policy(
+    context: ApiContext, principal: Principal, scope: str, wanted: Wanted, response: Response
 ) -> PolicyChange:
+    """Make one change of ``scope`` (scope-checked, audited, versioned, then published)."""
     if not wanted.reason.strip():  # blanks state no reason
         raise invalid(wanted.reason_at, "a reason is required")
     # The reason travels on the topic and into the audit: no resident id in clear.

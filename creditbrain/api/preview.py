@@ -13,7 +13,11 @@ A preview is a job kept in ``policy_previews``: the answer is ``202 Accepted`` w
 its ``Location`` (``GET /policies/preview/{id}``: status, progress, then the result)
 when the window is longer than :data:`SYNC_DAYS`, else the finished job at once.
 Each preview is audited (``policy_preview``) like a credit check: who, which scope,
-the window and the stated reason.
+the window and the stated reason. *Every attempt* leaves exactly one such row with its
+outcome (``details.outcome``: 200, 202, 401, 403, 422, 429, ...): a refused attempt
+is written by the route class :class:`AuditedPreview` once the refusal is known,
+whether the route ran or a dependency refused first (no key, a role that may not
+preview, the rate limit, a body that does not validate).
 """
 
 # The events query joins fixed fragments; every value is a bound parameter.
@@ -22,13 +26,26 @@ the window and the stated reason.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Response, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    HTTPException,
+    Path,
+    Request,
+    Response,
+    status,
+)
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Message, Receive
 
 from creditbrain.alerts.policy import PolicyOverride, PolicySet
 from creditbrain.api.auth import Allow, Principal, out_of_scope
@@ -44,7 +61,81 @@ from creditbrain.schemas.policies import PolicyError, Scope
 from creditbrain.schemas.reference import Reference
 from creditbrain.schemas.warnings import mask_person_name
 
-router = APIRouter(prefix="/policies", tags=["policies"], route_class=FiniteJsonRoute)
+
+class AuditedPreview(FiniteJsonRoute):
+    """The preview's route: an attempt the route did not audit itself is audited here.
+
+    The route audits a preview it accepts (with the window and the reason) and marks
+    the request so; any other outcome (refused by a dependency, by validation or by
+    the route) gets one ``policy_preview`` row with that outcome. Other routes of the
+    router are left as they are.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        if self.name != "preview_policy":
+            return handle
+
+        async def audited(request: Request) -> Response:
+            outcome = status.HTTP_500_INTERNAL_SERVER_ERROR
+            # Read first (the audit names the scope asked for), then handed on as if unread.
+            body = await request.body()
+            request = Request(request.scope, _replay(body, request.receive))
+            try:
+                response = await handle(request)
+                outcome = response.status_code
+                return response
+            except StarletteHTTPException as refused:
+                outcome = refused.status_code
+                raise
+            except RequestValidationError:
+                outcome = status.HTTP_422_UNPROCESSABLE_CONTENT
+                raise
+            finally:
+                if not getattr(request.state, "preview_audited", False):
+                    await _audit_refused(request, body, outcome)
+
+        return audited
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` once, then whatever the client sends next."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _audit_refused(request: Request, raw: bytes, outcome: int) -> None:
+    """One ``policy_preview`` row for an attempt that was not accepted."""
+    context: ApiContext = request.app.state.context
+    key = context.settings.pseudonym_key.get_secret_value().encode()
+    try:  # the body as sent, if it was JSON: the scope and reason asked for
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    asked = body if isinstance(body, dict) else {}
+    scope = asked.get("scope")
+    reason = asked.get("reason")
+    principal = getattr(request.state, "principal", None)
+    await run_in_threadpool(
+        audit,
+        context.store(),
+        principal,
+        "policy_preview",
+        scope[:128] if isinstance(scope, str) else "",
+        {"outcome": outcome},
+        pseudonymise_text(reason[:2000], key) if isinstance(reason, str) else "",
+    )
+
+
+router = APIRouter(prefix="/policies", tags=["policies"], route_class=AuditedPreview)
 
 #: Windows up to this many days are answered at once; longer ones run as a job (202).
 SYNC_DAYS = 31
@@ -89,6 +180,7 @@ async def preview_policy(
     context: Annotated[ApiContext, Depends(get_context)],
     response: Response,
     background: BackgroundTasks,
+    http: Request,
 ) -> PreviewJob:
     """Run the candidate and the set in force over the window's stored events; compare."""
     if not request.reason.strip():
@@ -115,11 +207,17 @@ async def preview_policy(
         "from": start.isoformat(),
         "to": end.isoformat(),
     }
-    await run_in_threadpool(audit, store, principal, "policy_preview", request.scope, asked, reason)
+    long = request.days > SYNC_DAYS
+    outcome = status.HTTP_202_ACCEPTED if long else status.HTTP_200_OK
+    details = asked | {"outcome": outcome}
+    await run_in_threadpool(
+        audit, store, principal, "policy_preview", request.scope, details, reason
+    )
+    http.state.preview_audited = True
     await run_in_threadpool(_save, store, job, principal.name, asked, 1)
     ctx = _parse_context(context)
     run = (store, job, principal.name, asked, ctx, scope, (start, end), (live, candidate))
-    if request.days > SYNC_DAYS:
+    if long:
         background.add_task(_run, *run)  # sync: Starlette runs it in a thread
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = f"/policies/preview/{job.id}"

@@ -38,19 +38,19 @@ def _topics() -> None:
 def pipeline_topics(prefix: str, partitions: int, replication_factor: int) -> list[TopicSpec]:
     """The contract's topics, then the worker's outputs that only the sink reads.
 
-    Accepted events, the alert log and the series' scored days travel from the
-    worker to the sink on topics the contract does not name; they get the inputs'
-    partitions, so sinks scale like workers. Faust creates its own internal topics
+    Accepted events, the alert log, the shadow warnings and the series' scored days
+    travel from the worker to the sink on topics the contract does not name; they get
+    the inputs' partitions, so sinks scale like workers. Faust creates its own internal topics
     (table changelogs) itself.
 
     >>> [spec.name for spec in pipeline_topics("credit", 12, 3)][-3:]
-    ['credit.events.accepted', 'credit.alerts.log', 'credit.metric.days']
+    ['credit.alerts.log', 'credit.alerts.shadow', 'credit.metric.days']
     """
     from creditbrain.schemas.contract import TopicSpec, topic_name, topic_specs
-    from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS
+    from creditbrain.streams.messages import ACCEPTED, ALERTS_LOG, METRIC_DAYS, SHADOW_ALERTS
 
     specs: list[TopicSpec] = topic_specs(prefix, partitions, replication_factor)
-    for suffix in (ACCEPTED, ALERTS_LOG, METRIC_DAYS):
+    for suffix in (ACCEPTED, ALERTS_LOG, SHADOW_ALERTS, METRIC_DAYS):
         specs.append(TopicSpec(topic_name(prefix, suffix), partitions, replication_factor))
     return specs
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -85,7 +85,10 @@ def _backtest_levels(tmp_path: Path, policies: dict[str, object] | None) -> dict
     return dict(summary["warnings_by_level"])
 
 
-def test_previews_are_scoped_keyed_and_audited(client: TestClient, store: Store) -> None:
+def test_previews_are_scoped_keyed_and_every_attempt_audited(
+    make_client: Callable[..., TestClient], store: Store
+) -> None:
+    client = make_client(writes_per_minute=1, write_burst=5)
     assert preview(client, "k-food", "sector=finance").status_code == 403
     assert preview(client, "k-food", "*").status_code == 403
     no_key = client.post("/policies/preview", json={"scope": SCOPE})
@@ -94,7 +97,25 @@ def test_previews_are_scoped_keyed_and_audited(client: TestClient, store: Store)
     done = client.post("/policies/preview", json=short, headers=key_header("k-food"))
     assert done.status_code == 200 and done.json()["status"] == "done"
     assert done.json()["result"]["live"]["warnings"] == 0  # nothing stored in that week
-    assert len(audit_rows(store, "policy_preview")) == 1
+    unparsed = client.post(
+        "/policies/preview", json=short | {"days": 0}, headers=key_header("k-food")
+    )
+    assert unparsed.status_code == 422
+    assert preview(client, "k-food", "sector=").status_code == 422  # not a scope
+    assert preview(client, "k-food").status_code == 429  # the burst of five is spent
+    rows = audit_rows(store, "policy_preview")
+    outcomes = [orjson.loads(str(row["details"]))["outcome"] for row in rows]
+    assert outcomes == [403, 403, 401, 200, 422, 422, 429]
+    assert [(row["actor"], row["subject_id"]) for row in rows] == [
+        ("food-supervisor", "sector=finance"),
+        ("food-supervisor", "*"),
+        ("", SCOPE),
+        *[("food-supervisor", SCOPE)] * 2,
+        ("food-supervisor", "sector="),
+        ("food-supervisor", SCOPE),
+    ]
+    assert [row["purpose"] for row in rows][:2] == ["arrears season"] * 2
+    assert orjson.loads(str(rows[3]["details"]))["days"] == 7  # the accepted one: the window
     other = client.get(
         f"/policies/preview/{done.json()['id']}", headers=key_header("k-donggang-build")
     )

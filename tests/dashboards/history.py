@@ -2,7 +2,9 @@
 
 The simulator's messages go through the stream's :class:`Processor` in batches and
 its outputs become rows through the sink's own row functions, so the tables hold
-exactly what the sink would write, without Kafka. The tables no stream output
+exactly what the sink would write, without Kafka. A shadow policy set runs beside
+the live one all year (food_drug's red wage-arrears threshold lowered to 3 workers),
+as a worker following ``credit.policies.shadow`` would judge it. The tables no stream output
 fills yet (metric counts and anomalies, audit, pipeline metrics, webhook dead
 letters) get a few plausible rows; the registry holds the simulated population,
 and departments report measures for the subjects with red warnings.
@@ -17,7 +19,9 @@ from typing import Any
 
 import orjson
 
+from creditbrain.alerts.policy import PolicyOverride
 from creditbrain.dashboards.registry import registry_of_city, set_registry
+from creditbrain.engine.shadow import Shadow, ShadowSet, apply_shadow_message
 from creditbrain.infra.store import Store
 from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.schemas.contract import DLQ, topic_name
@@ -33,6 +37,16 @@ PREFIX = "credit"
 #: The simulated year; dashboards are looked at as of its end.
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 1, 1, tzinfo=UTC)
+SHADOW = Shadow(
+    name="arrears-3",
+    scope="sector=food_drug",
+    override=PolicyOverride.model_validate(
+        {"rules": {"wage_arrears": {"thresholds": {"red_workers": 3}}}}
+    ),
+    reason="arrears season",
+    who="food-supervisor",
+    started_at=START,
+)
 
 
 def fill(store: Store, scale: float = 0.02, batch: int = 500, seed: int = 3) -> dict[str, int]:
@@ -40,6 +54,7 @@ def fill(store: Store, scale: float = 0.02, batch: int = 500, seed: int = 3) -> 
     city = CityConfig.scaled(scale, seed=seed)
     simulator = Simulator(city, pseudonym_key=KEY)
     processor = Processor({}, ParseContext(pseudonym_key=KEY), ScorecardConfig())
+    processor.shadows = apply_shadow_message(ShadowSet(), b"arrears-3", SHADOW.to_json())
     inbound = [
         Inbound(topic_name(PREFIX, e.topic_suffix), 0, offset, e.key, e.value)
         for offset, e in enumerate(simulator.events())

@@ -29,7 +29,13 @@ from typer.testing import CliRunner
 
 from creditbrain.cli import app
 from creditbrain.cli.deploy import pipeline_topics
-from creditbrain.schemas.contract import POLICIES, SNOOZES, topic_name, topic_specs
+from creditbrain.schemas.contract import (
+    POLICIES,
+    SHADOW_POLICIES,
+    SNOOZES,
+    topic_name,
+    topic_specs,
+)
 from creditbrain.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -371,9 +377,9 @@ def test_the_topics_job_creates_every_contract_topic(
     for spec in topic_specs(kafka.topic_prefix, kafka.partitions, kafka.replication_factor):
         assert planned[spec.name] == spec
     assert planned[topic_name(kafka.topic_prefix, POLICIES)].compacted
-    # The two topics of standing decisions, read whole by every worker, are compacted.
+    # The three topics of standing decisions, read whole by every worker, are compacted.
     assert sorted(name for name, spec in planned.items() if spec.compacted) == sorted(
-        topic_name(kafka.topic_prefix, suffix) for suffix in (POLICIES, SNOOZES)
+        topic_name(kafka.topic_prefix, suffix) for suffix in (POLICIES, SHADOW_POLICIES, SNOOZES)
     )
     workers = _services(compose)["worker"]["deploy"]["replicas"]
     assert int(workers) <= kafka.partitions

@@ -57,6 +57,16 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
         "alert_id": "String", "version": "UInt64", "subject_id": "String", "rule": LC,
         "event_time": T,
     },
+    "shadow_alerts": {
+        "shadow": LC, "started_at": T, "side": LC, "alert_id": "String", "version": "UInt64",
+        "change": LC, "sent": "UInt8", "subject_id": "String", "subject_type": LC, "sector": LC,
+        "district": LC, "rule": LC, "level": LC, "score": "UInt16", "grade": LC,
+        "first_event_at": T, "event_time": T,
+    },
+    "shadow_policies": {
+        "name": "String", "scope": "String", "override": "String", "reason": "String",
+        "who": "String", "started_at": T, "ended_at": f"Nullable({T})", "version": "UInt64",
+    },
     "watchlists": {
         "id": "String", "name": "String", "subject_ids": "Array(String)", "owner": "String",
         "role": LC, "created_at": T, "version": "UInt64",
