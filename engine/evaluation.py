@@ -32,7 +32,6 @@ from creditbrain.core.eventtime import DAY_MS
 from creditbrain.models.features import KIND_GROUPS, is_red
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning
-from creditbrain.models.subject.early_warning import DETECTOR_THRESHOLD
 from creditbrain.schemas.events import ParseContext
 from creditbrain.simulator import CityConfig, Simulator
 from creditbrain.simulator.stories import HELD_OUT
@@ -48,7 +47,7 @@ __all__ = [
     "evaluate_lines",
     "format_report",
     "replay",
-    "detector_policies",
+    "regression_policies",
     "run",
     "to_epoch_ms_of",
 ]
@@ -273,10 +272,15 @@ def _parse_ms(stamp: str) -> int:
     return to_epoch_ms(datetime.fromisoformat(stamp))
 
 
-def detector_policies() -> PolicySet:
+#: ``anomalous_deterioration``'s threshold for the 270-day regression (``--no-detector``):
+#: the value the tuning cities supported when it was the default.
+REGRESSION_THRESHOLD = 0.6
+
+
+def regression_policies() -> PolicySet:
     """The default policies but for the deterioration score's threshold, set for the
-    opt-in detector (:data:`~creditbrain.models.subject.early_warning.DETECTOR_THRESHOLD`)."""
-    rule = {"thresholds": {"threshold": DETECTOR_THRESHOLD}}
+    270-day regression that scores deterioration with ``detector=False``."""
+    rule = {"thresholds": {"threshold": REGRESSION_THRESHOLD}}
     return PolicySet.model_validate(
         {"overrides": {"*": {"rules": {"anomalous_deterioration": rule}}}}
     )
@@ -301,7 +305,7 @@ def run(
     days: int = 365,
     stories: str = "classic",
     policies: PolicySet | None = None,
-    detector: bool = False,
+    detector: bool = True,
 ) -> Report:
     """Evaluate on ``seed``'s simulated city, after a year of ``warm_seed``'s if given.
 
@@ -310,7 +314,7 @@ def run(
     """
     model = EarlyWarning(detector=detector)
     if policies is None:
-        policies = detector_policies() if detector else PolicySet()
+        policies = PolicySet() if detector else regression_policies()
     ctx = ParseContext(_KEY)
     start = date(2025, 1, 1)
     if warm_seed is not None:
@@ -322,8 +326,8 @@ def run(
     found = replay(_values(simulator), model, policies, ctx, (begin, begin + days * DAY_MS))
     source: dict[str, Any] = {"seed": seed, "scale": scale, "warm_seed": warm_seed}
     source |= {"days": days, "stories": stories}
-    if detector:
-        source["detector"] = True
+    if not detector:
+        source["detector"] = False
     return report_of(found, model, source, simulator.ground_truth())
 
 
