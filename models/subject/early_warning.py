@@ -186,8 +186,12 @@ class EarlyWarning:
             _peer_excess(x, self.__dict__.setdefault("_peers", {}), state, trouble)
         self._last_x = x
         weight = example_weight(subject_id, at_ms, "deductions" not in x, self.clean_stride)
-        trajectory = self._opinion(self._trajectory, subject_id, x, at_ms, red_at, weight)
         detector = self.__dict__.get("_detector")
+        # With the trees scoring deterioration the regression only learns (its
+        # prediction would go unused).
+        trajectory = self._opinion(
+            self._trajectory, subject_id, x, at_ms, red_at, weight, predict=detector is None
+        )
         if detector is not None:
             trajectory = _detect(detector, x)
         return trajectory, self._opinion(self._predictor, subject_id, x, at_ms, red_at, weight)
@@ -200,13 +204,19 @@ class EarlyWarning:
         at_ms: int,
         red_at: int | None,
         weight: float,
+        *,
+        predict: bool = True,
     ) -> float | None:
         """One learner's part of :meth:`observe`: note, learn what matured, score, queue."""
         if red_at is not None:
             learner.red(subject_id, red_at)
         learner.advance(at_ms)
         opinion = None
-        if learner.positives >= self.min_positives and learner.learned >= self.min_examples:
+        if (
+            predict
+            and learner.positives >= self.min_positives
+            and learner.learned >= self.min_examples
+        ):
             opinion = learner.predict_proba_one(x)
         if weight:
             learner.push(subject_id, x, at_ms, weight)
@@ -295,11 +305,12 @@ def _detect(detector: anomaly.HalfSpaceTrees, x: dict[str, float]) -> float | No
     seen = {name: x.get(name, 0.0) for name in DETECTOR_FEATURES}
     if not any(seen.values()):
         return None if _first_window(trees) else 0.0
-    value = float(trees.score_one(seen))
+    # Only persisting trouble is scored (the walk down 25 trees is the cost); every
+    # transition with trouble is learned, so the reference mass is all of them.
+    persists = x.get("trouble_months", 0.0) >= PERSISTENCE
+    value = float(trees.score_one(seen)) if persists else 0.0
     trees.learn_one(seen)
-    if _first_window(trees):
-        return None
-    return value if x.get("trouble_months", 0.0) >= PERSISTENCE else 0.0
+    return None if _first_window(trees) else value
 
 
 def _first_window(trees: Any) -> bool:
