@@ -11,7 +11,9 @@ red event follows within the horizon) and scores them.
 Methods: *rules only* (``orange`` and ``red`` warnings opened, or raised to that
 level, by rules that are not model rules), *models only* (the
 ``anomalous_deterioration`` and ``predicted_serious_default`` warnings the engine
-opens, with their hysteresis), *rules + models* (both), and each model rule alone.
+opens, with their hysteresis), *rules + models* (both), *rules confirmed* (the
+model warnings and the rules' alarms that follow one: :func:`confirmed`), and each
+model rule alone.
 
 With a ground truth (the simulator's, ``--truth``), the figures are also given per
 kind of story and for the held-out kinds of decline
@@ -32,7 +34,6 @@ from creditbrain.core.eventtime import DAY_MS
 from creditbrain.models.features import KIND_GROUPS, is_red
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.models.subject import EarlyWarning
-from creditbrain.models.subject.early_warning import DETECTOR_THRESHOLD
 from creditbrain.schemas.events import ParseContext
 from creditbrain.simulator import CityConfig, Simulator
 from creditbrain.simulator.stories import HELD_OUT
@@ -44,11 +45,12 @@ from .scoring import HEADLINE_HORIZON, HORIZONS, Observed, Outcome, calibration,
 __all__ = [
     "METHODS",
     "MODEL_RULES",
+    "confirmed",
     "Report",
     "evaluate_lines",
     "format_report",
     "replay",
-    "detector_policies",
+    "regression_policies",
     "run",
     "to_epoch_ms_of",
 ]
@@ -58,7 +60,7 @@ _ALARMING = frozenset(("opened", "escalated"))
 #: The rules the models feed: the baseline "rules only" leaves them out.
 MODEL_RULES = ("anomalous_deterioration", "predicted_serious_default")
 #: The methods compared, in the order of the tables.
-METHODS = ("rules only", "models only", "rules + models", *MODEL_RULES)
+METHODS = ("rules only", "models only", "rules + models", "rules confirmed", *MODEL_RULES)
 _TROUBLE = frozenset(("penalty", "judgment", "arrears", "listing"))
 _KEY = b"creditbrain-evaluate"
 
@@ -74,6 +76,8 @@ class Replay:
     #: Model warnings opened, and how many of them carried an explanation.
     model_warnings: int = 0
     explained: int = 0
+    #: "rule level" -> subject id -> times of the rules' alarms (rules only, by rule).
+    by_rule: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
 def to_epoch_ms_of(day: date) -> int:
@@ -134,9 +138,29 @@ def _note(found: Replay, effect: Effect, engine: Engine) -> None:
             elif update.change in _ALARMING and data["level"] in _ALARM_LEVELS:
                 # An alarm is an orange or red warning opened, or one raised to that level.
                 seen.warnings["rules"].setdefault(subject_id, []).append(at_ms)
+                key = f"{update.rule} {data['level']}"
+                found.by_rule.setdefault(key, {}).setdefault(subject_id, []).append(at_ms)
         case ModelOpinion(subject_id, at_ms, _, probability):
             if probability is not None:
                 seen.predictions.append((subject_id, at_ms, probability))
+
+
+def confirmed(rules: dict[str, list[int]], models: dict[str, list[int]]) -> dict[str, list[int]]:
+    """What the models add or confirm: their warnings, and the rules' alarms that follow a
+    model warning of the same subject (the alarms the models saw coming).
+
+    The orange and red rules of the default scorecard are policy and warn whatever the
+    models say; this method judges the combination on the warnings the models stand
+    behind, so its precision is not bounded by the rules' own.
+
+    >>> confirmed({"a": [1, 9], "b": [4]}, {"a": [5], "c": [2]})
+    {'a': [5, 9], 'c': [2]}
+    """
+    out: dict[str, list[int]] = {}
+    for subject_id, times in models.items():
+        first = min(times)
+        out[subject_id] = sorted(times + [t for t in rules.get(subject_id, ()) if t >= first])
+    return out
 
 
 def _methods(seen: Observed) -> dict[str, dict[str, list[int]]]:
@@ -145,6 +169,7 @@ def _methods(seen: Observed) -> dict[str, dict[str, list[int]]]:
         "rules only": seen.warnings["rules"],
         "models only": models,
         "rules + models": merged(seen.warnings["rules"], models),
+        "rules confirmed": confirmed(seen.warnings["rules"], models),
         **{name: seen.warnings[name] for name in MODEL_RULES},
     }
 
@@ -164,12 +189,15 @@ class Report:
     explained: int = 0
     held_out: list[Outcome] = field(default_factory=list)
     stories: list[dict[str, Any]] = field(default_factory=list)
+    #: The rules' alarms by rule and level, at the headline horizon (rules only).
+    by_rule: list[Outcome] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         doc = dict(self.__dict__)
         doc["outcomes"] = [outcome.__dict__ for outcome in self.outcomes]
         doc["held_out"] = [outcome.__dict__ for outcome in self.held_out]
+        doc["by_rule"] = [outcome.__dict__ for outcome in self.by_rule]
         return doc
 
     def outcome(self, method: str, horizon: int = HEADLINE_HORIZON) -> Outcome:
@@ -203,6 +231,10 @@ def report_of(
         model.learned,
         found.model_warnings,
         found.explained,
+    )
+    report.by_rule = sorted(
+        (score(name, opened, seen, HEADLINE_HORIZON) for name, opened in found.by_rule.items()),
+        key=lambda outcome: -outcome.false,
     )
     if truth is not None:
         stories = {entry["id"]: _story_of(entry) for entry in truth["subjects"]}
@@ -273,10 +305,15 @@ def _parse_ms(stamp: str) -> int:
     return to_epoch_ms(datetime.fromisoformat(stamp))
 
 
-def detector_policies() -> PolicySet:
+#: ``anomalous_deterioration``'s threshold for the 270-day regression (``--no-detector``):
+#: the value the tuning cities supported when it was the default.
+REGRESSION_THRESHOLD = 0.6
+
+
+def regression_policies() -> PolicySet:
     """The default policies but for the deterioration score's threshold, set for the
-    opt-in detector (:data:`~creditbrain.models.subject.early_warning.DETECTOR_THRESHOLD`)."""
-    rule = {"thresholds": {"threshold": DETECTOR_THRESHOLD}}
+    270-day regression that scores deterioration with ``detector=False``."""
+    rule = {"thresholds": {"threshold": REGRESSION_THRESHOLD}}
     return PolicySet.model_validate(
         {"overrides": {"*": {"rules": {"anomalous_deterioration": rule}}}}
     )
@@ -301,7 +338,7 @@ def run(
     days: int = 365,
     stories: str = "classic",
     policies: PolicySet | None = None,
-    detector: bool = False,
+    detector: bool = True,
 ) -> Report:
     """Evaluate on ``seed``'s simulated city, after a year of ``warm_seed``'s if given.
 
@@ -310,7 +347,7 @@ def run(
     """
     model = EarlyWarning(detector=detector)
     if policies is None:
-        policies = detector_policies() if detector else PolicySet()
+        policies = PolicySet() if detector else regression_policies()
     ctx = ParseContext(_KEY)
     start = date(2025, 1, 1)
     if warm_seed is not None:
@@ -322,8 +359,8 @@ def run(
     found = replay(_values(simulator), model, policies, ctx, (begin, begin + days * DAY_MS))
     source: dict[str, Any] = {"seed": seed, "scale": scale, "warm_seed": warm_seed}
     source |= {"days": days, "stories": stories}
-    if detector:
-        source["detector"] = True
+    if not detector:
+        source["detector"] = False
     return report_of(found, model, source, simulator.ground_truth())
 
 
@@ -361,6 +398,9 @@ def format_report(report: Report) -> str:
     if report.held_out:
         lines += ["", f"Held-out kinds of decline ({', '.join(HELD_OUT)}):", "", *_HEADER]
         lines += _rows(report.held_out)
+    if report.by_rule:
+        lines += ["", f"The rules' alarms by rule and level ({HEADLINE_HORIZON} days):", ""]
+        lines += [*_HEADER, *_rows(report.by_rule)]
     if report.stories:
         lines += [
             "",

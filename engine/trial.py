@@ -1,6 +1,8 @@
 """A trial of River's half-space trees on the accumulation and peer-relative features.
 
-Not wired into the rules: it measures what an unsupervised detector would warn of,
+The experiment that led to the trees behind ``anomalous_deterioration`` (now the
+default of :class:`~creditbrain.models.subject.EarlyWarning`, with a persistence
+gate this trial leaves out): it measures what an unsupervised detector would warn of,
 with the evaluation's definitions (:mod:`.scoring`), beside the engine. A simulated
 city is replayed through the engine with cold models; on every transition of a subject
 with recent trouble, a :class:`river.anomaly.HalfSpaceTrees` scores (then learns) the
@@ -45,7 +47,7 @@ class _Watched(EarlyWarning):
     """The models, and beside them the detector scoring each transition with trouble."""
 
     def __init__(self, detector: Any) -> None:
-        super().__init__()
+        super().__init__(detector=False)  # the trial's own trees stand beside the rules
         self.detector = detector
         self.scores: list[tuple[str, int, float]] = []
 

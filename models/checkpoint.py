@@ -6,7 +6,7 @@ byte and a pickle:
 =========  =======  ====================================================================
 magic      format   holds
 =========  =======  ====================================================================
-``CBEW``   3 (2)    an :class:`~creditbrain.models.subject.EarlyWarning` without its
+``CBEW``   4 (2-3)  an :class:`~creditbrain.models.subject.EarlyWarning` without its
                     per-subject feature states (those live beside each subject's state)
 ``CBSW``   1        one bank of the series watch: series key -> the series' track
 =========  =======  ====================================================================
@@ -42,6 +42,7 @@ from typing import Any, Literal, TypeVar
 from creditbrain.core.errors import CreditBrainError
 from creditbrain.models.features import FeatureState
 from creditbrain.models.subject import EarlyWarning
+from creditbrain.models.subject.early_warning import new_detector
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -66,11 +67,13 @@ __all__ = [
 
 MAGIC = b"CBEW"
 #: Bumped whenever the pickled classes change in a way an old checkpoint cannot follow.
-#: Format 3 keeps each waiting example as a dict of its non-zero features.
-CHECKPOINT_FORMAT = 3
+#: Format 3 keeps each waiting example as a dict of its non-zero features; format 4
+#: models score deterioration with the half-space trees by default.
+CHECKPOINT_FORMAT = 4
 #: Older formats :func:`load` still reads (format 2: examples as tuples of pairs,
-#: turned into dicts on load).
-READABLE_FORMATS = frozenset((2, CHECKPOINT_FORMAT))
+#: turned into dicts on load; formats 2 and 3 without a detector get a fresh one, the
+#: default they were written before).
+READABLE_FORMATS = frozenset((2, 3, CHECKPOINT_FORMAT))
 
 SERIES_MAGIC = b"CBSW"
 SERIES_FORMAT = 1
@@ -120,6 +123,8 @@ def load(
     if not isinstance(model, EarlyWarning):
         raise CheckpointError(f"checkpoint holds a {type(model).__name__}")
     model.feature_states = {} if feature_states is None else feature_states
+    if data[len(MAGIC)] < 4 and model.__dict__.get("_detector") is None:
+        model.__dict__["_detector"] = new_detector(model.seed)
     return model
 
 

@@ -108,6 +108,10 @@ _FIXED: dict[str, Callable[[float], tuple[str, str]]] = {
         f"90 天内 {_count(v)} 个部门报送不良记录",
         f"trouble reported by {_count(v)} departments in 90 days",
     ),
+    "trouble_months": lambda v: (
+        f"近 6 个月中有 {round(6 * v)} 个月出现不良记录",
+        f"trouble in {round(6 * v)} of the last 6 months",
+    ),
     "trouble_recent": lambda v: (
         f"一年内的不良记录 {round(100 * v)}% 发生在近 90 天",
         f"{round(100 * v)} % of the year's trouble in the last 90 days",

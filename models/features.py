@@ -30,7 +30,10 @@ What the features are (names in :data:`FEATURE_NAMES`):
   by ``exp(-age / 45 days)``) and ``relapses`` (arrears reported again after arrears of
   that kind were cleared), all squashed; ``peer_excess`` (the weighted trouble beyond
   the running mean of the subject's sector × district) is written by the model, which
-  keeps those means (:func:`subject_features` leaves it 0).
+  keeps those means (:func:`subject_features` leaves it 0);
+* persistence: ``trouble_months``, the share of the last six 30-day months (counted
+  back from the event time) in which trouble was reported: a decline reports trouble
+  month after month, a false start or a subject that turns round in a burst.
 
 Only the score history cannot be read off the state, so the stream keeps a
 :class:`FeatureState` per subject: the last few score changes, at most
@@ -141,7 +144,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"sector_{name}" for name in _SECTOR_NAMES),
     # Any accumulation of trouble, whatever its kind (no one script's signs):
     *(f"{group}_accel" for group in ("penalty", "judgment", "arrears", "listing")),
-    *("trouble_90d", "trouble_weighted", "relapses", "peer_excess"),
+    # (persistence: a decline keeps reporting trouble month after month, a false start
+    # comes in a burst)
+    *("trouble_90d", "trouble_weighted", "relapses", "trouble_months", "peer_excess"),
 )
 
 _GRADE_VALUE = {"A": 1.0, "B": 2 / 3, "C": 1 / 3, "D": 0.0}
@@ -171,6 +176,7 @@ _SECTOR_FEATURE = {sector: f"sector_{group}" for sector, group in SECTOR_GROUPS.
 _WINDOW_365 = 365 * DAY_MS
 _WINDOW_90 = 90 * DAY_MS
 _WINDOW_30 = 30 * DAY_MS
+_WINDOW_180 = 180 * DAY_MS
 
 #: Score changes kept per subject: enough for a few per month over 90 days.
 HISTORY_LIMIT = 12
@@ -340,7 +346,7 @@ def sparse_features(
      'fall_90d': 0.06666666666666667, 'quiet': 1.0, 'trouble_kinds_90d': 0.3333333333333333,
      'trouble_recent': 1.0, 'fall_speedup': 0.06666666666666667, 'type_person': 1.0,
      'sector_other': 1.0, 'penalty_accel': 0.3333333333333333, 'trouble_90d': 0.3333333333333333,
-     'trouble_weighted': 0.3333333333333333}
+     'trouble_weighted': 0.3333333333333333, 'trouble_months': 0.16666666666666666}
     """
     x: dict[str, float] = {}
     records = state.records
@@ -527,13 +533,16 @@ def _accumulation(
     * ``trouble_weighted``: records of trouble over the year, each weighted by
       ``exp(-age / 45 days)``, squashed: recent trouble counts most;
     * ``relapses``: arrears reported again after arrears of that kind were cleared
-      within the year, squashed.
+      within the year, squashed;
+    * ``trouble_months``: of the last six 30-day months, the share with trouble.
     """
     counts = [0] * _COUNTS
     since_90 = at_ms - _WINDOW_90
     weighted = 0.0
     relapses = 0
     cleared = 0
+    months = 0  # bit m: trouble between m and m + 1 months (30 days) before at_ms
+    since_180 = at_ms - _WINDOW_180
     classes = _CLASSES
     for record in records[start:end]:
         kind = record[2]
@@ -548,8 +557,21 @@ def _accumulation(
         if record[0] > since_90:
             counts[base + 1] += 1
         weighted += math.exp((record[0] - at_ms) / _RECENCY_MS)
+        if record[0] > since_180:
+            months |= 1 << ((at_ms - record[0]) // _WINDOW_30)
         if found[1] & cleared:
             relapses += 1
+    _accelerations(x, counts)
+    if weighted:
+        x["trouble_weighted"] = weighted / (weighted + 2.0)
+    if relapses:
+        x["relapses"] = relapses / (relapses + 2.0)
+    if months:
+        x["trouble_months"] = months.bit_count() / 6
+
+
+def _accelerations(x: dict[str, float], counts: list[int]) -> None:
+    """Write ``{group}_accel`` and ``trouble_90d`` of :func:`_accumulation`'s counts."""
     recent_total = 0
     for group, base in _ACCEL_GROUPS:
         recent = counts[base + 1]
@@ -559,10 +581,6 @@ def _accumulation(
             x[f"{group}_accel"] = accel / (accel + 2.0)
     if recent_total:
         x["trouble_90d"] = recent_total / (recent_total + 2.0)
-    if weighted:
-        x["trouble_weighted"] = weighted / (weighted + 2.0)
-    if relapses:
-        x["relapses"] = relapses / (relapses + 2.0)
 
 
 def _open_arrears(x: dict[str, float], records: list[Record], wanted: set[str], end: int) -> None:

@@ -1,13 +1,14 @@
 """``anomalous_deterioration``: a subject's record deteriorates unusually (异常恶化).
 
-Yellow once the early-warning model's deterioration score (the probability of a
-red event within 270 days, :mod:`creditbrain.models.subject`) reaches ``threshold``;
-it resolves only below ``threshold - hysteresis`` and no sooner than ``hold_days``
-after it opened; undecided while the model has no opinion. 0.6 is the value the
-tuning cities support (docs/models.md).
+Yellow once the early-warning model's deterioration score (the half-space trees'
+anomaly score of a subject's persisting accumulation of trouble,
+:mod:`creditbrain.models.subject`) reaches ``threshold``; it resolves only below
+``threshold - hysteresis`` and no sooner than ``hold_days`` after it opened;
+undecided while the model has no opinion. 0.88 is the 90th percentile of the
+trees' scores on a tuning city, rounded down (docs/models.md).
 
 >>> DeteriorationThresholds().threshold
-0.6
+0.88
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from creditbrain.alerts.transition import Facts
 class DeteriorationThresholds(Thresholds):
     """The subject model's deterioration score in [0, 1] at or above ``threshold``.
 
-    The score is the probability of a red event within 270 days; 0.6 is the value the
-    tuning cities support (docs/models.md).
+    The score is the half-space trees' anomaly score (0.88: the 90th percentile of
+    its scores on a tuning city, rounded down; about 0.6 suits the 270-day regression
+    a worker may run instead, docs/models.md).
     """
 
-    threshold: Probability = 0.6
+    threshold: Probability = 0.88
     #: An open warning resolves only this much below the opening threshold ...
     hysteresis: Probability = 0.15
     #: ... and no sooner than this many days after it opened (event time).

@@ -76,9 +76,10 @@ def evaluate_command(
     detector: Annotated[
         bool,
         typer.Option(
-            help="Trial: half-space trees behind anomalous_deterioration (threshold 0.88)."
+            help="Half-space trees behind anomalous_deterioration (the default); "
+            "--no-detector: the 270-day regression (threshold 0.6)."
         ),
-    ] = False,
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Rules only, models only and both, judged by the red events that follow.
@@ -88,9 +89,9 @@ def evaluate_command(
     """
     # Imported here: the models' training stack is slow to import and only this needs it.
     from creditbrain.engine.evaluation import (
-        detector_policies,
         evaluate_lines,
         format_report,
+        regression_policies,
         run,
     )
     from creditbrain.models.subject import EarlyWarning
@@ -112,7 +113,7 @@ def evaluate_command(
             parse_context(get_settings()),
             truth,
             EarlyWarning(detector=detector),
-            detector_policies() if detector else None,
+            None if detector else regression_policies(),
             source,
         )
     else:

@@ -276,7 +276,7 @@ def test_simple_penalties_never_count_towards_a_burst() -> None:
 @pytest.mark.parametrize(
     ("rule", "argument", "threshold"),
     [
-        ("anomalous_deterioration", "anomaly", 0.6),
+        ("anomalous_deterioration", "anomaly", 0.88),
         ("predicted_serious_default", "probability", 0.5),
     ],
 )

@@ -160,11 +160,11 @@ def test_the_detector_trial_scores_its_warnings_like_the_models() -> None:
     assert warned == sorted(warned, reverse=True) and warned[0] > 0
 
 
-def test_evaluate_command_tries_the_detector_behind_the_deterioration_rule() -> None:
+def test_evaluate_command_tries_the_regression_behind_the_deterioration_rule() -> None:
     result = CliRunner().invoke(
-        models_app, ["evaluate", "--scale", "0.004", "--days", "60", "--detector", "--json"]
+        models_app, ["evaluate", "--scale", "0.004", "--days", "60", "--no-detector", "--json"]
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["source"]["detector"] is True
+    assert report["source"]["detector"] is False
     assert report["explained"] == report["model_warnings"]

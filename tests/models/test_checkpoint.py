@@ -32,7 +32,7 @@ from tests.models.test_early_warning import replay, small_model, transitions
 def test_each_kind_has_its_magic_and_format_byte() -> None:
     early = dump(EarlyWarning())
     series = dump_series({"a": 1.5})
-    assert (early[:4], early[4]) == (b"CBEW", 3)
+    assert (early[:4], early[4]) == (b"CBEW", 4)
     assert (series[:4], series[4]) == (SERIES_MAGIC, SERIES_FORMAT)
     assert (kind_of(early), kind_of(series), kind_of(b"fence")) == ("early-warning", "series", None)
 
@@ -101,3 +101,15 @@ def test_the_models_do_not_import_their_checkpoint_module() -> None:
             else:
                 continue
             assert not any(n.startswith("creditbrain.models.checkpoint") for n in names), source
+
+
+def test_a_checkpoint_written_before_the_detector_was_the_default_gets_one() -> None:
+    import pickle
+
+    from creditbrain.models.checkpoint import MAGIC, load
+
+    old = EarlyWarning(detector=False)  # what a format-3 worker pickled
+    blob = MAGIC + bytes([3]) + pickle.dumps(old, protocol=pickle.HIGHEST_PROTOCOL)
+    assert load(blob).__dict__["_detector"] is not None
+    # A model of this format without one was chosen so, and stays so.
+    assert load(dump(old)).__dict__["_detector"] is None

@@ -60,18 +60,19 @@ def test_only_what_raised_the_score_is_listed() -> None:
     assert [item["feature"] for item in found] == ["c", "a"]
 
 
-def test_the_opt_in_detector_scores_trouble_and_explains_by_it() -> None:
+def test_the_detector_scores_persisting_trouble_and_explains_by_it() -> None:
     from creditbrain.core.eventtime import DAY_MS
     from creditbrain.schemas.events import SubjectType
     from creditbrain.schemas.state import EntityState, Record, ScoreResult
 
-    model = EarlyWarning(detector=True, min_examples=10**9)
+    model = EarlyWarning(min_examples=10**9)
     scores = []
     for index in range(300):
         state = EntityState(f"s{index}", SubjectType.ENTERPRISE, sector="construction")
         at = index * DAY_MS
+        # A month apart: from the third month on the trouble has persisted.
         for back in range(1 + index % 4):
-            state.add(Record(at - back * DAY_MS, f"e{index}-{back}", "penalty", "general"))
+            state.add(Record(at - back * 30 * DAY_MS, f"e{index}-{back}", "penalty", "general"))
         anomaly, probability = model.observe(state, ScoreResult(900, "B", ()), at, None)
         assert probability is None  # the regressions have not learned enough
         scores.append(anomaly)
@@ -80,7 +81,18 @@ def test_the_opt_in_detector_scores_trouble_and_explains_by_it() -> None:
             "trouble_90d",
             "penalty_accel",
             "peer_excess",
+            "trouble_months",
         )
+        if index < 249:  # the trees' first window (250): no reference yet, no opinion
+            assert anomaly is None
+        elif index % 4 < 2:  # trouble in fewer than 3 of the last 6 months
+            assert anomaly == 0.0
     clean = EntityState("clean", SubjectType.ENTERPRISE)
     assert model.observe(clean, ScoreResult(1000, "A", ()), 400 * DAY_MS, None)[0] == 0.0
-    assert all(s is not None and 0.0 <= s <= 1.0 for s in scores) and max(scores) > 0
+    # A burst of trouble, however large, is not a persisting decline.
+    burst = EntityState("burst", SubjectType.ENTERPRISE, sector="construction")
+    for day in range(6):
+        burst.add(Record((400 - day) * DAY_MS, f"b{day}", "judgment", "defendant"))
+    assert model.observe(burst, ScoreResult(800, "B", ()), 400 * DAY_MS, None)[0] == 0.0
+    warm = scores[250:]
+    assert all(s is not None and 0.0 <= s <= 1.0 for s in warm) and max(s or 0 for s in warm) > 0

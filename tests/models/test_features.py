@@ -206,6 +206,8 @@ def _reference_accumulation(
         elif r in trouble and r.kind in cleared:
             relapses += 1
     x["relapses"] = relapses / (relapses + 2.0)
+    months = {(at - r.occurred_at) // (30 * DAY_MS) for r in trouble}
+    x["trouble_months"] = len({m for m in months if m < 6}) / 6
 
 
 def _reference(

@@ -30,7 +30,7 @@ DOMAIN_TABLE = {
     "penalty_burst": ("yellow", {"count": 3, "window_days": 90}),
     # Model warnings also resolve only below the threshold less the hysteresis, and
     # no sooner than hold_days after opening.
-    "anomalous_deterioration": ("yellow", {"threshold": 0.6, "hysteresis": 0.15, "hold_days": 30}),
+    "anomalous_deterioration": ("yellow", {"threshold": 0.88, "hysteresis": 0.15, "hold_days": 30}),
     "predicted_serious_default": (
         "yellow",
         {"probability": 0.5, "hysteresis": 0.15, "hold_days": 30},
