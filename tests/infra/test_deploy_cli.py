@@ -2,8 +2,9 @@
 
 The split deployment of infra/compose.yaml in miniature: the topics job, the
 migration job, a stream worker without a sink and a sink-only process, each a child
-process; the store is chDB in the sink's data dir (one process may open it at a time,
-so the migration runs before the sink and the check after it stops).
+process, loaded with history by ``creditbrain backfill``; the store is chDB in the
+sink's data dir (one process may open it at a time, so the migration runs before the
+sink and the check after it stops).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from creditbrain.cli.deploy import pipeline_topics
 from creditbrain.infra.broker import EmbeddedBroker
-from creditbrain.schemas.contract import INPUT_TOPICS, POLICIES, topic_name
+from creditbrain.infra.lag import group_lag
+from creditbrain.schemas.contract import INPUT_TOPICS, POLICIES, input_topics, topic_name
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
 from tests.fixtures.serve import CLI, ServeFactory, ServeProcess
@@ -96,13 +97,24 @@ def test_a_worker_without_sink_and_a_sink_alone_store_everything(
     worker.start()
     sink.start()
 
+    # The history goes in as an operator would load it: `creditbrain backfill` produces a
+    # simulated city and returns once the worker has processed all of it.
     sim = Simulator(CityConfig.scaled(0.002, seed=7), pseudonym_key=b"test-pseudonym-key")
     events = list(sim.events())
-    producer = KafkaProducer(bootstrap_servers=deployment.bootstrap, linger_ms=5)
-    for event in events:
-        producer.send(deployment.topic(event.topic_suffix), key=event.key, value=event.value)
-    producer.flush()
-    producer.close()
+    backfill = subprocess.run(
+        [*CLI, "backfill", "--simulate", "0.002", "--seed", "7", "--timeout", "900"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=960,
+    )
+    assert backfill.returncode == 0, backfill.stderr
+    assert f"{len(events):,} messages produced" in backfill.stdout, backfill.stdout
+    assert (
+        group_lag(deployment.bootstrap, deployment.app_id, input_topics(deployment.prefix), True)
+        == 0
+    )
 
     deployment.wait_until_sunk()
     worker_metrics, sink_metrics = scrape(worker_port), scrape(sink_port)

@@ -400,16 +400,16 @@ def _failover(runs: ServeFactory, messages: Messages, baseline: Outcome, how: st
     assert_same(outcome(serve), baseline)
 
 
-def test_when_one_worker_stops_the_other_takes_over_with_the_same_results(
-    runs: ServeFactory, messages: Messages, baseline: Outcome
-) -> None:
-    """SIGINT, mid-round: the worker commits what it finished and leaves the group."""
-    _failover(runs, messages, baseline, "sigint")
-
-
-@pytest.mark.soak
 def test_when_one_worker_is_killed_the_other_takes_over_with_the_same_results(
     runs: ServeFactory, messages: Messages, baseline: Outcome
 ) -> None:
     """``kill -9``, mid-round: the survivor waits out the session, then redoes the lost part."""
     _failover(runs, messages, baseline, "kill")
+
+
+@pytest.mark.soak  # the kill above is the harder case; this one runs with `-m soak`
+def test_when_one_worker_stops_the_other_takes_over_with_the_same_results(
+    runs: ServeFactory, messages: Messages, baseline: Outcome
+) -> None:
+    """SIGINT, mid-round: the worker commits what it finished and leaves the group."""
+    _failover(runs, messages, baseline, "sigint")
