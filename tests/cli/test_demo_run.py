@@ -34,7 +34,7 @@ def _free_port() -> int:
 
 
 def _figure(label: str, text: str) -> int:
-    found = re.search(rf"{label}\s+([\d,]+)", text)
+    found = re.search(rf"{label}[\s│┃|]+([\d,]+)", text)  # a rich table: cells between bars
     assert found, (label, text[-2000:])
     return int(found.group(1).replace(",", ""))
 
