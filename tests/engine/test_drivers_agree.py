@@ -163,7 +163,12 @@ def test_worker_backtest_and_score_agree(serve_factory, tmp_path: Path) -> None:
     def metric(changes: list[tuple]) -> list[tuple]:
         return sorted(c for c in changes if c[2] == "metric_anomaly")
 
-    assert len(worker_changes) == len(set(worker_changes))  # each change stored once
+    # Outputs other than warnings are at least once (docs/stream.md): a send the broker
+    # answered with a timeout is sent again, and the broker may have written it the first
+    # time; the store keeps one row per change. A repeat on the topic is allowed only then.
+    if len(worker_changes) != len(set(worker_changes)):
+        assert "sending them again" in serve.log(), "a change was written twice with no re-send"
+        worker_changes = list(dict.fromkeys(worker_changes))
     print(
         f"{len(lines)} messages, {summary['expiries']} expiries; rule changes "
         f"{len(rules(worker_changes))}, model changes {len(models(worker_changes))}, "
