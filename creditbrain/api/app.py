@@ -40,6 +40,7 @@ from creditbrain.api.context import (
 from creditbrain.api.guards import BodyLimit, ErrorBodyScrub
 from creditbrain.api.measures import DEFAULT_CATALOGUE, MeasureCatalogue
 from creditbrain.api.ratelimit import RouteLimits
+from creditbrain.api.subjects import deployment_scorecard
 from creditbrain.infra.store import Store
 from creditbrain.settings import Settings
 
@@ -89,6 +90,7 @@ def create_app(
     """
     if catalogue is None and settings.api.measures_file is not None:
         catalogue = MeasureCatalogue.load(settings.api.measures_file)
+    deployment_scorecard(settings.scorecard_file)  # a bad file stops the start, as the worker's
     app = _CreditBrainApi(title="creditbrain", version=API_VERSION, description=_DESCRIPTION)
     app.state.context = ApiContext(
         settings=settings,

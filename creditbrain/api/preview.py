@@ -53,9 +53,10 @@ from creditbrain.api.context import ApiContext, audit, get_context
 from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.problems import FiniteJsonRoute, invalid
 from creditbrain.api.responses import problem_responses
+from creditbrain.api.subjects import deployment_scorecard
 from creditbrain.engine.compare import compare
 from creditbrain.infra.store import Store
-from creditbrain.models.scorecard import DEFAULT_SCORECARD
+from creditbrain.models.scorecard import ScorecardConfig
 from creditbrain.schemas.events import ParseContext
 from creditbrain.schemas.policies import PolicyError, Scope
 from creditbrain.schemas.reference import Reference
@@ -216,7 +217,8 @@ async def preview_policy(
     http.state.preview_audited = True
     await run_in_threadpool(_save, store, job, principal.name, asked, 1)
     ctx = _parse_context(context)
-    run = (store, job, principal.name, asked, ctx, scope, (start, end), (live, candidate))
+    config = deployment_scorecard(context.settings.scorecard_file)  # as the worker scores
+    run = (store, job, principal.name, asked, ctx, config, scope, (start, end), (live, candidate))
     if long:
         background.add_task(_run, *run)  # sync: Starlette runs it in a thread
         response.status_code = status.HTTP_202_ACCEPTED
@@ -321,6 +323,7 @@ def _run(
     actor: str,
     asked: dict[str, Any],
     ctx: ParseContext,
+    config: ScorecardConfig,
     scope: Scope,
     window: tuple[datetime, datetime],
     sets: tuple[PolicySet, PolicySet],
@@ -332,7 +335,7 @@ def _run(
         comparison = compare(
             lines,
             ctx,
-            DEFAULT_SCORECARD,
+            config,
             *sets,
             until_ms=int(window[1].timestamp() * 1000),
             horizon_days=int(asked["horizon_days"]),

@@ -236,7 +236,7 @@ def _answer(context: ApiContext, store: Store, found: SubjectRows) -> CreditChec
         score=int(str(row["score"])),
         grade=grade,
         reasons=reasons,
-        scorecard=_scorecard(context.settings.scorecard_file).in_use(
+        scorecard=deployment_scorecard(context.settings.scorecard_file).in_use(
             str(row["sector"]), SubjectType(str(row["subject_type"]))
         ),
         lists=lists,
@@ -252,7 +252,7 @@ def _answer(context: ApiContext, store: Store, found: SubjectRows) -> CreditChec
 
 
 @lru_cache(maxsize=4)
-def _scorecard(path: FilePath | None) -> ScorecardConfig:
+def deployment_scorecard(path: FilePath | None) -> ScorecardConfig:
     """The deployment's scorecard, read once, as the worker read it when it started."""
     return load_scorecard(path)
 

@@ -229,3 +229,13 @@ def test_a_check_says_which_scorecard_scored_the_subject(
     # The deployment without a scorecard file: the default for everyone.
     assert scorecard(client, food) == {"overrides": [], "changes": {}}
     overridden.close()
+
+
+def test_a_bad_scorecard_file_stops_the_api_at_start(
+    store: Store, publisher: FakePublisher, tmp_path: Path
+) -> None:
+    path = tmp_path / "scorecard.toml"
+    path.write_text('[sectors.work_safety.publicity_days]\n"penalty.general" = -1\n')
+    settings = settings_for_tests().model_copy(update={"scorecard_file": path})
+    with pytest.raises(Exception, match="publicity_days.penalty.general"):
+        create_app(settings, lambda: store, publisher)
