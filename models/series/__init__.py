@@ -26,10 +26,12 @@ transform, which gives Poisson noise the same scale at every level.
 On real metrics that null is often wrong in ways that differ from series to series
 (routine bursts, a nightly job), so the raw surprise is finally judged against the
 series' own history (:mod:`.likelihood`): how unusual this surprise is among the
-series' recent surprises, and how far the value is outside its recent values; one
-incident then gives one alarm at its onset, and scores are graded up to 1 without a
-plateau (a judged level rising 1.5 times as steeply as a raw surprise: it is a tail
-probability against a finite history and does not reach as deep).
+series' recent surprises, and how far the value is outside its recent values; a
+surprise that comes back at the same time of day is the series' routine
+(:mod:`.recurrence`); one incident then gives one alarm at its onset, and scores
+are graded up to 1 without a plateau (a judged level rising 1.5 times as steeply as
+a raw surprise: it is a tail probability against a finite history and does not reach
+as deep).
 
 Modules: the sampling step and candidate periods (:mod:`.period`), the forecaster
 (:mod:`.forecaster`), its residuals' short memory (:mod:`.autoregression`), scale

@@ -15,6 +15,7 @@ from .forecaster import SeasonalForecaster
 from .likelihood import IncidentFilter, RecentDistribution, surprise
 from .model import SeriesModel
 from .period import autocorrelation_period, calendar_periods, sampling_step
+from .recurrence import DAY, DailyRecurrence
 
 __all__ = ["SeriesDetector"]
 
@@ -89,7 +90,9 @@ class SeriesDetector(base.AnomalyDetector):
         ``memory`` points of the series' own past and does not reach as deep as the
         null's; chosen on the tuning seeds of the synthetic suite.
     likelihood
-        Judge the surprise against the series' own recent surprises.
+        Judge the surprise against the series' own recent surprises, and (for data
+        sampled within the day) against the surprises seen at the same clock time
+        on earlier days (:mod:`.recurrence`).
     novelty
         Also judge the value against the series' own recent values.
 
@@ -114,6 +117,7 @@ class SeriesDetector(base.AnomalyDetector):
     stretch: float = 1.0
     _cached_judged: bool = False
     _nested: bool = False
+    _routine: DailyRecurrence | None = None
 
     def __init__(
         self,
@@ -158,6 +162,7 @@ class SeriesDetector(base.AnomalyDetector):
         self._cached_judged = False
         self._cached: tuple[tuple[tuple[float, float], int], float] | None = None
         self._cached_raw = 0.0
+        self._routine = None
         self._buffer: deque[tuple[float, float]] = deque(maxlen=max(history, warmup))
         self._started = False
         self._counts = False
@@ -218,6 +223,8 @@ class SeriesDetector(base.AnomalyDetector):
             # that is calm by the null keeps the null's verdict, and a new value that
             # the forecast expected (a random walk reaching a new high) is no alarm.
             level = min(raw, judged)
+        if self._routine is not None:
+            level = min(level, self._routine.level(point[0], raw))
         self._cached = (key, level)
         self._cached_raw = raw
         return level
@@ -259,6 +266,8 @@ class SeriesDetector(base.AnomalyDetector):
         level = 0.0 if level is None else level
         if not self._incidents.aftermath(level):
             self._surprises.add(self._cached_raw)
+            if self._routine is not None:
+                self._routine.add(t, self._cached_raw)
         self._values.add(y)
         self._incidents.add(level)
         if self._counts:
@@ -286,6 +295,9 @@ class SeriesDetector(base.AnomalyDetector):
         self._buffer = deque(zip(times, values, strict=True), maxlen=self._buffer.maxlen)
         self._step = sampling_step(times)
         self._started = True
+        if self.likelihood and self._step <= DAY / 24.0:
+            # Only data sampled at least hourly has a time of day to recur at.
+            self._routine = DailyRecurrence(floor=self.calm, worse=self.worse)
         self._candidates = [self._train(())]
         calendar = calendar_periods(self._step, self.max_phases)
         for k in range(len(calendar)):
