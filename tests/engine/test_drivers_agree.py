@@ -28,7 +28,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from creditbrain.alerts.policy import PolicySet
 from creditbrain.engine.replay import backtest, score_lines
@@ -36,6 +36,7 @@ from creditbrain.models.scorecard import DEFAULT_SCORECARD, evaluate, load_score
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.schemas.contract import SCORES, input_topics
 from creditbrain.schemas.events import ParseContext
+from tests.fixtures.broker import read_topic
 from tests.fixtures.serve import CLI
 
 pytestmark = pytest.mark.integration
@@ -77,19 +78,6 @@ def simulated_file(path: Path) -> list[bytes]:
     out = [line for _, _, line in placed]
     path.write_bytes(b"\n".join(out) + b"\n")
     return out
-
-
-def read_topic(bootstrap: str, topic: str) -> list:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
-    )
-    records = list(consumer)
-    consumer.close()
-    return records
 
 
 def change_key(change: dict) -> tuple:

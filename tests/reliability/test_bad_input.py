@@ -28,7 +28,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from creditbrain.models.scorecard import DEFAULT_SCORECARD
 from creditbrain.schemas.events import KINDS, ParseContext
@@ -38,6 +38,7 @@ from creditbrain.simulator.simulation import Simulator
 from creditbrain.streams.messages import Inbound
 from creditbrain.streams.processor import Processor
 from creditbrain.streams.sink import rows_of
+from tests.fixtures.broker import read_topic as read_whole_topic
 from tests.fixtures.serve import ServeProcess
 from tests.reliability.corpus import (
     CATEGORIES,
@@ -238,17 +239,7 @@ def produce(serve: ServeProcess, messages: list[Message]) -> None:
 
 
 def read_topic(serve: ServeProcess, suffix: str) -> list[Any]:
-    consumer = KafkaConsumer(
-        serve.topic(suffix),
-        bootstrap_servers=serve.bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
-        max_partition_fetch_bytes=8 * MIB,
-    )
-    records = list(consumer)
-    consumer.close()
-    return records
+    return read_whole_topic(serve.bootstrap, serve.topic(suffix))
 
 
 def metrics(serve: ServeProcess) -> dict[str, float]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 from creditbrain.schemas.contract import input_topics, topic_for_kind
@@ -39,6 +39,7 @@ from creditbrain.schemas.identifiers import (
 from creditbrain.schemas.warnings import mask_person_name
 from creditbrain.simulator import CityConfig
 from creditbrain.simulator.simulation import Simulator
+from tests.fixtures.broker import read_topic as read_whole_topic
 from tests.fixtures.serve import ServeProcess
 from tests.reliability.corpus import MIB, build
 from tests.strategies import make_event
@@ -128,18 +129,7 @@ def run_topics(serve: ServeProcess) -> list[str]:
 
 def topic_records(serve: ServeProcess, topic: str) -> list[Any]:
     """Every record on ``topic``."""
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=serve.bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
-        max_partition_fetch_bytes=8 * MIB,
-    )
-    try:
-        return list(consumer)
-    finally:
-        consumer.close()
+    return read_whole_topic(serve.bootstrap, topic)
 
 
 def topic_bytes(serve: ServeProcess, topic: str) -> list[bytes]:

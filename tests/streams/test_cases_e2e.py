@@ -150,7 +150,7 @@ def test_red_warning_case_states_overdue_once_and_a_grid_report_twice(
 
     overdue = [
         orjson.loads(r.value)
-        for r in read_topic(bootstrap, warnings_topic, idle_ms=1500)
+        for r in read_topic(bootstrap, warnings_topic)
         if orjson.loads(r.value)["data"]["rule"] == "case_overdue"
     ]
     by_case = [w["data"]["case"]["case_id"] for w in overdue]

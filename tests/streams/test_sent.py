@@ -103,7 +103,7 @@ async def _take_over(
     """A new holder of input partition 0, as the worker's recovery makes one."""
     producer = OutputProducer(bootstrap, topics, acks="1", fence_topic=fences)
     await producer.start()
-    latest = {r.key.decode(): r.value for r in read_topic(bootstrap, fences, idle_ms=1500)}
+    latest = {r.key.decode(): r.value for r in read_topic(bootstrap, fences)}
     found = {0: latest.get(FENCE)}
     await producer.sent.recall(bootstrap, oldest([parse_fence(found[0])]))
     producer.fences.restored(found, backlog)
@@ -172,7 +172,7 @@ async def test_a_batch_made_again_after_a_crash_sends_its_warnings_once(
 
     sent: Counter[tuple[str, bytes, bytes]] = Counter()
     for suffix in NOTICES:
-        for record in read_topic(bootstrap, topics[suffix], idle_ms=1500):
+        for record in read_topic(bootstrap, topics[suffix]):
             change = change_of(record.headers)
             assert change is not None
             sent[(suffix, *change)] += 1
