@@ -7,47 +7,29 @@ an independent client.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from creditbrain.models import checkpoint
 from creditbrain.models.subject import EarlyWarning
 from creditbrain.streams.checkpoints import EARLY_WARNING_KEY
+from tests.fixtures.broker import read_topic
 from tests.fixtures.serve import ServeProcess
 from tests.streams.test_stream_integration import city, produce
 
 pytestmark = pytest.mark.integration
 
 
-def records(bootstrap: str, topic: str) -> Iterator[Any]:
+def records(bootstrap: str, topic: str) -> list[Any]:
     """Every record of ``topic``, all partitions, from the start to the end."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        done: set[TopicPartition] = set()
-        while len(done) < len(partitions):
-            for batch in consumer.poll(timeout_ms=1000, max_records=10_000).values():
-                yield from batch
-            for tp in partitions:
-                highwater = consumer.highwater(tp)
-                if highwater is not None and consumer.position(tp) >= highwater:
-                    done.add(tp)
-    finally:
-        consumer.close()
+    return read_topic(bootstrap, topic)
 
 
 def latest_model(serve: ServeProcess) -> EarlyWarning:
-    blobs = [r.value for r in records(serve.bootstrap, f"{serve.app_id}-models")]
-    keys = [r.key for r in records(serve.bootstrap, f"{serve.app_id}-models")]
-    early = [
-        blob for key, blob in zip(keys, blobs, strict=True) if key == EARLY_WARNING_KEY.encode()
-    ]
+    found = records(serve.bootstrap, f"{serve.app_id}-models")
+    early = [r.value for r in found if r.key == EARLY_WARNING_KEY.encode()]
     assert early, "no early-warning checkpoint written"
     return checkpoint.load(early[-1])
 
