@@ -95,9 +95,10 @@ class ClickHouseSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    dsn: str | None = Field(
+    dsn: SecretStr | None = Field(
         default=None,
-        description="chdb:///path or http(s)://user:pass@host:8123/db. Unset: chDB under data_dir.",
+        description="chdb:///path or http(s)://user:password@host:8123 (a secret: it may hold "
+        "the password). Unset: chDB under data_dir.",
     )
     database: str = "creditbrain"
     cluster: str | None = Field(
@@ -298,8 +299,8 @@ class Settings(BaseSettings):
     @property
     def clickhouse_dsn(self) -> str:
         """The DSN actually used: the configured one, else chDB under ``data_dir``."""
-        if self.clickhouse.dsn:
-            return self.clickhouse.dsn
+        if self.clickhouse.dsn and self.clickhouse.dsn.get_secret_value():
+            return self.clickhouse.dsn.get_secret_value()
         return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
 
     def redacted(self) -> dict[str, Any]:

@@ -393,7 +393,7 @@ def test_the_store_dsn_reaches_the_clickhouse_service(
 ) -> None:
     clickhouse = _environment(_services(compose)["clickhouse"])
     for name, (_, settings) in settings_per_service.items():
-        dsn = settings.clickhouse.dsn
+        dsn = settings.clickhouse_dsn
         assert dsn == (
             f"http://{clickhouse['CLICKHOUSE_USER']}:{clickhouse['CLICKHOUSE_PASSWORD']}"
             "@clickhouse:8123"

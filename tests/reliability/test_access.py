@@ -161,7 +161,9 @@ def test_api_keys_are_held_as_hashes_and_settings_dump_secrets_masked() -> None:
         pseudonym_key=f"pseudonym-{clear}",  # type: ignore[arg-type]
         api={"keys": [{"name": "n", "role": "admin",  # type: ignore[arg-type]
                        "key_sha256": hashlib.sha256(clear.encode()).hexdigest()}]},
+        clickhouse={"dsn": f"https://creditbrain:{clear}@ch:8443"},  # type: ignore[arg-type]
     )  # fmt: skip
+    assert settings.clickhouse_dsn == f"https://creditbrain:{clear}@ch:8443"  # used, not shown
     ring = KeyRing.from_settings(settings)
     assert ring.find(clear) is not None and ring.find(clear + "x") is None
     assert clear.encode() not in pickle.dumps(ring)
