@@ -58,6 +58,21 @@ class Scope:
         """0 city-wide < 1 district < 2 sector < 3 sector and district."""
         return (2 if self.sector is not None else 0) + (1 if self.district is not None else 0)
 
+    def restrict(self, where: list[str], params: dict[str, object]) -> None:
+        """Add the SQL conditions (and bound values) of this scope on ``sector``/``district``.
+
+        >>> where, params = [], {}
+        >>> Scope("food_drug", None).restrict(where, params)
+        >>> where, params
+        (['sector = {sector:String}'], {'sector': 'food_drug'})
+        """
+        if self.sector is not None:
+            where.append("sector = {sector:String}")
+            params["sector"] = self.sector
+        if self.district is not None:
+            where.append("district = {district:String}")
+            params["district"] = self.district
+
     @classmethod
     def parse(cls, key: str, reference: Reference | None = DEFAULT_REFERENCE) -> Scope:
         """The scope of a canonical key, its sector and district checked against ``reference``.

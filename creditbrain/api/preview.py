@@ -42,16 +42,14 @@ from fastapi import (
     status,
 )
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive
 
 from creditbrain.alerts.policy import PolicyOverride, PolicySet
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context
 from creditbrain.api.freetext import pseudonymise_text
-from creditbrain.api.problems import FiniteJsonRoute, invalid
+from creditbrain.api.problems import FiniteJsonRoute, invalid, with_outcome
 from creditbrain.api.responses import problem_responses
 from creditbrain.api.subjects import deployment_scorecard
 from creditbrain.engine.compare import compare
@@ -78,23 +76,15 @@ class AuditedPreview(FiniteJsonRoute):
             return handle
 
         async def audited(request: Request) -> Response:
-            outcome = status.HTTP_500_INTERNAL_SERVER_ERROR
             # Read first (the audit names the scope asked for), then handed on as if unread.
             body = await request.body()
             request = Request(request.scope, _replay(body, request.receive))
-            try:
-                response = await handle(request)
-                outcome = response.status_code
-                return response
-            except StarletteHTTPException as refused:
-                outcome = refused.status_code
-                raise
-            except RequestValidationError:
-                outcome = status.HTTP_422_UNPROCESSABLE_CONTENT
-                raise
-            finally:
+
+            async def record(outcome: int) -> None:
                 if not getattr(request.state, "preview_audited", False):
                     await _audit_refused(request, body, outcome)
+
+            return await with_outcome(handle, request, record)
 
         return audited
 
@@ -267,12 +257,7 @@ def stored_lines(
         "occurred_at < {end:DateTime64(3, 'UTC')}",
     ]
     parameters: dict[str, object] = {"start": start, "end": end}
-    if scope.sector is not None:
-        where.append("sector = {sector:String}")
-        parameters["sector"] = scope.sector
-    if scope.district is not None:
-        where.append("district = {district:String}")
-        parameters["district"] = scope.district
+    scope.restrict(where, parameters)
     rows = store.query_rows(
         "SELECT toString(event_id) AS event_id, kind, subject_id, subject_type, subject_name, "
         "source, sector, district, toUnixTimestamp64Milli(occurred_at) AS occurred, "

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -231,3 +231,27 @@ class FiniteJsonRoute(APIRoute):
             return await handler(_FiniteJsonRequest(request.scope, request.receive))
 
         return finite
+
+
+async def with_outcome(
+    handle: RouteHandler, request: Request, record: Callable[[int], Awaitable[None]]
+) -> Response:
+    """``handle(request)``, then ``record(status)`` whatever the outcome.
+
+    The status is the answer's, a refusal's (``HTTPException``, 422 for validation),
+    or 500 for anything else; the error still propagates. Routes that audit every
+    attempt (credit checks, policy previews) wrap their handler with it.
+    """
+    outcome = HTTPStatus.INTERNAL_SERVER_ERROR.value
+    try:
+        response = await handle(request)
+        outcome = response.status_code
+        return response
+    except StarletteHTTPException as refused:
+        outcome = refused.status_code
+        raise
+    except RequestValidationError:
+        outcome = HTTPStatus.UNPROCESSABLE_ENTITY.value
+        raise
+    finally:
+        await record(outcome)

@@ -300,12 +300,7 @@ def _sides(store: Store, shadow: Shadow) -> tuple[Side, Side]:
         "sent = 1",
     ]
     parameters: dict[str, object] = {"name": shadow.name, "started": shadow.started_at}
-    if scope.sector is not None:
-        where.append("sector = {sector:String}")
-        parameters["sector"] = scope.sector
-    if scope.district is not None:
-        where.append("district = {district:String}")
-        parameters["district"] = scope.district
+    scope.restrict(where, parameters)
     rows = store.query_rows(
         "SELECT side, change AS status, level, rule, sector, district, subject_id, "
         "subject_type, toUnixTimestamp64Milli(event_time) AS at FROM shadow_alerts FINAL "

@@ -30,9 +30,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditbrain.api.auth import Allow, Principal, out_of_scope
 from creditbrain.api.context import ApiContext, audit, get_context, get_store
@@ -40,7 +38,7 @@ from creditbrain.api.freetext import pseudonymise_text
 from creditbrain.api.lookup import SubjectRows, fetch_subjects
 from creditbrain.api.measures import Measure
 from creditbrain.api.objections import PendingObjection, objections_of
-from creditbrain.api.problems import FiniteJsonRoute
+from creditbrain.api.problems import FiniteJsonRoute, with_outcome
 from creditbrain.api.responses import problem_responses
 from creditbrain.api.views import Alert, Reason, SubjectRef, alert_of, reasons_of
 from creditbrain.infra.store import Store
@@ -125,19 +123,10 @@ class AuditedCheck(FiniteJsonRoute):
             return handle
 
         async def audited(request: Request) -> Response:
-            outcome = status.HTTP_500_INTERNAL_SERVER_ERROR
-            try:
-                response = await handle(request)
-                outcome = response.status_code
-                return response
-            except StarletteHTTPException as refused:
-                outcome = refused.status_code
-                raise
-            except RequestValidationError:
-                outcome = status.HTTP_422_UNPROCESSABLE_CONTENT
-                raise
-            finally:
+            async def record(outcome: int) -> None:
                 await run_in_threadpool(_audit_attempt, request, outcome)
+
+            return await with_outcome(handle, request, record)
 
         return audited
 
